@@ -1,0 +1,386 @@
+"""Wire types of the durable execution API, and the one place they are converted.
+
+The shapes follow botocore's ``lambda`` service model (``OperationUpdate``,
+``Operation``, ``ErrorObject``). Inside the project they travel as frozen
+dataclasses with flat, snake_case fields; ``*_to_wire`` builds the JSON-ready
+dict that boto3 sends or the HTTP API returns, ``*_from_wire`` reads one back
+(timestamps may arrive as ``datetime`` from boto3 or as epoch numbers from JSON).
+Timestamps are epoch seconds (``float``) everywhere inside the project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+# Service limits (see DESIGN.md, "Behavioural facts").
+MAX_OPERATION_PAYLOAD_BYTES = 256 * 1024
+MAX_CHECKPOINT_UPDATES = 250
+MAX_CHECKPOINT_BYTES = 750 * 1024
+MAX_LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024
+MAX_WAIT_SECONDS = 31_622_400
+MAX_CALLBACK_TIMEOUT_SECONDS = 99_999_999
+MAX_OPERATION_ID_LENGTH = 64
+MAX_OPERATION_NAME_LENGTH = 256
+MAX_SUB_TYPE_LENGTH = 32
+
+WireDict = dict[str, Any]
+
+
+class OperationType(StrEnum):
+    EXECUTION = "EXECUTION"
+    CONTEXT = "CONTEXT"
+    STEP = "STEP"
+    WAIT = "WAIT"
+    CALLBACK = "CALLBACK"
+    CHAINED_INVOKE = "CHAINED_INVOKE"
+
+
+class OperationAction(StrEnum):
+    START = "START"
+    SUCCEED = "SUCCEED"
+    FAIL = "FAIL"
+    RETRY = "RETRY"
+    CANCEL = "CANCEL"
+
+
+class OperationStatus(StrEnum):
+    STARTED = "STARTED"
+    PENDING = "PENDING"
+    READY = "READY"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    TIMED_OUT = "TIMED_OUT"
+    STOPPED = "STOPPED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL_STATUSES
+
+
+_TERMINAL_STATUSES = frozenset(
+    {
+        OperationStatus.SUCCEEDED,
+        OperationStatus.FAILED,
+        OperationStatus.CANCELLED,
+        OperationStatus.TIMED_OUT,
+        OperationStatus.STOPPED,
+    }
+)
+
+
+class ExecutionStatus(StrEnum):
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    STOPPED = "STOPPED"
+
+
+class InvocationStatus(StrEnum):
+    """The ``Status`` a durable handler returns to Lambda."""
+
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    PENDING = "PENDING"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorObject:
+    """``ErrorObject``: what a failed operation or execution carries."""
+
+    message: str | None = None
+    type: str | None = None
+    data: str | None = None
+    stack_trace: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OperationUpdate:
+    """``OperationUpdate``: one change the SDK asks the service to record.
+
+    The ``*Options`` structures of the wire shape are flattened into the fields
+    after ``error``; only the ones that belong to ``type`` may be set.
+    """
+
+    id: str
+    type: OperationType
+    action: OperationAction
+    parent_id: str | None = None
+    name: str | None = None
+    sub_type: str | None = None
+    payload: str | None = None
+    error: ErrorObject | None = None
+    replay_children: bool | None = None  # ContextOptions.ReplayChildren
+    next_attempt_delay_seconds: int | None = None  # StepOptions
+    wait_seconds: int | None = None  # WaitOptions
+    callback_timeout_seconds: int | None = None  # CallbackOptions.TimeoutSeconds
+    callback_heartbeat_timeout_seconds: int | None = None  # CallbackOptions
+    invoke_function_name: str | None = None  # ChainedInvokeOptions.FunctionName
+    invoke_tenant_id: str | None = None  # ChainedInvokeOptions.TenantId
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """``Operation``: the service's record of one durable operation.
+
+    The per-type ``*Details`` structures are flattened: ``result`` and ``error``
+    come from whichever details structure ``type`` uses.
+    """
+
+    id: str
+    type: OperationType
+    status: OperationStatus
+    start_timestamp: float
+    parent_id: str | None = None
+    name: str | None = None
+    sub_type: str | None = None
+    end_timestamp: float | None = None
+    result: str | None = None
+    error: ErrorObject | None = None
+    input_payload: str | None = None  # ExecutionDetails.InputPayload
+    replay_children: bool | None = None  # ContextDetails.ReplayChildren
+    attempt: int | None = None  # StepDetails.Attempt
+    next_attempt_timestamp: float | None = None  # StepDetails
+    scheduled_end_timestamp: float | None = None  # WaitDetails
+    callback_id: str | None = None  # CallbackDetails.CallbackId
+
+
+@dataclass(frozen=True, slots=True)
+class StatePage:
+    """A page of operations: ``GetDurableExecutionState`` output, or the
+    ``NewExecutionState`` of a checkpoint response."""
+
+    operations: tuple[Operation, ...]
+    next_marker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointResult:
+    """``CheckpointDurableExecution`` output."""
+
+    checkpoint_token: str
+    new_state: StatePage
+
+
+# --- timestamps -------------------------------------------------------------
+
+
+def timestamp_from_wire(value: Any) -> float:
+    """Epoch seconds from a boto3 ``datetime``, an epoch number or an ISO string."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return float(value.timestamp())
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    raise TypeError(f"not a timestamp: {value!r}")
+
+
+def _optional_timestamp(value: Any) -> float | None:
+    return None if value is None else timestamp_from_wire(value)
+
+
+# --- ErrorObject --------------------------------------------------------------
+
+
+def error_to_wire(error: ErrorObject) -> WireDict:
+    out: WireDict = {}
+    if error.message is not None:
+        out["ErrorMessage"] = error.message
+    if error.type is not None:
+        out["ErrorType"] = error.type
+    if error.data is not None:
+        out["ErrorData"] = error.data
+    if error.stack_trace is not None:
+        out["StackTrace"] = list(error.stack_trace)
+    return out
+
+
+def error_from_wire(data: Mapping[str, Any] | None) -> ErrorObject | None:
+    if data is None:
+        return None
+    trace = data.get("StackTrace")
+    return ErrorObject(
+        message=data.get("ErrorMessage"),
+        type=data.get("ErrorType"),
+        data=data.get("ErrorData"),
+        stack_trace=None if trace is None else tuple(str(line) for line in trace),
+    )
+
+
+# --- OperationUpdate ----------------------------------------------------------
+
+
+def update_to_wire(update: OperationUpdate) -> WireDict:
+    out: WireDict = {"Id": update.id, "Type": update.type.value, "Action": update.action.value}
+    if update.parent_id is not None:
+        out["ParentId"] = update.parent_id
+    if update.name is not None:
+        out["Name"] = update.name
+    if update.sub_type is not None:
+        out["SubType"] = update.sub_type
+    if update.payload is not None:
+        out["Payload"] = update.payload
+    if update.error is not None:
+        out["Error"] = error_to_wire(update.error)
+    if update.replay_children is not None:
+        out["ContextOptions"] = {"ReplayChildren": update.replay_children}
+    if update.next_attempt_delay_seconds is not None:
+        out["StepOptions"] = {"NextAttemptDelaySeconds": update.next_attempt_delay_seconds}
+    if update.wait_seconds is not None:
+        out["WaitOptions"] = {"WaitSeconds": update.wait_seconds}
+    callback: WireDict = {}
+    if update.callback_timeout_seconds is not None:
+        callback["TimeoutSeconds"] = update.callback_timeout_seconds
+    if update.callback_heartbeat_timeout_seconds is not None:
+        callback["HeartbeatTimeoutSeconds"] = update.callback_heartbeat_timeout_seconds
+    if callback:
+        out["CallbackOptions"] = callback
+    if update.invoke_function_name is not None:
+        invoke: WireDict = {"FunctionName": update.invoke_function_name}
+        if update.invoke_tenant_id is not None:
+            invoke["TenantId"] = update.invoke_tenant_id
+        out["ChainedInvokeOptions"] = invoke
+    return out
+
+
+def update_from_wire(data: Mapping[str, Any]) -> OperationUpdate:
+    """Read one ``OperationUpdate``; raises ``KeyError``/``ValueError`` on a bad shape.
+
+    Callers that face untrusted input (the local service) turn those into
+    ``InvalidParameterValueException`` naming the field.
+    """
+    context = data.get("ContextOptions") or {}
+    step = data.get("StepOptions") or {}
+    wait = data.get("WaitOptions") or {}
+    callback = data.get("CallbackOptions") or {}
+    invoke = data.get("ChainedInvokeOptions") or {}
+    return OperationUpdate(
+        id=data["Id"],
+        type=OperationType(data["Type"]),
+        action=OperationAction(data["Action"]),
+        parent_id=data.get("ParentId"),
+        name=data.get("Name"),
+        sub_type=data.get("SubType"),
+        payload=data.get("Payload"),
+        error=error_from_wire(data.get("Error")),
+        replay_children=context.get("ReplayChildren"),
+        next_attempt_delay_seconds=step.get("NextAttemptDelaySeconds"),
+        wait_seconds=wait.get("WaitSeconds"),
+        callback_timeout_seconds=callback.get("TimeoutSeconds"),
+        callback_heartbeat_timeout_seconds=callback.get("HeartbeatTimeoutSeconds"),
+        invoke_function_name=invoke.get("FunctionName"),
+        invoke_tenant_id=invoke.get("TenantId"),
+    )
+
+
+# --- Operation ----------------------------------------------------------------
+
+_DETAILS_KEY = {
+    OperationType.EXECUTION: "ExecutionDetails",
+    OperationType.CONTEXT: "ContextDetails",
+    OperationType.STEP: "StepDetails",
+    OperationType.WAIT: "WaitDetails",
+    OperationType.CALLBACK: "CallbackDetails",
+    OperationType.CHAINED_INVOKE: "ChainedInvokeDetails",
+}
+
+
+def operation_to_wire(op: Operation) -> WireDict:
+    """JSON-ready ``Operation`` (timestamps as epoch seconds)."""
+    out: WireDict = {
+        "Id": op.id,
+        "Type": op.type.value,
+        "StartTimestamp": op.start_timestamp,
+        "Status": op.status.value,
+    }
+    if op.parent_id is not None:
+        out["ParentId"] = op.parent_id
+    if op.name is not None:
+        out["Name"] = op.name
+    if op.sub_type is not None:
+        out["SubType"] = op.sub_type
+    if op.end_timestamp is not None:
+        out["EndTimestamp"] = op.end_timestamp
+    details: WireDict = {}
+    if op.type is OperationType.EXECUTION:
+        if op.input_payload is not None:
+            details["InputPayload"] = op.input_payload
+    elif op.type is OperationType.WAIT:
+        if op.scheduled_end_timestamp is not None:
+            details["ScheduledEndTimestamp"] = op.scheduled_end_timestamp
+    else:
+        if op.type is OperationType.CONTEXT and op.replay_children is not None:
+            details["ReplayChildren"] = op.replay_children
+        if op.type is OperationType.STEP:
+            if op.attempt is not None:
+                details["Attempt"] = op.attempt
+            if op.next_attempt_timestamp is not None:
+                details["NextAttemptTimestamp"] = op.next_attempt_timestamp
+        if op.type is OperationType.CALLBACK and op.callback_id is not None:
+            details["CallbackId"] = op.callback_id
+        if op.result is not None:
+            details["Result"] = op.result
+        if op.error is not None:
+            details["Error"] = error_to_wire(op.error)
+    out[_DETAILS_KEY[op.type]] = details
+    return out
+
+
+def operation_from_wire(data: Mapping[str, Any]) -> Operation:
+    op_type = OperationType(data["Type"])
+    details: Mapping[str, Any] = data.get(_DETAILS_KEY[op_type]) or {}
+    return Operation(
+        id=data["Id"],
+        type=op_type,
+        status=OperationStatus(data["Status"]),
+        start_timestamp=timestamp_from_wire(data["StartTimestamp"]),
+        parent_id=data.get("ParentId"),
+        name=data.get("Name"),
+        sub_type=data.get("SubType"),
+        end_timestamp=_optional_timestamp(data.get("EndTimestamp")),
+        result=details.get("Result"),
+        error=error_from_wire(details.get("Error")),
+        input_payload=details.get("InputPayload"),
+        replay_children=details.get("ReplayChildren"),
+        attempt=details.get("Attempt"),
+        next_attempt_timestamp=_optional_timestamp(details.get("NextAttemptTimestamp")),
+        scheduled_end_timestamp=_optional_timestamp(details.get("ScheduledEndTimestamp")),
+        callback_id=details.get("CallbackId"),
+    )
+
+
+def state_page_to_wire(page: StatePage) -> WireDict:
+    out: WireDict = {"Operations": [operation_to_wire(op) for op in page.operations]}
+    if page.next_marker is not None:
+        out["NextMarker"] = page.next_marker
+    return out
+
+
+def state_page_from_wire(data: Mapping[str, Any]) -> StatePage:
+    ops: Sequence[Mapping[str, Any]] = data.get("Operations") or ()
+    return StatePage(
+        operations=tuple(operation_from_wire(op) for op in ops),
+        next_marker=data.get("NextMarker") or None,
+    )
+
+
+def checkpoint_result_to_wire(result: CheckpointResult) -> WireDict:
+    return {
+        "CheckpointToken": result.checkpoint_token,
+        "NewExecutionState": state_page_to_wire(result.new_state),
+    }
+
+
+def checkpoint_result_from_wire(data: Mapping[str, Any]) -> CheckpointResult:
+    return CheckpointResult(
+        checkpoint_token=data["CheckpointToken"],
+        new_state=state_page_from_wire(data.get("NewExecutionState") or {}),
+    )
