@@ -1,0 +1,98 @@
+"""The project's two commands: ``python3 dev.py demo`` and ``python3 dev.py test``.
+
+Both create (or reuse) the virtual environment ``.venv`` next to this file and
+install what they need into it, so a fresh machine with Python 3.11, pip and git
+is enough. Only the standard library is used here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+
+# The conformance validator declares Python >= 3.14 but runs on 3.11; its own
+# needs (boto3, packaging, pyyaml) come with the dev extra.
+CONFORMANCE_VALIDATOR = "aws-durable-execution-conformance-tests==1.0.0"
+
+# The suites whose operations exist; the others are declared NOT_IMPLEMENTED.
+CONFORMANCE_SUITES = ["step", "wait", "child", "callback", "wait_for_callback"]
+
+
+def run(*cmd: str | Path, check: bool = True) -> int:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    return subprocess.run([str(c) for c in cmd], cwd=ROOT, check=check).returncode
+
+
+def ensure_venv() -> None:
+    if not PYTHON.exists():
+        print(f"creating virtual environment {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+
+
+def install(extra: str) -> None:
+    """Install the project (editable) with ``extra``, quietly, once per change."""
+    stamp = VENV / f".installed-{extra}"
+    inputs = ROOT / "pyproject.toml"
+    if stamp.exists() and stamp.stat().st_mtime >= inputs.stat().st_mtime:
+        return
+    run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(PYTHON, "-m", "pip", "install", "--quiet", "-e", f".[{extra}]")
+    if extra == "dev":
+        run(
+            PYTHON, "-m", "pip", "install", "--quiet", "--no-deps",
+            "--ignore-requires-python", CONFORMANCE_VALIDATOR,
+        )  # fmt: skip
+    stamp.touch()
+
+
+def demo(_: argparse.Namespace) -> int:
+    ensure_venv()
+    install("local")
+    return run(PYTHON, "examples/order_workflow.py", check=False)
+
+
+def test(args: argparse.Namespace) -> int:
+    ensure_venv()
+    install("dev")
+    steps: list[tuple[str, list[str | Path]]] = [
+        ("ruff", [BIN / "ruff", "check", "."]),
+        ("ruff format", [BIN / "ruff", "format", "--check", "."]),
+        ("mypy", [BIN / "mypy"]),
+        ("conformance", [PYTHON, "-m", "conformance", "--suite", *CONFORMANCE_SUITES]),
+        ("stress", [PYTHON, "-m", "stress", "--quick"]),
+        ("bench", [PYTHON, "-m", "bench", "--quick"]),
+        # Last, so that pytest's summary closes the output.
+        ("pytest", [PYTHON, "-m", "pytest", *args.pytest_args]),
+    ]
+    failed = [name for name, cmd in steps if run(*cmd, check=False) != 0]
+    if failed:
+        print(f"dev.py test: failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("demo", help="run the example order workflow locally").set_defaults(
+        func=demo
+    )
+    test_parser = commands.add_parser("test", help="install everything and run every check")
+    test_parser.add_argument("pytest_args", nargs="*", help="extra arguments for pytest")
+    test_parser.set_defaults(func=test)
+    args = parser.parse_args()
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
