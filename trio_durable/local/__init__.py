@@ -1,0 +1,1 @@
+"""The local durable execution service: engine, stores, invokers, client."""

@@ -1,0 +1,191 @@
+"""Where the local engine keeps executions: the ``Store`` protocol and ``MemoryStore``.
+
+The engine holds its working state in memory and writes every change through a
+store, one atomic ``write`` per engine action (a checkpoint call, a callback
+completion, a batch of timers firing, an invocation starting or ending). A write
+carries only what changed: the execution records touched (small, fixed size),
+the operation records that changed, and the history events appended. So a store
+that persists incrementally (SQLite: one upsert per changed row, one insert per
+event) pays per checkpoint in proportion to the checkpoint, never to the size of
+the execution.
+
+Everything the engine needs to rebuild itself lives in these records: timers are
+the deadlines kept on operation and execution records, the callback index is the
+``callback_id`` of CALLBACK operations, and the current checkpoint token and the
+last checkpoint's ClientToken answer are fields of ``ExecutionRecord``. ``load``
+returns it all for a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from trio_durable.wire import CheckpointResult, ErrorObject, ExecutionStatus, Operation
+
+Event = dict[str, Any]
+"""A history event, JSON-ready and botocore-shaped (built by ``local/history.py``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointReceipt:
+    """The last checkpoint call of an execution, kept so that a retry of it with the
+    same ClientToken (and the token it was made with) gets the same answer."""
+
+    client_token: str
+    checkpoint_token: str
+    result: CheckpointResult
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRecord:
+    """One durable execution: identity, status, outcome, and the scheduler's state.
+
+    ``deadline`` is the execution timeout as epoch seconds. ``closed`` turns true
+    when the terminal event is in the history (the status may turn terminal a
+    little earlier, while the last invocation winds down). ``invocation_id`` is the
+    RequestId of the invocation in flight, if any; ``wake`` records that something
+    changed during it, so it must be followed by another; ``crashes`` counts
+    consecutive crashed invocations. ``parent_arn``/``parent_operation_id`` link the
+    target of a CHAINED_INVOKE back to the operation that started it.
+    """
+
+    arn: str
+    name: str
+    function_name: str
+    status: ExecutionStatus
+    start_timestamp: float
+    input_payload: str | None
+    checkpoint_token: str
+    timeout_seconds: int
+    event_count: int
+    deadline: float | None = None
+    end_timestamp: float | None = None
+    result: str | None = None
+    error: ErrorObject | None = None
+    closed: bool = False
+    invocation_id: str | None = None
+    invocation_start: float | None = None
+    wake: bool = False
+    crashes: int = 0
+    last_checkpoint: CheckpointReceipt | None = None
+    parent_arn: str | None = None
+    parent_operation_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRecord:
+    """One operation as the service knows it: the wire ``Operation`` plus the
+    service-private data behind its timers.
+
+    ``seq`` is the operation's position in its execution (0 = the EXECUTION
+    operation), the order of ``GetDurableExecutionState``. ``timeout_deadline``
+    and ``heartbeat_deadline`` (epoch seconds) belong to a CALLBACK; a WAIT's
+    timer is ``operation.scheduled_end_timestamp``, a STEP retry's is
+    ``operation.next_attempt_timestamp``. ``target_arn`` is the execution a
+    CHAINED_INVOKE started.
+    """
+
+    execution_arn: str
+    seq: int
+    operation: Operation
+    callback_timeout_seconds: int | None = None
+    callback_heartbeat_timeout_seconds: int | None = None
+    timeout_deadline: float | None = None
+    heartbeat_deadline: float | None = None
+    target_arn: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionChange:
+    """What one engine action changed in one execution: the record (upserted), the
+    operation records that changed (upserted by ``(execution_arn, operation.id)``)
+    and the events appended (their ``EventId`` continues the history)."""
+
+    execution: ExecutionRecord
+    operations: tuple[OperationRecord, ...] = ()
+    events: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredExecution:
+    """One execution as ``Store.load`` returns it: operations in ``seq`` order,
+    events in ``EventId`` order."""
+
+    execution: ExecutionRecord
+    operations: tuple[OperationRecord, ...]
+    events: tuple[Event, ...]
+
+
+class Store(Protocol):
+    """Durable home of the engine's state. Calls come from one thread at a time."""
+
+    def write(self, changes: Sequence[ExecutionChange]) -> None:
+        """Apply ``changes`` atomically: all of them or (on an exception) none."""
+        ...
+
+    def load(self) -> Iterable[StoredExecution]:
+        """Every execution stored, in the order they were started."""
+        ...
+
+    def close(self) -> None:
+        """Release resources; the store is not used afterwards."""
+        ...
+
+
+class MemoryStore:
+    """A ``Store`` in process memory: state survives a restart of the engine, not of
+    the process. Records are immutable, so sharing them with the engine is safe."""
+
+    __slots__ = ("_events", "_executions", "_operations")
+
+    def __init__(self) -> None:
+        self._executions: dict[str, ExecutionRecord] = {}
+        self._operations: dict[str, dict[str, OperationRecord]] = {}
+        self._events: dict[str, list[Event]] = {}
+
+    def write(self, changes: Sequence[ExecutionChange]) -> None:
+        for change in changes:
+            _check_change(change, self._events.get(change.execution.arn, ()))
+        for change in changes:
+            arn = change.execution.arn
+            self._executions[arn] = change.execution
+            ops = self._operations.setdefault(arn, {})
+            for record in change.operations:
+                ops[record.operation.id] = record
+            self._events.setdefault(arn, []).extend(change.events)
+
+    def load(self) -> list[StoredExecution]:
+        return [
+            StoredExecution(
+                execution=record,
+                operations=tuple(sorted(self._operations[arn].values(), key=_by_seq)),
+                events=tuple(self._events[arn]),
+            )
+            for arn, record in self._executions.items()
+        ]
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _by_seq(record: OperationRecord) -> int:
+    return record.seq
+
+
+def _check_change(change: ExecutionChange, existing: Sequence[Event]) -> None:
+    """Refuse a change whose events would not continue the history (a bug upstream)."""
+    expected = len(existing) + 1
+    for event in change.events:
+        if event.get("EventId") != expected:
+            raise ValueError(
+                f"event {event.get('EventId')!r} of {change.execution.arn} does not"
+                f" continue the history at EventId {expected}"
+            )
+        expected += 1
+    if change.execution.event_count != expected - 1:
+        raise ValueError(
+            f"execution record of {change.execution.arn} says {change.execution.event_count}"
+            f" events, the history has {expected - 1}"
+        )
