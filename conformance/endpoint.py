@@ -1,0 +1,74 @@
+"""The local durable execution service, serving every mapped function over HTTP.
+
+The service runs on its own thread with its own Trio loop, so the validator's
+blocking boto3 calls (on the runner's worker threads) reach it exactly as they
+would reach AWS: through ``AWS_ENDPOINT_URL_LAMBDA``. Handlers run in-process,
+except those whose requirement kills the process, which run in a subprocess.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import trio
+
+from conformance.mapping import Requirement
+from trio_durable.local.http import bind_socket, endpoint_of, serve
+from trio_durable.local.invokers import Invoker
+from trio_durable.local.service import LocalService, open_local_service
+
+
+def make_invoker(requirement: Requirement, endpoint: str) -> Invoker:
+    """The invoker a requirement's function runs under."""
+    from trio_durable.local.invokers import InProcessInvoker
+    from trio_durable.local.subprocess_invoker import SubprocessInvoker
+    from trio_durable.local.targets import load_target
+
+    if requirement.invoker == "subprocess":
+        return SubprocessInvoker(requirement.handler, endpoint_url=endpoint)
+    return InProcessInvoker(load_target(requirement.handler))
+
+
+@contextmanager
+def serving(requirements: Sequence[Requirement], region: str) -> Iterator[str]:
+    """Run the service with ``requirements``' functions registered; yield its endpoint URL."""
+    sock = bind_socket("127.0.0.1", 0)
+    endpoint = endpoint_of(sock)
+    started: queue.Queue[BaseException | trio.lowlevel.TrioToken] = queue.Queue()
+    stop = threading.Event()
+
+    async def main() -> None:
+        async with open_local_service(region=region) as service:
+            _register(service, requirements, endpoint)
+            async with trio.open_nursery() as nursery:
+                await nursery.start(
+                    lambda task_status: serve(service, sock=sock, task_status=task_status)
+                )
+                started.put(trio.lowlevel.current_trio_token())
+                await trio.to_thread.run_sync(stop.wait, abandon_on_cancel=True)
+                nursery.cancel_scope.cancel()
+
+    def run() -> None:
+        try:
+            trio.run(main)
+        except BaseException as exc:  # reported to the caller waiting for the start
+            started.put(exc)
+
+    thread = threading.Thread(target=run, name="trio-durable-local-service", daemon=True)
+    thread.start()
+    first = started.get()
+    if isinstance(first, BaseException):
+        raise RuntimeError(f"the local service did not start: {first!r}") from first
+    try:
+        yield endpoint
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def _register(service: LocalService, requirements: Sequence[Requirement], endpoint: str) -> None:
+    for requirement in requirements:
+        service.register_function(requirement.function, make_invoker(requirement, endpoint))

@@ -1,0 +1,163 @@
+"""Which function and handler answers each published conformance requirement.
+
+One row per requirement id: the function name the local service registers, the
+handler (``module:attribute``) it runs, and the invoker it needs (``subprocess``
+for the requirements whose step kills the process with ``os._exit``). Suites whose
+operation this SDK does not have yet are declared NOT_IMPLEMENTED with a reason.
+The runner and a human reader follow this one table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Invoker = Literal["in_process", "subprocess"]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One requirement id bound to the function that answers it."""
+
+    id: str
+    suite: str
+    function: str
+    handler: str
+    invoker: Invoker = "in_process"
+
+
+def _rows(suite: str, module: str, rows: list[tuple[str, str]]) -> list[Requirement]:
+    crashing = {"1-17", "1-18", "3-12"}
+    return [
+        Requirement(
+            id=rid,
+            suite=suite,
+            function=f"conformance-{rid}-{attr.replace('_', '-')}",
+            handler=f"conformance.handlers.{module}:{attr}",
+            invoker="subprocess" if rid in crashing else "in_process",
+        )
+        for rid, attr in rows
+    ]
+
+
+REQUIREMENTS: tuple[Requirement, ...] = (
+    *_rows(
+        "step",
+        "step",
+        [
+            ("1-1", "step_basic"),
+            ("1-2", "step_named"),
+            ("1-3", "step_sequential"),
+            ("1-4", "step_complex_result"),
+            ("1-5", "step_null_result"),
+            ("1-6", "step_custom_serializer"),
+            ("1-7", "step_context_logger"),
+            ("1-8", "step_then_wait"),
+            ("1-9", "step_replay_skips_succeeded"),
+            ("1-10", "step_replay_rethrows_failed"),
+            ("1-11", "step_retry_then_succeed"),
+            ("1-12", "step_retry_exhausted"),
+            ("1-13", "step_default_retry"),
+            ("1-14", "step_custom_backoff"),
+            ("1-15", "step_retry_transient_only"),
+            ("1-16", "step_no_retry_on_transient"),
+            ("1-17", "step_at_most_once_crash"),
+            ("1-18", "step_at_most_once_crash_then_retry"),
+            ("1-19", "step_fails"),
+            ("1-20", "step_failure_caught"),
+        ],
+    ),
+    *_rows(
+        "wait",
+        "wait",
+        [
+            ("2-1", "wait_basic"),
+            ("2-2", "wait_named"),
+            ("2-3", "wait_sequential"),
+            ("2-4", "wait_minutes"),
+            ("2-5", "wait_hours"),
+        ],
+    ),
+    *_rows(
+        "child",
+        "child",
+        [
+            ("3-1", "child_basic"),
+            ("3-2", "child_named"),
+            ("3-3", "child_sequential_steps"),
+            ("3-4", "child_step_fails"),
+            ("3-5", "child_failure_caught"),
+            ("3-6", "child_nested"),
+            ("3-7", "child_step_retry"),
+            ("3-8", "child_step_retry_exhausted"),
+            ("3-9", "child_replay_cached"),
+            ("3-10", "child_step_and_wait"),
+            ("3-11", "child_large_result"),
+            ("3-12", "child_crash_in_step"),
+            ("3-13", "child_wait_only"),
+            ("3-14", "child_custom_serializer"),
+            ("3-15", "child_raises_directly"),
+            ("3-16", "child_returns_none"),
+            ("3-17", "child_logger_only"),
+            ("3-18", "child_mixed_then_outer"),
+        ],
+    ),
+    *_rows(
+        "callback",
+        "callback",
+        [
+            ("4-1", "callback_basic"),
+            ("4-2", "callback_named"),
+            ("4-3", "callback_timeout"),
+            ("4-4", "callback_heartbeat_timeout"),
+            ("4-5", "callback_heartbeat_then_success"),
+            ("4-6", "callback_failure"),
+            ("4-7", "callback_step_then_failure"),
+            ("4-8", "callback_step_then_timeout"),
+            ("4-9", "callback_wait_then_success"),
+            ("4-10", "callback_wait_then_failure"),
+            ("4-11", "callback_wait_then_timeout"),
+            ("4-12", "callback_success_then_wait"),
+            ("4-13", "callback_failure_caught_then_wait"),
+            ("4-14", "callback_timeout_caught_then_wait"),
+            ("4-15", "callback_custom_deserializer"),
+            ("4-16", "callback_numeric_deserializer"),
+            ("4-17", "callback_two_sequential"),
+            ("4-18", "callback_two_in_order"),
+            ("4-19", "callback_two_reverse_order"),
+        ],
+    ),
+    *_rows(
+        "wait_for_callback",
+        "wait_for_callback",
+        [
+            ("7-1", "wfc_basic"),
+            ("7-2", "wfc_named"),
+            ("7-3", "wfc_anonymous"),
+            ("7-4", "wfc_failure"),
+            ("7-5", "wfc_timeout"),
+            ("7-6", "wfc_failure_caught"),
+            ("7-7", "wfc_submitter_retry_exhausted"),
+            ("7-8", "wfc_in_child"),
+            ("7-9", "wfc_two_sequential"),
+            ("7-10", "wfc_after_wait_and_step"),
+            ("7-11", "wfc_json_result"),
+            ("7-12", "wfc_heartbeat_timeout"),
+            ("7-13", "wfc_heartbeat_then_success"),
+            ("7-14", "wfc_timeout_caught"),
+            ("7-15", "wfc_empty_result"),
+        ],
+    ),
+)
+
+# Suites whose operation this SDK does not have yet: every requirement id of the
+# suite (found in the validator's YAML tree) is reported NOT_IMPLEMENTED.
+NOT_IMPLEMENTED: dict[str, str] = {
+    "invoke": "ctx.invoke (chained invokes) is not implemented in trio_durable yet",
+    "wait_for_condition": "ctx.wait_for_condition is not implemented in trio_durable yet",
+    "parallel": "ctx.parallel is not implemented in trio_durable yet",
+    "map": "ctx.map is not implemented in trio_durable yet",
+    "plugin": "trio_durable has no plugin (lifecycle hook) API yet",
+}
+
+BY_ID: dict[str, Requirement] = {r.id: r for r in REQUIREMENTS}
