@@ -1,0 +1,76 @@
+"""``python -m bench [--quick] [--json PATH] [--only NAME ...] [--reps N]``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from bench.harness import BenchError, format_table, run_workloads, write_json
+from bench.workloads import PLANNED, WORKLOADS
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smoke run: small sizes, 1 rep")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
+    parser.add_argument(
+        "--only", action="append", metavar="NAME", help="run only this workload (repeatable)"
+    )
+    parser.add_argument("--reps", type=int, help="repetitions per side (overrides defaults)")
+    args = parser.parse_args(argv)
+
+    known = {wl.name for wl in WORKLOADS}
+    unknown = sorted(set(args.only or ()) - known)
+    if unknown:
+        parser.error(f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    if args.reps is not None and args.reps < 1:
+        parser.error("--reps must be at least 1")
+    selected = [wl for wl in WORKLOADS if not args.only or wl.name in args.only]
+
+    # Both local runners talk boto3 to local endpoints; they need some credentials.
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    logging.disable(logging.WARNING)  # the runners log failed-invocation noise at WARNING
+
+    try:
+        rows = run_workloads(selected, quick=args.quick, reps=args.reps)
+    except BenchError as exc:
+        print(f"bench: wrong result, measurement void: {exc}", file=sys.stderr)
+        return 1
+
+    print()
+    if args.quick:
+        print("(--quick: reduced sizes, not comparable with a full run)")
+    print(format_table(rows))
+    for row in rows:
+        if row.workload.note:
+            print(f"  {row.workload.name}: {row.workload.note}")
+    _print_linearity(rows)
+    for name, reason in PLANNED.items():
+        print(f"  {name}: planned; {reason}")
+    if args.json is not None:
+        write_json(rows, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _print_linearity(rows: list) -> None:  # type: ignore[type-arg]
+    by_name = {row.workload.name: row for row in rows}
+    small, large = by_name.get("sequential-steps-1000"), by_name.get("sequential-steps-3000")
+    if small is None or large is None:
+        return
+    for label, a, b in (
+        ("ours", small.ours.median, large.ours.median),
+        ("theirs", small.theirs.median, large.theirs.median),
+    ):
+        if a and b:
+            growth = b / a
+            size_ratio = large.size / small.size
+            print(f"  linearity {label}: {size_ratio:g}x the steps took {growth:.2f}x the time")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""The "theirs" side: AWS's Python SDK with its local runner, one function per workload.
+
+Every workflow reads its size from the input (``{"n": ...}``), returns a value
+the measurement checks, and runs through the runner a user of AWS's pair would
+pick for that job: ``DurableFunctionTestRunner`` in-process (time skipping on,
+its default), its SQLite store, or its ``WebRunner`` behind HTTP. Each function
+runs one execution and returns the elapsed wall time (seconds, or milliseconds
+per callback for the callback round trip).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import boto3
+from aws_durable_execution_sdk_python import (
+    DurableContext,
+    StepContext,
+    durable_execution,
+    durable_step,
+)
+from aws_durable_execution_sdk_python.config import Duration
+from aws_durable_execution_sdk_python_testing import (
+    DurableFunctionTestRunner,
+    WebRunner,
+    WebRunnerConfig,
+)
+from aws_durable_execution_sdk_python_testing.invoker import create_test_lambda_context
+from aws_durable_execution_sdk_python_testing.stores.sqlite import SQLiteExecutionStore
+from aws_durable_execution_sdk_python_testing.web.server import WebServiceConfig
+from botocore.config import Config
+
+from bench.harness import BenchError
+from bench.lambda_endpoint import LambdaEndpoint
+
+REGION = "us-west-2"
+CALLBACK_PAYLOAD = b'"done"'
+
+
+@durable_step
+def add_one(step_context: StepContext, value: int) -> int:
+    return value + 1
+
+
+def steps_workflow(event: dict[str, Any], ctx: DurableContext) -> int:
+    """``n`` sequential steps, each adding one to the running total."""
+    total = 0
+    for _ in range(event["n"]):
+        total = ctx.step(add_one(total))
+    return total
+
+
+def step_wait_workflow(event: dict[str, Any], ctx: DurableContext) -> int:
+    """``n`` x (step + 60 s wait): ``n + 1`` invocations."""
+    total = 0
+    for _ in range(event["n"]):
+        total = ctx.step(add_one(total))
+        ctx.wait(Duration.from_seconds(60), name="pause")
+    return total
+
+
+def callbacks_workflow(event: dict[str, Any], ctx: DurableContext) -> int:
+    """``n`` callbacks one after another, each completed from outside."""
+    received = 0
+    for i in range(event["n"]):
+        callback = ctx.create_callback(name=f"cb{i}")
+        # AWS's SDK hands back the callback's payload text as sent.
+        if callback.result() == CALLBACK_PAYLOAD.decode():
+            received += 1
+    return received
+
+
+steps_handler = durable_execution(steps_workflow)
+step_wait_handler = durable_execution(step_wait_workflow)
+callbacks_handler = durable_execution(callbacks_workflow)
+
+
+def _check(result: Any, expected: int) -> None:
+    value = json.loads(result) if isinstance(result, str) else result
+    if value != expected:
+        raise BenchError(f"AWS SDK workflow returned {value!r}, expected {expected}")
+
+
+def _run_in_process(handler: Callable[..., Any], n: int, **runner_options: Any) -> float:
+    start = time.perf_counter()
+    with DurableFunctionTestRunner(handler, **runner_options) as runner:
+        result = runner.run(input=json.dumps({"n": n}), execution_timeout=3600)
+    elapsed = time.perf_counter() - start
+    _check(result.result, n)
+    return elapsed
+
+
+def sequential_steps(n: int) -> float:
+    return _run_in_process(steps_handler, n)
+
+
+def step_wait(n: int) -> float:
+    return _run_in_process(step_wait_handler, n, skip_time=True)
+
+
+def sqlite_steps(n: int) -> float:
+    with tempfile.TemporaryDirectory(prefix="bench-aws-sqlite-") as tmp:
+        store = SQLiteExecutionStore.create_and_initialize(Path(tmp) / "executions.db")
+        return _run_in_process(steps_handler, n, store=store)
+
+
+def callback_roundtrip(n: int) -> float:
+    """Milliseconds per callback: create, complete from outside, resume."""
+    start = time.perf_counter()
+    with DurableFunctionTestRunner(callbacks_handler, poll_interval=0.001) as runner:
+        arn = runner.run_async(input=json.dumps({"n": n}), execution_timeout=3600)
+        for i in range(n):
+            callback_id = runner.wait_for_callback(arn, name=f"cb{i}", timeout=120)
+            runner.send_callback_success(callback_id, CALLBACK_PAYLOAD)
+        result = runner.wait_for_result(arn, timeout=120)
+    elapsed = time.perf_counter() - start
+    _check(result.result, n)
+    return elapsed * 1000 / n
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def lambda_client(endpoint_url: str) -> Any:
+    """A boto3 Lambda client for a local endpoint (dummy credentials)."""
+    return boto3.client(
+        "lambda",
+        endpoint_url=endpoint_url,
+        region_name=REGION,
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+        config=Config(retries={"max_attempts": 1}, read_timeout=600),
+    )
+
+
+def web_runner_steps(n: int) -> float:
+    """``n`` steps through AWS's own web runner: every checkpoint is a boto3 HTTP call."""
+    # The runner's own Invoke client reads credentials from the environment.
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    port = _free_port()
+    runner_url = f"http://127.0.0.1:{port}"
+    handler = durable_execution(steps_workflow, boto3_client=lambda_client(runner_url))
+    with LambdaEndpoint(handler, create_test_lambda_context) as endpoint:
+        config = WebRunnerConfig(
+            web_service=WebServiceConfig(host="127.0.0.1", port=port, log_level=logging.WARNING),
+            lambda_endpoint=endpoint.url,
+            local_runner_region=REGION,
+            skip_time=True,
+        )
+        runner = WebRunner(config)
+        runner.start()
+        server = threading.Thread(target=runner.serve_forever, daemon=True)
+        server.start()
+        try:
+            start = time.perf_counter()
+            arn = _start_on_web_runner(runner_url, n)
+            result = _poll_until_done(lambda_client(runner_url), arn)
+            elapsed = time.perf_counter() - start
+        finally:
+            web_server = runner._server  # shutdown() ends serve_forever; stop() only closes
+            if web_server is not None:
+                web_server.shutdown()
+            runner.stop()
+            server.join()
+    _check(result, n)
+    return elapsed
+
+
+def _start_on_web_runner(runner_url: str, n: int) -> str:
+    body = {
+        "AccountId": "123456789012",
+        "FunctionName": "bench-steps",
+        "FunctionQualifier": "$LATEST",
+        "ExecutionName": f"bench-{time.monotonic_ns()}",
+        "ExecutionTimeoutSeconds": 3600,
+        "ExecutionRetentionPeriodDays": 1,
+        "Input": json.dumps({"n": n}),
+    }
+    request = urllib.request.Request(
+        f"{runner_url}/start-durable-execution",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        arn: str = json.loads(response.read())["ExecutionArn"]
+        return arn
+
+
+def _poll_until_done(client: Any, arn: str, *, interval: float = 0.005) -> Any:
+    deadline = time.monotonic() + 3600
+    while time.monotonic() < deadline:
+        execution = client.get_durable_execution(DurableExecutionArn=arn)
+        status = execution["Status"]
+        if status == "SUCCEEDED":
+            return execution.get("Result")
+        if status != "RUNNING":
+            raise BenchError(f"AWS SDK execution ended {status}: {execution.get('Error')}")
+        time.sleep(interval)
+    raise BenchError("AWS SDK execution did not finish within an hour")

@@ -1,0 +1,181 @@
+"""Measure workloads on both sides, alternately, and report them.
+
+A ``Workload`` pairs two measurement functions (ours, theirs) that each run the
+same workflow once at a given size and return one number in the workload's
+unit. ``run_workloads`` runs the two sides alternately (ours first on even
+repetitions, theirs first on odd ones) so that drift in the machine's load hits
+both alike, and keeps every sample; the report gives the median and the spread.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+Measure = Callable[[int], float]
+
+
+class BenchError(Exception):
+    """A workload produced a wrong result (the measurement is void)."""
+
+
+class Unavailable(Exception):
+    """This side cannot run the workload (yet); the reason is the message.
+
+    ``ImportError`` and ``NotImplementedError`` from a measurement count as this too.
+    """
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One row of the report: the same workflow written for both SDKs."""
+
+    name: str
+    unit: str
+    size: int
+    quick_size: int
+    ours: Measure
+    theirs: Measure
+    reps: int = 5
+    quick_reps: int = 1
+    target: float | None = None  # minimum ratio theirs/ours the issue asks for
+    note: str = ""
+
+
+@dataclass
+class Side:
+    """The samples of one side of one workload, or why there are none."""
+
+    samples: list[float] = field(default_factory=list)
+    unavailable: str | None = None
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.samples) if self.samples else None
+
+    def spread(self) -> str:
+        """``min..max`` of the samples, or ``-`` with fewer than two."""
+        if len(self.samples) < 2:
+            return "-"
+        return f"{_num(min(self.samples))}..{_num(max(self.samples))}"
+
+
+@dataclass
+class Row:
+    workload: Workload
+    size: int
+    ours: Side
+    theirs: Side
+
+    @property
+    def ratio(self) -> float | None:
+        ours, theirs = self.ours.median, self.theirs.median
+        if ours is None or theirs is None or ours <= 0:
+            return None
+        return theirs / ours
+
+    def to_json(self) -> dict[str, object]:
+        ratio = self.ratio
+        return {
+            "workload": self.workload.name,
+            "unit": self.workload.unit,
+            "ours": self.ours.median,
+            "theirs": self.theirs.median,
+            "ratio": None if ratio is None else round(ratio, 3),
+        }
+
+
+def _measure(side: Side, fn: Measure, size: int) -> None:
+    if side.unavailable is not None:
+        return
+    try:
+        side.samples.append(fn(size))
+    except Unavailable as exc:
+        side.unavailable = str(exc)
+    except (ImportError, NotImplementedError) as exc:  # a piece not written yet
+        side.unavailable = f"{type(exc).__name__}: {exc}"
+
+
+def run_workloads(
+    workloads: Sequence[Workload],
+    *,
+    quick: bool,
+    reps: int | None = None,
+    out: TextIO = sys.stdout,
+) -> list[Row]:
+    """Run every workload, both sides alternately; print a line per sample."""
+    rows: list[Row] = []
+    for wl in workloads:
+        size = wl.quick_size if quick else wl.size
+        n_reps = reps if reps is not None else (wl.quick_reps if quick else wl.reps)
+        row = Row(wl, size, Side(), Side())
+        print(f"== {wl.name} (n={size}, {n_reps} reps)", file=out, flush=True)
+        for rep in range(n_reps):
+            order = [("ours", row.ours, wl.ours), ("theirs", row.theirs, wl.theirs)]
+            if rep % 2:
+                order.reverse()
+            for label, side, fn in order:
+                _measure(side, fn, size)
+                shown = "unavailable" if side.unavailable else f"{_num(side.samples[-1])} {wl.unit}"
+                print(f"   rep {rep + 1} {label:6} {shown}", file=out, flush=True)
+        for label, side in (("ours", row.ours), ("theirs", row.theirs)):
+            if side.unavailable is not None:
+                print(f"   {label}: unavailable: {side.unavailable}", file=out)
+            else:
+                print(
+                    f"   {label}: median {_num(side.median)} {wl.unit}, spread {side.spread()}",
+                    file=out,
+                )
+        rows.append(row)
+    return rows
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    if value >= 0.01:
+        return f"{value:.3f}"
+    return f"{value:.2e}"
+
+
+def format_table(rows: Sequence[Row]) -> str:
+    """The closing table: workload, ours, theirs, ratio (theirs/ours), target."""
+    header = ("workload", "unit", "ours", "theirs", "ratio", "target")
+    lines = [header]
+    for row in rows:
+        ratio = row.ratio
+        target = row.workload.target
+        verdict = ""
+        if target is not None and ratio is not None:
+            verdict = f">={target:g}x " + ("ok" if ratio >= target else "MISS")
+        lines.append(
+            (
+                row.workload.name,
+                row.workload.unit,
+                _num(row.ours.median),
+                _num(row.theirs.median),
+                "n/a" if ratio is None else f"{ratio:.2f}x",
+                verdict,
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = []
+    for i, line in enumerate(lines):
+        text.append("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+        if i == 0:
+            text.append("  ".join("-" * w for w in widths))
+    return "\n".join(text)
+
+
+def write_json(rows: Sequence[Row], path: Path) -> None:
+    """``[{"workload", "unit", "ours", "theirs", "ratio"}, ...]`` to ``path``."""
+    path.write_text(json.dumps([row.to_json() for row in rows], indent=2) + "\n")

@@ -1,0 +1,118 @@
+"""The "ours" side: trio-durable's SDK with its local service, one function per workload.
+
+The workflows match ``bench.aws_side`` one for one (same sizes from the input,
+same results checked). Each function runs one execution under a fresh
+``trio.run`` and returns the elapsed wall time; the step-and-wait workload runs
+under ``MockClock(autojump_threshold=0)`` so that every wait is skipped.
+A piece of trio-durable that does not exist yet raises ``ImportError`` or
+``NotImplementedError``, which the harness reports as unavailable.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+import trio.testing
+
+from bench.harness import BenchError
+
+CALLBACK_PAYLOAD = b'"done"'
+
+
+def run_trio(fn: Callable[[], Awaitable[Any]], *, virtual_time: bool = False) -> Any:
+    clock = trio.testing.MockClock(autojump_threshold=0) if virtual_time else None
+    return trio.run(fn, clock=clock)
+
+
+def _check(execution: dict[str, Any], expected: int) -> None:
+    if execution.get("Status") != "SUCCEEDED":
+        raise BenchError(f"trio-durable execution ended {execution.get('Status')}: {execution}")
+    value = json.loads(execution["Result"])
+    if value != expected:
+        raise BenchError(f"trio-durable workflow returned {value!r}, expected {expected}")
+
+
+def _timed(
+    body: Callable[[], Awaitable[dict[str, Any]]], n: int, *, virtual_time: bool = False
+) -> float:
+    start = time.perf_counter()
+    execution = run_trio(body, virtual_time=virtual_time)
+    elapsed = time.perf_counter() - start
+    _check(execution, n)
+    return elapsed
+
+
+async def _run_in_process(function: str, n: int, store: Any = None) -> dict[str, Any]:
+    from bench import our_workflows
+    from trio_durable.local.invokers import InProcessInvoker
+    from trio_durable.local.service import open_local_service
+
+    async with open_local_service(store=store) as service:
+        service.register_function(function, InProcessInvoker(our_workflows.HANDLERS[function]))
+        started = service.start_execution(function, json.dumps({"n": n}))
+        return await service.wait_until_terminal(started.arn)
+
+
+def sequential_steps(n: int) -> float:
+    return _timed(lambda: _run_in_process("steps", n), n)
+
+
+def step_wait(n: int) -> float:
+    return _timed(lambda: _run_in_process("step_wait", n), n, virtual_time=True)
+
+
+def sqlite_steps(n: int) -> float:
+    import tempfile
+    from pathlib import Path
+
+    async def body() -> dict[str, Any]:
+        from trio_durable.local.sqlite_store import SQLiteStore
+
+        with tempfile.TemporaryDirectory(prefix="bench-ours-sqlite-") as tmp:
+            store = SQLiteStore(Path(tmp) / "executions.db")
+            try:
+                return await _run_in_process("steps", n, store=store)
+            finally:
+                store.close()
+
+    return _timed(body, n)
+
+
+def callback_roundtrip(n: int) -> float:
+    """Milliseconds per callback: create, complete from outside, resume."""
+
+    async def body() -> dict[str, Any]:
+        from bench import our_workflows
+        from trio_durable.local.invokers import InProcessInvoker
+        from trio_durable.local.service import open_local_service
+
+        async with open_local_service() as service:
+            service.register_function(
+                "callbacks", InProcessInvoker(our_workflows.HANDLERS["callbacks"])
+            )
+            arn = service.start_execution("callbacks", json.dumps({"n": n})).arn
+            for i in range(n):
+                callback_id = await _wait_for_callback(service, arn, f"cb{i}")
+                service.send_callback_success(callback_id, CALLBACK_PAYLOAD)
+            return await service.wait_until_terminal(arn)
+
+    start = time.perf_counter()
+    execution = run_trio(body)
+    elapsed = time.perf_counter() - start
+    _check(execution, n)
+    return elapsed * 1000 / n
+
+
+async def _wait_for_callback(service: Any, arn: str, name: str) -> str:
+    """Poll the history (as an outside system would) for callback ``name``'s id."""
+    while True:
+        history = service.get_execution_history(arn)
+        for event in history["Events"]:
+            if event.get("EventType") == "CallbackStarted" and event.get("Name") == name:
+                callback_id: str = event["CallbackStartedDetails"]["CallbackId"]
+                return callback_id
+        await trio.sleep(0.001)
