@@ -1,0 +1,107 @@
+"""Child side of ``SubprocessInvoker``: ``python -m trio_durable.local._subprocess_worker TARGET``.
+
+Loads the Lambda handler ``TARGET`` once, then serves invocations one at a time
+over the pipes it was started with: each request and answer is a 4-byte
+big-endian length followed by that many bytes of JSON. Request:
+``{"RequestId", "FunctionName", "Event"}``; answer: ``{"Answer": <handler answer>}``
+or ``{"Raised": ErrorObject wire}`` when the handler raised. The handler's own
+stdout is redirected to stderr so that a ``print`` cannot corrupt the protocol.
+It exits when its stdin closes (the service went away). The handler reaches the
+service through ``AWS_ENDPOINT_URL_LAMBDA``, set by the parent.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from trio_durable.errors import DurableExecutionError, error_object_from_exception
+from trio_durable.local.targets import load_target
+from trio_durable.wire import error_to_wire
+
+_HEADER = struct.Struct(">I")
+_DEADLINE_MS = 15 * 60 * 1000  # Lambda's longest timeout: what a handler is told it has
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of Lambda's context object that handlers commonly read."""
+
+    aws_request_id: str
+    function_name: str
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = ""
+    memory_limit_in_mb: int = 128
+    log_group_name: str = ""
+    log_stream_name: str = ""
+    _deadline: float = field(default=0.0, repr=False)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    buf = bytearray()
+    while len(buf) < size:
+        chunk = os.read(fd, size - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def _write_frame(fd: int, data: bytes) -> None:
+    view = memoryview(_HEADER.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def serve(target: str, request_fd: int, answer_fd: int) -> None:
+    """Answer invocation requests on ``request_fd`` until it closes."""
+    handler = load_target(target)
+    while True:
+        header = _read_exactly(request_fd, _HEADER.size)
+        if header is None:
+            return
+        body = _read_exactly(request_fd, _HEADER.unpack(header)[0])
+        if body is None:
+            return
+        request = orjson.loads(body)
+        context = LambdaContext(
+            aws_request_id=request["RequestId"],
+            function_name=request["FunctionName"],
+            invoked_function_arn=request.get("FunctionArn", ""),
+            _deadline=time.monotonic() + _DEADLINE_MS / 1000,
+        )
+        reply: dict[str, Any]
+        try:
+            reply = {"Answer": handler(request["Event"], context)}
+            data = orjson.dumps(reply)
+        except Exception as exc:
+            data = orjson.dumps({"Raised": error_to_wire(error_object_from_exception(exc))})
+        _write_frame(answer_fd, data)
+
+
+def main() -> None:
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m trio_durable.local._subprocess_worker TARGET")
+    request_fd = os.dup(0)
+    answer_fd = os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    try:
+        serve(sys.argv[1], request_fd, answer_fd)
+    except DurableExecutionError as exc:  # a bad target: say why, in one line
+        sys.exit(f"trio-durable worker: {exc.message}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,563 @@
+"""The local service's HTTP API: botocore's ``lambda`` REST routes over hypercorn on Trio.
+
+``HttpApi`` is a plain ASGI app that only translates: it routes a request by
+method and path, reads the URI labels, query string, headers and JSON body,
+checks them against the botocore input shape (so a malformed request is an
+``InvalidParameterValueException`` naming the field), calls the matching
+``LocalService`` method, and writes its answer (or ``ServiceError``) back in
+the rest-json form boto3 parses: epoch-second timestamps, errors as the
+``x-amzn-ErrorType`` header plus a JSON body. All behaviour stays in the engine.
+
+Bodies are bounded per route: a ``Content-Length`` over the bound is refused
+before anything is read, and the read itself stops at the bound.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import socket
+import sys
+import traceback
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+import orjson
+import trio
+
+from trio_durable import wire
+from trio_durable.errors import DurableExecutionError, ServiceError, invalid_parameter
+from trio_durable.local.service import LocalService
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 9797
+
+Scope = Mapping[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_KIB = 1024
+_MIB = 1024 * _KIB
+# Body bounds. A JSON body carries payloads as escaped strings, so its bound
+# leaves room for escaping; the engine enforces the exact payload limits.
+_JSON_BODY_LIMIT = 1 * _MIB
+_CHECKPOINT_BODY_LIMIT = 2 * wire.MAX_LAMBDA_RESPONSE_BYTES + 64 * _KIB
+_SYNC_INVOKE_LIMIT = wire.MAX_LAMBDA_RESPONSE_BYTES
+_ASYNC_INVOKE_LIMIT = 1 * _MIB
+
+_LATEST = "$LATEST"
+
+
+class AddressInUseError(DurableExecutionError):
+    """The HTTP API's port is taken."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    operation: str
+    labels: tuple[str, ...]
+    query: dict[str, list[str]]
+    headers: dict[bytes, bytes]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Response:
+    status: int
+    body: bytes
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+    content_type: bytes = b"application/json"
+
+
+_EMPTY_OK = _Response(200, b"{}")
+
+
+class HttpApi:
+    """ASGI app serving one ``LocalService`` under botocore's ``lambda`` routes."""
+
+    __slots__ = ("_request_ids", "_service")
+
+    def __init__(self, service: LocalService) -> None:
+        self._service = service
+        self._request_ids = itertools.count(1)
+        _validator()  # load the botocore model now, not on the first request
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request_id = f"{next(self._request_ids):08x}-0000-4000-8000-local00000000"
+        try:
+            response = await self._handle(scope, receive)
+        except ServiceError as exc:
+            response = _error_response(exc)
+        except Exception as exc:
+            traceback.print_exception(exc, file=sys.stderr)
+            response = _error_response(
+                ServiceError("ServiceException", f"internal error: {type(exc).__name__}: {exc}")
+            )
+        headers = [
+            (b"content-type", response.content_type),
+            (b"content-length", str(len(response.body)).encode()),
+            (b"x-amzn-requestid", request_id.encode()),
+            *response.headers,
+        ]
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+    async def _handle(self, scope: Scope, receive: Receive) -> _Response:
+        method: str = scope["method"]
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        labels = tuple(unquote(part) for part in raw_path.decode("latin-1").split("/")[1:])
+        route = _route(method, labels)
+        if route is None:
+            raise ServiceError(
+                "UnknownOperationException",
+                f"no operation at {method} {raw_path.decode('latin-1')}",
+                http_status=404,
+            )
+        operation, limit = route
+        headers = dict(scope["headers"])
+        if operation == "Invoke" and _header(headers, b"x-amz-invocation-type") == "Event":
+            limit = _ASYNC_INVOKE_LIMIT
+        body = await _read_body(receive, headers, limit)
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        request = _Request(operation, labels, query, headers, body)
+        handler: Callable[[HttpApi, _Request], Awaitable[_Response]] = _HANDLERS[operation]
+        return await handler(self, request)
+
+    # --- executions -------------------------------------------------------------
+
+    async def _invoke(self, request: _Request) -> _Response:
+        function_name = _function_name(request.labels[2], request.query)
+        invocation_type = _header(request.headers, b"x-amz-invocation-type") or "RequestResponse"
+        execution_name = _header(request.headers, b"x-amz-durable-execution-name")
+        params: dict[str, Any] = {"FunctionName": function_name, "InvocationType": invocation_type}
+        if execution_name is not None:
+            params["DurableExecutionName"] = execution_name
+        _validate("Invoke", params)
+        if invocation_type not in ("RequestResponse", "Event"):
+            raise invalid_parameter(
+                f"X-Amz-Invocation-Type {invocation_type!r} is not supported by a durable"
+                " function; use RequestResponse or Event"
+            )
+        payload = _invoke_payload(request.body)
+        started = self._service.start_execution(
+            function_name, payload, execution_name=execution_name
+        )
+        headers: list[tuple[bytes, bytes]] = [
+            (b"x-amz-durable-execution-arn", started.arn.encode()),
+            (b"x-amz-executed-version", _LATEST.encode()),
+        ]
+        if invocation_type == "Event":
+            return _Response(202, b"", tuple(headers))
+        execution = await self._service.wait_until_terminal(started.arn)
+        if execution["Status"] == wire.ExecutionStatus.SUCCEEDED:
+            result = execution.get("Result")
+            return _Response(200, b"" if result is None else result.encode(), tuple(headers))
+        headers.append((b"x-amz-function-error", b"Unhandled"))
+        return _Response(200, _function_error_payload(execution), tuple(headers))
+
+    async def _get_execution(self, request: _Request) -> _Response:
+        arn = request.labels[2]
+        include = _bool_query(request.query, "IncludeExecutionData")
+        _validate("GetDurableExecution", {"DurableExecutionArn": arn})
+        if include is None:
+            return _json(self._service.get_execution(arn))
+        return _json(self._service.get_execution(arn, include_execution_data=include))
+
+    async def _get_history(self, request: _Request) -> _Response:
+        arn = request.labels[2]
+        _validate("GetDurableExecutionHistory", {"DurableExecutionArn": arn})
+        return _json(
+            self._service.get_execution_history(
+                arn,
+                include_execution_data=bool(_bool_query(request.query, "IncludeExecutionData")),
+                max_items=_int_query(request.query, "MaxItems"),
+                marker=_str_query(request.query, "Marker"),
+                reverse_order=bool(_bool_query(request.query, "ReverseOrder")),
+            )
+        )
+
+    async def _list_executions(self, request: _Request) -> _Response:
+        function_name = _function_name(request.labels[2], request.query)
+        _validate("ListDurableExecutionsByFunction", {"FunctionName": function_name})
+        statuses = request.query.get("Statuses")
+        if statuses is not None:
+            allowed = set(wire.ExecutionStatus)
+            for status in statuses:
+                if status not in allowed:
+                    raise invalid_parameter(
+                        f"Statuses: {status!r} is not one of {', '.join(sorted(allowed))}"
+                    )
+        return _json(
+            self._service.list_executions(
+                function_name,
+                statuses=statuses,
+                started_after=_timestamp_query(request.query, "StartedAfter"),
+                started_before=_timestamp_query(request.query, "StartedBefore"),
+                execution_name=_str_query(request.query, "DurableExecutionName"),
+                reverse_order=bool(_bool_query(request.query, "ReverseOrder")),
+                marker=_str_query(request.query, "Marker"),
+                max_items=_int_query(request.query, "MaxItems"),
+            )
+        )
+
+    async def _stop(self, request: _Request) -> _Response:
+        arn = request.labels[2]
+        error = _optional_json(request.body)
+        params: dict[str, Any] = {"DurableExecutionArn": arn}
+        if error is not None:
+            params["Error"] = error
+        _validate("StopDurableExecution", params)
+        return _json(self._service.stop_execution(arn, wire.error_from_wire(error)))
+
+    async def _unsupported(self, request: _Request) -> _Response:
+        arn = request.labels[2]
+        self._service.get_execution(arn, include_execution_data=False)  # 404 for an unknown ARN
+        raise invalid_parameter(f"{request.operation} is not supported by the local service")
+
+    # --- the SDK's side -------------------------------------------------------
+
+    async def _checkpoint(self, request: _Request) -> _Response:
+        arn = request.labels[2]
+        body = _json_object(request.body)
+        params = {"DurableExecutionArn": arn, **body}
+        _validate("CheckpointDurableExecution", params)
+        updates = []
+        for index, raw in enumerate(body.get("Updates") or ()):
+            try:
+                updates.append(wire.update_from_wire(raw))
+            except ValueError as exc:
+                raise invalid_parameter(f"Updates[{index}]: {exc}") from None
+        result = self._service.checkpoint(
+            arn, body["CheckpointToken"], updates, client_token=body.get("ClientToken")
+        )
+        return _json(wire.checkpoint_result_to_wire(result))
+
+    async def _get_state(self, request: _Request) -> _Response:
+        arn = request.labels[2]
+        token = _str_query(request.query, "CheckpointToken")
+        params: dict[str, Any] = {"DurableExecutionArn": arn}
+        if token is not None:
+            params["CheckpointToken"] = token
+        _validate("GetDurableExecutionState", params)
+        assert token is not None  # checked by the validator: it is required
+        page = self._service.get_execution_state(
+            arn,
+            token,
+            marker=_str_query(request.query, "Marker"),
+            max_items=_int_query(request.query, "MaxItems"),
+        )
+        return _json(wire.state_page_to_wire(page))
+
+    # --- callbacks --------------------------------------------------------------
+
+    async def _callback_succeed(self, request: _Request) -> _Response:
+        callback_id = request.labels[2]
+        _validate("SendDurableExecutionCallbackSuccess", {"CallbackId": callback_id})
+        self._service.send_callback_success(callback_id, request.body)
+        return _EMPTY_OK
+
+    async def _callback_fail(self, request: _Request) -> _Response:
+        callback_id = request.labels[2]
+        error = _optional_json(request.body)
+        params: dict[str, Any] = {"CallbackId": callback_id}
+        if error is not None:
+            params["Error"] = error
+        _validate("SendDurableExecutionCallbackFailure", params)
+        self._service.send_callback_failure(callback_id, wire.error_from_wire(error))
+        return _EMPTY_OK
+
+    async def _callback_heartbeat(self, request: _Request) -> _Response:
+        callback_id = request.labels[2]
+        _validate("SendDurableExecutionCallbackHeartbeat", {"CallbackId": callback_id})
+        self._service.send_callback_heartbeat(callback_id)
+        return _EMPTY_OK
+
+
+_HANDLERS: dict[str, Callable[[HttpApi, _Request], Awaitable[_Response]]] = {
+    "Invoke": HttpApi._invoke,
+    "GetDurableExecution": HttpApi._get_execution,
+    "GetDurableExecutionHistory": HttpApi._get_history,
+    "ListDurableExecutionsByFunction": HttpApi._list_executions,
+    "StopDurableExecution": HttpApi._stop,
+    "PauseDurableExecution": HttpApi._unsupported,
+    "ResumeDurableExecution": HttpApi._unsupported,
+    "DeleteDurableExecution": HttpApi._unsupported,
+    "CheckpointDurableExecution": HttpApi._checkpoint,
+    "GetDurableExecutionState": HttpApi._get_state,
+    "SendDurableExecutionCallbackSuccess": HttpApi._callback_succeed,
+    "SendDurableExecutionCallbackFailure": HttpApi._callback_fail,
+    "SendDurableExecutionCallbackHeartbeat": HttpApi._callback_heartbeat,
+}
+
+_EXECUTION_ACTIONS: dict[tuple[str, str], tuple[str, int]] = {
+    ("GET", "state"): ("GetDurableExecutionState", 0),
+    ("GET", "history"): ("GetDurableExecutionHistory", 0),
+    ("POST", "checkpoint"): ("CheckpointDurableExecution", _CHECKPOINT_BODY_LIMIT),
+    ("POST", "stop"): ("StopDurableExecution", _JSON_BODY_LIMIT),
+    ("POST", "pause"): ("PauseDurableExecution", _JSON_BODY_LIMIT),
+    ("POST", "resume"): ("ResumeDurableExecution", _JSON_BODY_LIMIT),
+}
+_CALLBACK_ACTIONS: dict[str, tuple[str, int]] = {
+    "succeed": ("SendDurableExecutionCallbackSuccess", wire.MAX_OPERATION_PAYLOAD_BYTES),
+    "fail": ("SendDurableExecutionCallbackFailure", _JSON_BODY_LIMIT),
+    "heartbeat": ("SendDurableExecutionCallbackHeartbeat", _JSON_BODY_LIMIT),
+}
+
+
+def _route(method: str, labels: tuple[str, ...]) -> tuple[str, int] | None:
+    """The botocore operation name and body bound for a request, or None."""
+    match labels:
+        case ("2015-03-31", "functions", str(), "invocations") if method == "POST":
+            return "Invoke", _SYNC_INVOKE_LIMIT
+        case ("2025-12-01", "functions", str(), "durable-executions") if method == "GET":
+            return "ListDurableExecutionsByFunction", 0
+        case ("2025-12-01", "durable-executions", str()):
+            if method == "GET":
+                return "GetDurableExecution", 0
+            if method == "DELETE":
+                return "DeleteDurableExecution", 0
+        case ("2025-12-01", "durable-executions", str(), str(action)):
+            return _EXECUTION_ACTIONS.get((method, action))
+        case ("2025-12-01", "durable-execution-callbacks", str(), str(action)) if method == "POST":
+            return _CALLBACK_ACTIONS.get(action)
+    return None
+
+
+# --- request pieces -------------------------------------------------------------
+
+
+async def _read_body(receive: Receive, headers: Mapping[bytes, bytes], limit: int) -> bytes:
+    length = headers.get(b"content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise _too_large(int(length), limit)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(size, limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _too_large(size: int, limit: int) -> ServiceError:
+    return ServiceError(
+        "RequestTooLargeException",
+        f"request body of {size} bytes is over this operation's limit of {limit} bytes",
+    )
+
+
+def _header(headers: Mapping[bytes, bytes], name: bytes) -> str | None:
+    value = headers.get(name)
+    return None if value is None else value.decode("latin-1")
+
+
+def _function_name(raw: str, query: Mapping[str, list[str]]) -> str:
+    """The bare function name from a name, ``name:qualifier`` or a function ARN."""
+    name = raw
+    if name.startswith("arn:"):
+        _, sep, name = name.partition(":function:")
+        if not sep:
+            raise invalid_parameter(f"FunctionName: {raw!r} is not a function ARN")
+    name, _, qualifier = name.partition(":")
+    qualifier = qualifier or _str_query(query, "Qualifier") or _LATEST
+    if qualifier != _LATEST:
+        raise invalid_parameter(
+            f"Qualifier: the local service runs $LATEST only, not {qualifier!r}"
+        )
+    return name
+
+
+def _str_query(query: Mapping[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return None if not values else values[0]
+
+
+def _int_query(query: Mapping[str, list[str]], name: str) -> int | None:
+    value = _str_query(query, name)
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise invalid_parameter(f"{name}: {value!r} is not an integer") from None
+    if number < 0:
+        raise invalid_parameter(f"{name}: {number} is negative")
+    return number
+
+
+def _bool_query(query: Mapping[str, list[str]], name: str) -> bool | None:
+    value = _str_query(query, name)
+    if value is None:
+        return None
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise invalid_parameter(f"{name}: {value!r} is not true or false")
+
+
+def _timestamp_query(query: Mapping[str, list[str]], name: str) -> float | None:
+    value = _str_query(query, name)
+    if value is None:
+        return None
+    try:
+        return wire.timestamp_from_wire(float(value) if _is_number(value) else value)
+    except ValueError:
+        raise invalid_parameter(f"{name}: {value!r} is not a timestamp") from None
+
+
+def _is_number(value: str) -> bool:
+    return value.replace(".", "", 1).isdigit()
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    if not body:
+        return {}
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise invalid_parameter(f"request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise invalid_parameter(f"request body must be a JSON object, not {type(data).__name__}")
+    return data
+
+
+def _optional_json(body: bytes) -> dict[str, Any] | None:
+    return _json_object(body) if body.strip() else None
+
+
+def _invoke_payload(body: bytes) -> str:
+    """The execution's input: the Invoke body, which must be JSON text (``{}`` when empty)."""
+    if not body.strip():
+        return "{}"
+    try:
+        text = body.decode("utf-8")
+        orjson.loads(body)
+    except (UnicodeDecodeError, orjson.JSONDecodeError) as exc:
+        raise ServiceError(
+            "InvalidRequestContentException", f"could not parse request body into JSON: {exc}"
+        ) from None
+    return text
+
+
+@cache
+def _validator() -> tuple[Any, Any]:
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    model = botocore.session.get_session().get_service_model("lambda")
+    return model, ParamValidator()
+
+
+def _validate(operation: str, params: Mapping[str, Any]) -> None:
+    """Check ``params`` against the botocore input shape of ``operation``."""
+    model, validator = _validator()
+    report = validator.validate(params, model.operation_model(operation).input_shape)
+    if report.has_errors():
+        raise invalid_parameter("; ".join(report.generate_report().splitlines()))
+
+
+# --- responses ------------------------------------------------------------------
+
+
+def _json(data: Any) -> _Response:
+    return _Response(200, orjson.dumps(data))
+
+
+def _error_response(exc: ServiceError) -> _Response:
+    fault = "Service" if exc.http_status >= 500 else "User"
+    body = orjson.dumps({"Type": fault, "message": exc.message, "Message": exc.message})
+    return _Response(exc.http_status, body, ((b"x-amzn-errortype", exc.code.encode()),))
+
+
+def _function_error_payload(execution: Mapping[str, Any]) -> bytes:
+    """The Invoke payload of an execution that did not succeed, as Lambda shapes it."""
+    error = wire.error_from_wire(execution.get("Error")) or wire.ErrorObject()
+    return orjson.dumps(
+        {
+            "errorMessage": error.message or f"execution {execution['Status']}",
+            "errorType": error.type or str(execution["Status"]),
+            "errorData": error.data,
+            "stackTrace": list(error.stack_trace or ()),
+        }
+    )
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+# --- serving --------------------------------------------------------------------
+
+
+def bind_socket(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> socket.socket:
+    """A listening-ready TCP socket on ``host:port`` (port 0: any free port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise AddressInUseError(
+                f"port {port} on {host} is already in use (another trio-durable serve?);"
+                " choose another with --port"
+            ) from None
+        raise AddressInUseError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    return sock
+
+
+def endpoint_of(sock: socket.socket) -> str:
+    """The ``http://host:port`` URL a bound socket serves."""
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+async def serve(
+    service: LocalService,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    sock: socket.socket | None = None,
+    task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``service`` over HTTP until cancelled; ``task_status`` gets the endpoint URL.
+
+    Pass an already bound ``sock`` (see ``bind_socket``) to learn the port early;
+    otherwise ``host``/``port`` are bound here (``AddressInUseError`` when taken).
+    """
+    from hypercorn.config import Config
+    from hypercorn.trio import serve as hypercorn_serve
+
+    if sock is None:
+        sock = bind_socket(host, port)
+    endpoint = endpoint_of(sock)
+    config = Config()
+    config.bind = [f"fd://{sock.detach()}"]
+    config.accesslog = None
+    config.errorlog = None
+    config.graceful_timeout = 1.0
+    async with trio.open_nursery() as nursery:
+        await nursery.start(hypercorn_serve, HttpApi(service), config)
+        task_status.started(endpoint)

@@ -1,0 +1,244 @@
+"""``SQLiteStore``: the engine's ``Store`` in one SQLite file, written incrementally.
+
+Three tables: ``executions`` (one row per execution, upserted), ``operations``
+(one row per operation, upserted when it changes) and ``events`` (append-only
+history). ``write`` is one transaction, so a checkpoint costs one upsert per
+changed row and one insert per new event, never a rewrite of the execution.
+
+The file is in WAL mode with ``synchronous=NORMAL``: a committed write survives
+the process being killed at any point (a power cut may lose the last few). The
+connection holds an exclusive lock for its whole life, so a second service on
+the same file fails at once instead of silently diverging.
+
+Records are stored as orjson-encoded dataclass fields; ``_decode_*`` rebuild them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from trio_durable.errors import DurableExecutionError
+from trio_durable.local.store import (
+    CheckpointReceipt,
+    ExecutionChange,
+    ExecutionRecord,
+    OperationRecord,
+    StoredExecution,
+)
+from trio_durable.wire import (
+    CheckpointResult,
+    ErrorObject,
+    ExecutionStatus,
+    Operation,
+    OperationStatus,
+    OperationType,
+    StatePage,
+)
+
+DEFAULT_PATH = Path(".trio-durable") / "state.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS executions (
+    arn TEXT PRIMARY KEY,
+    record BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS operations (
+    arn TEXT NOT NULL,
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    record BLOB NOT NULL,
+    PRIMARY KEY (arn, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    arn TEXT NOT NULL,
+    event_id INTEGER NOT NULL,
+    event BLOB NOT NULL,
+    PRIMARY KEY (arn, event_id)
+) WITHOUT ROWID;
+"""
+_UPSERT_EXECUTION = (
+    "INSERT INTO executions (arn, record) VALUES (?, ?)"
+    " ON CONFLICT (arn) DO UPDATE SET record = excluded.record"
+)
+_UPSERT_OPERATION = (
+    "INSERT INTO operations (arn, id, seq, record) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (arn, id) DO UPDATE SET seq = excluded.seq, record = excluded.record"
+)
+_INSERT_EVENT = "INSERT INTO events (arn, event_id, event) VALUES (?, ?, ?)"
+
+
+class StoreLockedError(DurableExecutionError):
+    """Another process already serves from this SQLite file."""
+
+
+class SQLiteStore:
+    """A ``Store`` in the SQLite file at ``path`` (created with its folder if missing)."""
+
+    __slots__ = ("_conn", "_event_counts", "path")
+
+    def __init__(self, path: str | Path = DEFAULT_PATH) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: transactions are explicit (BEGIN ... COMMIT in write).
+        # check_same_thread is off because calls may come from a worker thread,
+        # one at a time (the Store contract).
+        self._conn = sqlite3.connect(
+            self.path, timeout=0.1, isolation_level=None, check_same_thread=False
+        )
+        try:
+            self._conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            # The first write takes the exclusive lock; it is kept after COMMIT.
+            self._conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
+        except sqlite3.OperationalError as exc:
+            self._conn.close()
+            if "locked" in str(exc):
+                raise StoreLockedError(
+                    f"store {str(self.path)!r} is in use by another process"
+                    " (is a trio-durable service already running on it?)"
+                ) from None
+            raise
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise DurableExecutionError(
+                f"store {str(self.path)!r} is not a usable SQLite database: {exc}"
+            ) from None
+        self._event_counts: dict[str, int] = dict(
+            self._conn.execute("SELECT arn, MAX(event_id) FROM events GROUP BY arn").fetchall()
+        )
+
+    def write(self, changes: Sequence[ExecutionChange]) -> None:
+        """Apply ``changes`` in one transaction: all of them, or none on any error."""
+        counts: dict[str, int] = {}
+        for change in changes:
+            arn = change.execution.arn
+            count = counts.get(arn, self._event_counts.get(arn, 0))
+            counts[arn] = _check_events(change, count)
+        executions = [(c.execution.arn, _encode(c.execution)) for c in changes]
+        operations = [
+            (c.execution.arn, record.operation.id, record.seq, _encode(record))
+            for c in changes
+            for record in c.operations
+        ]
+        events = [
+            (c.execution.arn, event["EventId"], orjson.dumps(event))
+            for c in changes
+            for event in c.events
+        ]
+        conn = self._conn
+        conn.execute("BEGIN")
+        try:
+            conn.executemany(_UPSERT_EXECUTION, executions)
+            if operations:
+                conn.executemany(_UPSERT_OPERATION, operations)
+            if events:
+                conn.executemany(_INSERT_EVENT, events)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._event_counts.update(counts)
+
+    def load(self) -> Iterator[StoredExecution]:
+        """Every execution, in the order they were first written."""
+        conn = self._conn
+        rows = conn.execute("SELECT arn, record FROM executions ORDER BY rowid").fetchall()
+        for arn, record in rows:
+            operations = conn.execute(
+                "SELECT record FROM operations WHERE arn = ? ORDER BY seq", (arn,)
+            )
+            events = conn.execute(
+                "SELECT event FROM events WHERE arn = ? ORDER BY event_id", (arn,)
+            )
+            yield StoredExecution(
+                execution=_decode_execution(orjson.loads(record)),
+                operations=tuple(_decode_operation_record(orjson.loads(r)) for (r,) in operations),
+                events=tuple(orjson.loads(e) for (e,) in events),
+            )
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _check_events(change: ExecutionChange, count: int) -> int:
+    """The history length after ``change``; refuses events that do not continue it."""
+    for event in change.events:
+        count += 1
+        if event.get("EventId") != count:
+            raise ValueError(
+                f"event {event.get('EventId')!r} of {change.execution.arn} does not"
+                f" continue the history at EventId {count}"
+            )
+    if change.execution.event_count != count:
+        raise ValueError(
+            f"execution record of {change.execution.arn} says"
+            f" {change.execution.event_count} events, the history has {count}"
+        )
+    return count
+
+
+# --- record codec -----------------------------------------------------------------
+# orjson encodes the (slots) dataclasses field by field, enums by value, tuples as
+# lists; decoding rebuilds them explicitly, so a stored file never runs code.
+
+
+def _encode(record: ExecutionRecord | OperationRecord) -> bytes:
+    return orjson.dumps(record)
+
+
+def _decode_error(data: Mapping[str, Any] | None) -> ErrorObject | None:
+    if data is None:
+        return None
+    trace = data.get("stack_trace")
+    return ErrorObject(
+        message=data.get("message"),
+        type=data.get("type"),
+        data=data.get("data"),
+        stack_trace=None if trace is None else tuple(trace),
+    )
+
+
+def _decode_operation(data: Mapping[str, Any]) -> Operation:
+    fields = dict(data)
+    fields["type"] = OperationType(fields["type"])
+    fields["status"] = OperationStatus(fields["status"])
+    fields["error"] = _decode_error(fields.get("error"))
+    return Operation(**fields)
+
+
+def _decode_operation_record(data: Mapping[str, Any]) -> OperationRecord:
+    fields = dict(data)
+    fields["operation"] = _decode_operation(fields["operation"])
+    return OperationRecord(**fields)
+
+
+def _decode_receipt(data: Mapping[str, Any] | None) -> CheckpointReceipt | None:
+    if data is None:
+        return None
+    result = data["result"]
+    page = result["new_state"]
+    return CheckpointReceipt(
+        client_token=data["client_token"],
+        checkpoint_token=data["checkpoint_token"],
+        result=CheckpointResult(
+            checkpoint_token=result["checkpoint_token"],
+            new_state=StatePage(
+                operations=tuple(_decode_operation(op) for op in page["operations"]),
+                next_marker=page.get("next_marker"),
+            ),
+        ),
+    )
+
+
+def _decode_execution(data: Mapping[str, Any]) -> ExecutionRecord:
+    fields = dict(data)
+    fields["status"] = ExecutionStatus(fields["status"])
+    fields["error"] = _decode_error(fields.get("error"))
+    fields["last_checkpoint"] = _decode_receipt(fields.get("last_checkpoint"))
+    return ExecutionRecord(**fields)
