@@ -8,27 +8,33 @@ except those whose requirement kills the process, which run in a subprocess.
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 
 import trio
 
 from conformance.mapping import Requirement
 from trio_durable.local.http import bind_socket, endpoint_of, serve
 from trio_durable.local.invokers import Invoker
-from trio_durable.local.service import LocalService, open_local_service
+from trio_durable.local.service import open_local_service
 
 
-def make_invoker(requirement: Requirement, endpoint: str) -> Invoker:
-    """The invoker a requirement's function runs under."""
+async def make_invoker(
+    requirement: Requirement, endpoint: str, region: str, stack: AsyncExitStack
+) -> Invoker:
+    """The invoker a requirement's function runs under (closed with ``stack``)."""
     from trio_durable.local.invokers import InProcessInvoker
     from trio_durable.local.subprocess_invoker import SubprocessInvoker
     from trio_durable.local.targets import load_target
 
     if requirement.invoker == "subprocess":
-        return SubprocessInvoker(requirement.handler, endpoint_url=endpoint)
+        invoker = SubprocessInvoker(
+            requirement.handler, endpoint=endpoint, region=region, max_workers=2
+        )
+        return await stack.enter_async_context(invoker)
     return InProcessInvoker(load_target(requirement.handler))
 
 
@@ -37,17 +43,17 @@ def serving(requirements: Sequence[Requirement], region: str) -> Iterator[str]:
     """Run the service with ``requirements``' functions registered; yield its endpoint URL."""
     sock = bind_socket("127.0.0.1", 0)
     endpoint = endpoint_of(sock)
-    started: queue.Queue[BaseException | trio.lowlevel.TrioToken] = queue.Queue()
+    started: queue.Queue[BaseException | None] = queue.Queue()
     stop = threading.Event()
 
     async def main() -> None:
-        async with open_local_service(region=region) as service:
-            _register(service, requirements, endpoint)
+        async with open_local_service(region=region) as service, AsyncExitStack() as stack:
+            for requirement in requirements:
+                invoker = await make_invoker(requirement, endpoint, region, stack)
+                service.register_function(requirement.function, invoker)
             async with trio.open_nursery() as nursery:
-                await nursery.start(
-                    lambda task_status: serve(service, sock=sock, task_status=task_status)
-                )
-                started.put(trio.lowlevel.current_trio_token())
+                await nursery.start(functools.partial(serve, service, sock=sock))
+                started.put(None)
                 await trio.to_thread.run_sync(stop.wait, abandon_on_cancel=True)
                 nursery.cancel_scope.cancel()
 
@@ -60,15 +66,10 @@ def serving(requirements: Sequence[Requirement], region: str) -> Iterator[str]:
     thread = threading.Thread(target=run, name="trio-durable-local-service", daemon=True)
     thread.start()
     first = started.get()
-    if isinstance(first, BaseException):
+    if first is not None:
         raise RuntimeError(f"the local service did not start: {first!r}") from first
     try:
         yield endpoint
     finally:
         stop.set()
         thread.join(timeout=30)
-
-
-def _register(service: LocalService, requirements: Sequence[Requirement], endpoint: str) -> None:
-    for requirement in requirements:
-        service.register_function(requirement.function, make_invoker(requirement, endpoint))

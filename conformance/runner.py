@@ -35,7 +35,7 @@ STACK_NAME = "trio-durable-local"
 # The validator sleeps this long between history polls of an asynchronous requirement.
 POLL_INTERVAL_SECONDS = 0.25
 DEFAULT_JOBS = 24
-DOCS_COMMAND = "python -m conformance --report conformance-report.json --docs docs/conformance.md"
+DOCS_COMMAND = "python -m conformance --docs docs/conformance.md"
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,30 @@ def validate_one(
     )
 
 
+def not_implemented(s: Selected) -> Outcome:
+    return Outcome(
+        id=s.id,
+        suite=s.suite,
+        status="NOT_IMPLEMENTED",
+        reason=NOT_IMPLEMENTED[s.suite],
+        description=s.description,
+    )
+
+
+def docs_report(report: Report, published: Sequence[Selected]) -> Report:
+    """``report`` completed with every published id it lacks (declared or NOT_RUN)."""
+    have = {o.id for o in report.outcomes}
+    extra = [
+        not_implemented(s)
+        if s.suite in NOT_IMPLEMENTED
+        else Outcome(id=s.id, suite=s.suite, status="NOT_RUN", description=s.description)
+        for s in published
+        if s.id not in have
+    ]
+    outcomes = sorted([*report.outcomes, *extra], key=lambda o: requirement_sort_key(o.id))
+    return Report(outcomes=outcomes, run_seconds=report.run_seconds)
+
+
 def run(selected: Sequence[Selected], jobs: int, workdir: Path) -> list[Outcome]:
     """Outcomes for ``selected``: NOT_IMPLEMENTED ones at once, the rest validated."""
     outcomes: list[Outcome] = []
@@ -169,15 +193,7 @@ def run(selected: Sequence[Selected], jobs: int, workdir: Path) -> list[Outcome]
         if requirement is not None:
             to_run.append((s, requirement))
         elif s.suite in NOT_IMPLEMENTED:
-            outcomes.append(
-                Outcome(
-                    id=s.id,
-                    suite=s.suite,
-                    status="NOT_IMPLEMENTED",
-                    reason=NOT_IMPLEMENTED[s.suite],
-                    description=s.description,
-                )
-            )
+            outcomes.append(not_implemented(s))
         else:
             outcomes.append(
                 Outcome(
@@ -240,6 +256,11 @@ def _print_outcome(outcome: Outcome) -> None:
     sys.stdout.flush()
 
 
+def write_docs(path: Path, report: Report, published: Sequence[Selected]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_markdown(docs_report(report, published), DOCS_COMMAND), "utf-8")
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m conformance",
@@ -249,7 +270,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--suite", action="append", default=[], nargs="+", help="suite name(s)")
     parser.add_argument("--id", action="append", default=[], nargs="+", help="requirement id(s)")
     parser.add_argument(
-        "--report", type=Path, default=Path("conformance-report.json"), help="JSON report path"
+        "--report",
+        type=Path,
+        default=Path(".conformance/report.json"),
+        help="JSON report path (default: %(default)s)",
     )
     parser.add_argument("--docs", type=Path, help="also write the markdown table here")
     parser.add_argument(
@@ -273,13 +297,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    published = discover()
     if args.from_report:
         report = Report.read(args.report)
-        args.docs.write_text(render_markdown(report, DOCS_COMMAND), encoding="utf-8")
+        write_docs(args.docs, report, published)
         print(report.summary_line())
         return 1 if report.counts()["FAILED"] else 0
 
-    selected = select(discover(), args.suite, args.id)
+    selected = select(published, args.suite, args.id)
     with tempfile.TemporaryDirectory(prefix="trio-durable-conformance-") as tmp:
         workdir = args.keep or Path(tmp)
         (workdir / "logs").mkdir(parents=True, exist_ok=True)
@@ -290,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = Report(outcomes=outcomes, run_seconds=time.monotonic() - started)
     report.write(args.report)
     if args.docs is not None:
-        args.docs.write_text(render_markdown(report, DOCS_COMMAND), encoding="utf-8")
+        write_docs(args.docs, report, published)
     print(f"run time: {report.run_seconds:.1f} s; report: {shlex.quote(str(args.report))}")
     print(report.summary_line())
     return 1 if report.counts()["FAILED"] else 0

@@ -11,6 +11,7 @@ from conformance.handlers.support import RawUppercaseSerializer, first_time
 from trio_durable import DurableContext, durable_execution
 from trio_durable.config import ChildConfig, Jitter, RetryPresets, RetryStrategy, StepConfig
 from trio_durable.errors import ChildContextError
+from trio_durable.runtime.logger import DurableLogger
 
 NO_RETRY = StepConfig(retry_strategy=RetryPresets.none())
 # Comfortably over the 256 KB a checkpointed payload may hold.
@@ -131,8 +132,13 @@ async def child_step_and_wait(event: Any, ctx: DurableContext) -> Any:
     return await ctx.run_in_child_context(step_then_wait, event)
 
 
+def replay_logging(child: DurableContext) -> DurableLogger:
+    """The child's logger, logging during replay too, so a re-run body shows in the logs."""
+    return child.logger.bind({}, is_replaying=lambda: False)
+
+
 async def build_large(child: DurableContext, value: str) -> str:
-    child.logger.info("building a large result for %s", value)
+    replay_logging(child).info("building a large result for %s", value)
     small = await child.step(echo, value)
     return small * (LARGE_RESULT_BYTES // len(small) + 1)
 
@@ -201,7 +207,7 @@ async def child_returns_none(event: Any, ctx: DurableContext) -> Any:
 
 
 async def log_and_return(child: DurableContext, value: Any) -> Any:
-    child.logger.info("child context running for %s", value)
+    replay_logging(child).info("child context running for %s", value)
     return value
 
 
