@@ -1,9 +1,10 @@
-"""How the local service calls a durable function: the ``Invoker`` protocol.
+"""How the local service calls a durable function: the ``Invoker`` protocol and
+the in-process and worker-thread invokers.
 
 An invoker receives the invocation event (``DurableExecutionArn``,
 ``CheckpointToken``, ``InitialExecutionState``) and returns the handler's
-answer dict (``{"Status": ...}``). The handler reaches the service through the
-``LocalService`` it is given (directly, over a client, or over HTTP). A crash
+answer dict (``{"Status": ...}``). The handler reaches the service through a
+client the invoker provides (``LocalLambdaContext.durable_client``). A crash
 (the handler raised, the process died, the answer is unreadable) is reported by
 raising ``InvocationError``; the service records it in InvocationCompleted and
 retries a bounded number of times.
@@ -11,23 +12,30 @@ retries a bounded number of times.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from trio_durable.errors import DurableExecutionError
+import trio
+
+from trio_durable.errors import DurableExecutionError, error_object_from_exception
+from trio_durable.local.client import LocalServiceClient
+from trio_durable.local.engine import InvocationRequest
 
 if TYPE_CHECKING:
     from trio_durable.local.service import LocalService
 
+__all__ = [
+    "InProcessInvoker",
+    "InvocationError",
+    "InvocationRequest",
+    "Invoker",
+    "LocalLambdaContext",
+    "ThreadInvoker",
+]
 
-@dataclass(frozen=True, slots=True)
-class InvocationRequest:
-    """One invocation the service asks for."""
-
-    execution_arn: str
-    function_name: str
-    request_id: str
-    event: dict[str, Any]
+LAMBDA_TIMEOUT_SECONDS = 900
 
 
 class InvocationError(DurableExecutionError):
@@ -43,3 +51,115 @@ class Invoker(Protocol):
     async def invoke(self, request: InvocationRequest, service: LocalService) -> dict[str, Any]:
         """The handler's answer; raises ``InvocationError`` when the invocation crashed."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class LocalLambdaContext:
+    """The Lambda context object a locally invoked handler receives.
+
+    ``durable_client`` is the ``ServiceClient`` that reaches the local service
+    from where the handler runs.
+    """
+
+    function_name: str
+    aws_request_id: str
+    invoked_function_arn: str
+    durable_client: LocalServiceClient
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 128
+    log_group_name: str = ""
+    log_stream_name: str = ""
+    deadline_epoch: float = field(default_factory=lambda: time.time() + LAMBDA_TIMEOUT_SECONDS)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline_epoch - time.time()) * 1000))
+
+
+def _context(request: InvocationRequest, client: LocalServiceClient) -> LocalLambdaContext:
+    function_arn = request.execution_arn.split("/durable-execution/", 1)[0]
+    return LocalLambdaContext(
+        function_name=request.function_name,
+        aws_request_id=request.request_id,
+        invoked_function_arn=function_arn,
+        durable_client=client,
+        log_group_name=f"/aws/lambda/{request.function_name}",
+    )
+
+
+def _raised(exc: BaseException) -> InvocationError:
+    error = error_object_from_exception(exc)
+    return InvocationError(f"{error.type}: {error.message}", error_type=error.type or "Error")
+
+
+class InProcessInvoker:
+    """Runs an async handler in the service's own Trio loop.
+
+    ``handler`` is a trio-durable handler (it has ``invoke(event, context,
+    client=...)``) or any ``async def handler(event, context)`` that speaks the
+    protocol through ``context.durable_client``.
+    """
+
+    __slots__ = ("_handler",)
+
+    def __init__(self, handler: Any) -> None:
+        self._handler = handler
+
+    async def invoke(self, request: InvocationRequest, service: LocalService) -> dict[str, Any]:
+        client = LocalServiceClient(service)
+        context = _context(request, client)
+        invoke = getattr(self._handler, "invoke", None)
+        call: Callable[[], Awaitable[Any]]
+        if invoke is not None:
+            call = lambda: invoke(request.event, context, client=client)  # noqa: E731
+        else:
+            call = lambda: self._handler(request.event, context)  # noqa: E731
+        try:
+            answer = await call()
+        except Exception as exc:
+            raise _raised(exc) from exc
+        if not isinstance(answer, dict):
+            raise InvocationError(
+                f"the handler answered {type(answer).__name__}, not a dict",
+                error_type="Runtime.InvalidResponse",
+            )
+        return answer
+
+
+class ThreadInvoker:
+    """Runs a plain sync ``handler(event, context)`` in a worker thread.
+
+    The handler reaches the service through ``context.durable_client``, which hops
+    back to the service's Trio thread. A cancelled invocation (execution stopped
+    or timed out) abandons the thread; its later checkpoints are refused.
+    """
+
+    __slots__ = ("_handler", "_limiter")
+
+    def __init__(
+        self,
+        handler: Callable[[dict[str, Any], LocalLambdaContext], Any],
+        *,
+        limiter: trio.CapacityLimiter | None = None,
+    ) -> None:
+        self._handler = handler
+        self._limiter = limiter
+
+    async def invoke(self, request: InvocationRequest, service: LocalService) -> dict[str, Any]:
+        client = LocalServiceClient(service, trio_token=trio.lowlevel.current_trio_token())
+        context = _context(request, client)
+        try:
+            answer = await trio.to_thread.run_sync(
+                self._handler,
+                request.event,
+                context,
+                abandon_on_cancel=True,
+                limiter=self._limiter,
+            )
+        except Exception as exc:
+            raise _raised(exc) from exc
+        if not isinstance(answer, dict):
+            raise InvocationError(
+                f"the handler answered {type(answer).__name__}, not a dict",
+                error_type="Runtime.InvalidResponse",
+            )
+        return answer

@@ -1,20 +1,23 @@
 """The local durable execution service: the engine behind a Trio shell.
 
 ``LocalService`` owns the Trio side of the engine (``local/engine.py``): one
-timer task that sleeps until the engine's next deadline on the Trio clock, and
-a scheduler that runs invocations through the registered ``Invoker`` of each
-function, at most one in flight per execution. Its sync methods are the
-service API (each is one atomic engine call); inputs and outputs are
-JSON-ready botocore-shaped dicts, except ``checkpoint`` and
-``get_execution_state``, which speak the wire dataclasses.
+loop that sleeps until the engine's next timer or the next change, fires due
+timers, and starts the invocations the engine asks for, each in its own task
+through the ``Invoker`` registered for its function (the engine keeps at most
+one in flight per execution). Its sync methods are the service API, each one
+atomic engine call; inputs and outputs are JSON-ready botocore-shaped dicts,
+except ``checkpoint`` and ``get_execution_state``, which speak the wire
+dataclasses.
 
-Wall-clock timestamps are ``origin + (trio.current_time() - trio_origin)``, so
-under ``trio.testing.MockClock`` every wait, retry delay, callback and heartbeat
+Timestamps are ``origin + (trio.current_time() - trio_origin)``: under
+``trio.testing.MockClock`` every wait, retry delay, callback and heartbeat
 timeout and execution timeout is skipped.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,18 +25,23 @@ from typing import Any
 
 import trio
 
-from trio_durable.local.invokers import Invoker
-from trio_durable.local.store import Store
+from trio_durable.errors import error_object_from_exception, not_found
+from trio_durable.local import arns
+from trio_durable.local.engine import (
+    CRASH_ERROR_TYPE,
+    Engine,
+    InvocationRequest,
+    StartedExecution,
+)
+from trio_durable.local.invokers import InvocationError, Invoker
+from trio_durable.local.store import MemoryStore, Store
 from trio_durable.wire import CheckpointResult, ErrorObject, OperationUpdate, StatePage
 
+__all__ = ["LocalService", "ServiceStatistics", "StartedExecution", "open_local_service"]
 
-@dataclass(frozen=True, slots=True)
-class StartedExecution:
-    """Answer of ``start_execution``: the execution's ARN, and whether it already
-    existed (a start repeated with the same name and input)."""
-
-    arn: str
-    already_started: bool
+_TIMER_SLACK = 1e-3
+"""Seconds added to a timer's Trio deadline, well above the float error of mapping
+epoch seconds to Trio time, so a timer is always due when the loop wakes for it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,17 +52,44 @@ class ServiceStatistics:
     running_executions: int
     invocations_in_flight: int
     invocations_waiting: int
-    timers_pending: int
+    timers_scheduled: int
     invocations_total: int
+    functions: int
+
+
+class _TrioClock:
+    """Epoch seconds that advance with ``trio.current_time()`` (so a MockClock
+    drives them); before Trio runs, plain wall-clock time."""
+
+    __slots__ = ("_origin",)
+
+    def __init__(self) -> None:
+        self._origin: tuple[float, float] | None = None
+
+    def now(self) -> float:
+        try:
+            current = trio.current_time()
+        except RuntimeError:
+            return time.time()
+        if self._origin is None:
+            self._origin = (time.time(), current)
+        return self._origin[0] + (current - self._origin[1])
+
+    def trio_time(self, epoch: float) -> float:
+        self.now()
+        assert self._origin is not None
+        return self._origin[1] + (epoch - self._origin[0]) + _TIMER_SLACK
 
 
 class LocalService:
     """An in-process durable execution service.
 
-    ``store`` defaults to a fresh ``MemoryStore``; an existing store's executions
-    are loaded and resumed by ``run``. ``region``/``account`` shape the ARNs.
+    ``store`` defaults to a fresh ``MemoryStore``; executions already in a store
+    are loaded and resume when ``run`` starts (an invocation that was in flight
+    counts as crashed). ``region``/``account`` shape the ARNs.
     ``max_crash_retries`` bounds re-invocations after consecutive crashed
-    invocations; ``state_page_size`` bounds the operations of one state page.
+    invocations; ``state_page_size`` bounds the operations of one state page;
+    ``default_timeout_seconds`` is the execution timeout when a start gives none.
     """
 
     def __init__(
@@ -67,15 +102,50 @@ class LocalService:
         state_page_size: int = 1000,
         default_timeout_seconds: int = 86_400,
     ) -> None:
-        raise NotImplementedError
+        self._clock = _TrioClock()
+        self.store: Store = MemoryStore() if store is None else store
+        self.engine = Engine(
+            store=self.store,
+            clock=self._clock.now,
+            region=region,
+            account=account,
+            max_crash_retries=max_crash_retries,
+            state_page_size=state_page_size,
+            default_timeout_seconds=default_timeout_seconds,
+        )
+        self._invokers: dict[str, Invoker] = {}
+        self._changed = trio.Event()
+        self._closed_waiters: dict[str, trio.Event] = {}
+        self._scopes: dict[str, trio.CancelScope] = {}
+        self._running = False
 
     def register_function(self, name: str, invoker: Invoker) -> None:
         """Route invocations of function ``name`` to ``invoker`` (replaces any)."""
-        raise NotImplementedError
+        name = arns.function_name_of(name)
+        self._invokers[name] = invoker
+        self.engine.functions.add(name)
+        self._changed.set()
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Run timers and the invocation scheduler until cancelled."""
-        raise NotImplementedError
+        if self._running:
+            raise RuntimeError("LocalService.run is already running")
+        self._running = True
+        try:
+            async with trio.open_nursery() as nursery:
+                task_status.started()
+                while True:
+                    self._changed = trio.Event()
+                    self.engine.fire_due_timers()
+                    self._after()
+                    for request in self.engine.take_invocations():
+                        nursery.start_soon(self._invoke, request)
+                    due = self.engine.next_timer_due()
+                    deadline = math.inf if due is None else self._clock.trio_time(due)
+                    with trio.move_on_at(deadline):
+                        await self._changed.wait()
+        finally:
+            self._running = False
 
     # --- executions -----------------------------------------------------------
 
@@ -87,16 +157,29 @@ class LocalService:
         execution_name: str | None = None,
         timeout_seconds: int | None = None,
     ) -> StartedExecution:
-        """Start an execution (idempotent by ``execution_name`` for the same input)."""
-        raise NotImplementedError
+        """Start an execution (idempotent by ``execution_name`` for the same input);
+        the function must be registered."""
+        name = arns.function_name_of(function_name)
+        if name not in self._invokers:
+            raise not_found(f"FunctionName: function {name!r} is not registered")
+        started = self.engine.start_execution(
+            name, payload, execution_name=execution_name, timeout_seconds=timeout_seconds
+        )
+        self._after()
+        return started
 
     async def wait_until_terminal(self, arn: str) -> dict[str, Any]:
         """The ``GetDurableExecution`` answer once the execution's terminal event exists."""
-        raise NotImplementedError
+        if self.engine.is_closed(arn):
+            await trio.lowlevel.checkpoint()
+        else:
+            waiter = self._closed_waiters.setdefault(arn, trio.Event())
+            await waiter.wait()
+        return self.engine.get_execution(arn)
 
     def get_execution(self, arn: str, *, include_execution_data: bool = True) -> dict[str, Any]:
         """``GetDurableExecution`` output."""
-        raise NotImplementedError
+        return self.engine.get_execution(arn, include_execution_data=include_execution_data)
 
     def get_execution_history(
         self,
@@ -108,7 +191,13 @@ class LocalService:
         reverse_order: bool = False,
     ) -> dict[str, Any]:
         """``GetDurableExecutionHistory`` output."""
-        raise NotImplementedError
+        return self.engine.get_execution_history(
+            arn,
+            include_execution_data=include_execution_data,
+            max_items=max_items,
+            marker=marker,
+            reverse_order=reverse_order,
+        )
 
     def list_executions(
         self,
@@ -123,11 +212,22 @@ class LocalService:
         max_items: int | None = None,
     ) -> dict[str, Any]:
         """``ListDurableExecutionsByFunction`` output."""
-        raise NotImplementedError
+        return self.engine.list_executions(
+            function_name,
+            statuses=statuses,
+            started_after=started_after,
+            started_before=started_before,
+            execution_name=execution_name,
+            reverse_order=reverse_order,
+            marker=marker,
+            max_items=max_items,
+        )
 
     def stop_execution(self, arn: str, error: ErrorObject | None = None) -> dict[str, Any]:
         """``StopDurableExecution``: ``{"StopTimestamp": float}``."""
-        raise NotImplementedError
+        out = self.engine.stop_execution(arn, error)
+        self._after()
+        return out
 
     # --- the SDK's side -------------------------------------------------------
 
@@ -140,7 +240,9 @@ class LocalService:
         client_token: str | None = None,
     ) -> CheckpointResult:
         """``CheckpointDurableExecution``: all updates or none."""
-        raise NotImplementedError
+        result = self.engine.checkpoint(arn, checkpoint_token, updates, client_token=client_token)
+        self._after()
+        return result
 
     def get_execution_state(
         self,
@@ -151,24 +253,83 @@ class LocalService:
         max_items: int | None = None,
     ) -> StatePage:
         """``GetDurableExecutionState``: one page of operations."""
-        raise NotImplementedError
+        return self.engine.get_execution_state(
+            arn, checkpoint_token, marker=marker, max_items=max_items
+        )
 
     # --- callbacks --------------------------------------------------------------
 
     def send_callback_success(self, callback_id: str, result: bytes | None) -> None:
         """Complete a callback; ``result`` is stored verbatim (as UTF-8 text)."""
-        raise NotImplementedError
+        self.engine.send_callback_success(callback_id, result)
+        self._after()
 
     def send_callback_failure(self, callback_id: str, error: ErrorObject | None) -> None:
         """Fail a callback with ``error``."""
-        raise NotImplementedError
+        self.engine.send_callback_failure(callback_id, error)
+        self._after()
 
     def send_callback_heartbeat(self, callback_id: str) -> None:
         """Re-arm a callback's heartbeat timeout."""
-        raise NotImplementedError
+        self.engine.send_callback_heartbeat(callback_id)
+        self._after()
 
     def statistics(self) -> ServiceStatistics:
-        raise NotImplementedError
+        stats = self.engine.statistics()
+        return ServiceStatistics(
+            executions=stats.executions,
+            running_executions=stats.running_executions,
+            invocations_in_flight=stats.invocations_in_flight,
+            invocations_waiting=stats.invocations_ready,
+            timers_scheduled=stats.timers_scheduled,
+            invocations_total=stats.invocations_total,
+            functions=len(self._invokers),
+        )
+
+    # --- internals ----------------------------------------------------------------
+
+    def _after(self) -> None:
+        """Act on what an engine call changed: cancel invocations of stopped or
+        timed-out executions, wake terminal waiters, and wake the loop."""
+        for arn in self.engine.take_cancellations():
+            scope = self._scopes.get(arn)
+            if scope is not None:
+                scope.cancel()
+        for arn in self.engine.take_closed():
+            waiter = self._closed_waiters.pop(arn, None)
+            if waiter is not None:
+                waiter.set()
+        self._changed.set()
+
+    async def _invoke(self, request: InvocationRequest) -> None:
+        arn = request.execution_arn
+        answer: Any = None
+        failure: ErrorObject | None = None
+        with trio.CancelScope() as scope:
+            self._scopes[arn] = scope
+            try:
+                invoker = self._invokers[request.function_name]
+                answer = await invoker.invoke(request, self)
+            except InvocationError as exc:
+                failure = ErrorObject(message=exc.message, type=exc.error_type)
+            except Exception as exc:
+                failure = _crash_error(exc)
+            finally:
+                self._scopes.pop(arn, None)
+        if scope.cancelled_caught:
+            answer, failure = None, None
+        self.engine.finish_invocation(arn, request.request_id, answer, failure=failure)
+        self._after()
+
+
+def _crash_error(exc: Exception) -> ErrorObject:
+    """What an invoker's unexpected exception is recorded as."""
+    error = error_object_from_exception(exc)
+    return ErrorObject(
+        message=f"{error.type}: {error.message}",
+        type=CRASH_ERROR_TYPE,
+        stack_trace=error.stack_trace,
+    )
 
 
 @asynccontextmanager

@@ -1,0 +1,1726 @@
+"""The sans-IO core of the local durable execution service.
+
+``Engine`` keeps executions, their operations and their append-only histories,
+validates and applies checkpoints, allocates callbacks, and tracks timers and
+invocations as data: no Trio, no I/O but the ``Store`` it writes through, and
+time from the clock function it is given (epoch seconds). Every public method is
+one atomic action: it validates first, then writes one ``Store.write`` with what
+changed, then updates memory; an error leaves nothing changed.
+
+The async shell (``local/service.py``) asks ``next_timer_due``/``fire_due_timers``
+for timers and ``take_invocations``/``finish_invocation`` for invocations.
+
+Cost: an action touches only the records it changes (dicts keyed by id, a timer
+heap with lazy deletion, a per-execution set of operations changed since the
+handler last saw them), so a checkpoint costs the same in an execution of ten
+operations as in one of ten thousand.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from enum import Enum
+from typing import Any
+
+import orjson
+
+from trio_durable.errors import ServiceError, invalid_parameter, not_found
+from trio_durable.local import arns, history
+from trio_durable.local.store import (
+    CheckpointReceipt,
+    Event,
+    ExecutionChange,
+    ExecutionRecord,
+    OperationRecord,
+    Store,
+)
+from trio_durable.wire import (
+    MAX_CALLBACK_TIMEOUT_SECONDS,
+    MAX_CHECKPOINT_BYTES,
+    MAX_CHECKPOINT_UPDATES,
+    MAX_LAMBDA_RESPONSE_BYTES,
+    MAX_OPERATION_ID_LENGTH,
+    MAX_OPERATION_NAME_LENGTH,
+    MAX_OPERATION_PAYLOAD_BYTES,
+    MAX_SUB_TYPE_LENGTH,
+    MAX_WAIT_SECONDS,
+    CheckpointResult,
+    ErrorObject,
+    ExecutionStatus,
+    InvocationStatus,
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationType,
+    OperationUpdate,
+    StatePage,
+    error_from_wire,
+    error_to_wire,
+    state_page_to_wire,
+)
+
+MAX_ERROR_BYTES = 32 * 1024
+"""Largest ``ErrorObject`` (as JSON) an update may carry."""
+MAX_PAGE_ITEMS = 1000
+"""Largest ``MaxItems`` of any paged call (the model's ``ItemCount``)."""
+MAX_PAGE_BYTES = 5 * 1024 * 1024
+"""Rough byte budget of one page of operations, so a page fits a Lambda event."""
+MAX_EXECUTION_TIMEOUT_SECONDS = 31_622_400
+
+_ACTIONS: dict[OperationType, frozenset[OperationAction]] = {
+    OperationType.EXECUTION: frozenset({OperationAction.SUCCEED, OperationAction.FAIL}),
+    OperationType.STEP: frozenset(
+        {
+            OperationAction.START,
+            OperationAction.SUCCEED,
+            OperationAction.FAIL,
+            OperationAction.RETRY,
+        }
+    ),
+    OperationType.WAIT: frozenset({OperationAction.START, OperationAction.CANCEL}),
+    OperationType.CALLBACK: frozenset({OperationAction.START}),
+    OperationType.CONTEXT: frozenset(
+        {OperationAction.START, OperationAction.SUCCEED, OperationAction.FAIL}
+    ),
+    OperationType.CHAINED_INVOKE: frozenset({OperationAction.START}),
+}
+_EVENT_PREFIX = {
+    OperationType.STEP: "Step",
+    OperationType.WAIT: "Wait",
+    OperationType.CALLBACK: "Callback",
+    OperationType.CONTEXT: "Context",
+    OperationType.CHAINED_INVOKE: "ChainedInvoke",
+}
+_TERMINAL_EXECUTION = {
+    ExecutionStatus.SUCCEEDED: ("ExecutionSucceeded", OperationStatus.SUCCEEDED),
+    ExecutionStatus.FAILED: ("ExecutionFailed", OperationStatus.FAILED),
+    ExecutionStatus.TIMED_OUT: ("ExecutionTimedOut", OperationStatus.TIMED_OUT),
+    ExecutionStatus.STOPPED: ("ExecutionStopped", OperationStatus.STOPPED),
+}
+_CHILD_OUTCOME = {
+    ExecutionStatus.SUCCEEDED: ("ChainedInvokeSucceeded", OperationStatus.SUCCEEDED),
+    ExecutionStatus.FAILED: ("ChainedInvokeFailed", OperationStatus.FAILED),
+    ExecutionStatus.TIMED_OUT: ("ChainedInvokeTimedOut", OperationStatus.TIMED_OUT),
+    ExecutionStatus.STOPPED: ("ChainedInvokeStopped", OperationStatus.STOPPED),
+}
+
+NO_PROGRESS_ERROR_TYPE = "Runtime.NoProgress"
+CRASH_ERROR_TYPE = "Runtime.ExitError"
+RESTART_ERROR_TYPE = "Runtime.ServiceRestarted"
+
+
+class TimerKind(Enum):
+    WAIT = "wait"
+    RETRY = "retry"
+    CALLBACK_TIMEOUT = "callback-timeout"
+    CALLBACK_HEARTBEAT = "callback-heartbeat"
+    EXECUTION_TIMEOUT = "execution-timeout"
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationRequest:
+    """One invocation the engine asks for; ``event`` is the Lambda event."""
+
+    execution_arn: str
+    function_name: str
+    request_id: str
+    event: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StartedExecution:
+    """Answer of ``start_execution``: the ARN, and whether it existed already (a
+    start repeated with the same name and input)."""
+
+    arn: str
+    already_started: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStatistics:
+    executions: int
+    running_executions: int
+    invocations_in_flight: int
+    invocations_ready: int
+    timers_scheduled: int
+    invocations_total: int
+
+
+class _Execution:
+    """Memory state of one execution. ``dirty``: operations changed since the
+    handler last saw them; ``waiters``: operations that a timer or an outside
+    event can still complete; ``delta``: the rest of a paged NewExecutionState."""
+
+    __slots__ = ("delta", "dirty", "events", "ops", "order", "record", "waiters")
+
+    def __init__(self, record: ExecutionRecord) -> None:
+        self.record = record
+        self.ops: dict[str, OperationRecord] = {}
+        self.order: list[str] = []
+        self.events: list[Event] = []
+        self.dirty: dict[str, None] = {}
+        self.waiters: set[str] = set()
+        self.delta: tuple[str, tuple[Operation, ...]] | None = None
+
+
+class _Stage:
+    """One execution's pending changes inside an engine action."""
+
+    __slots__ = ("events", "ex", "is_new", "new_ops", "ops", "record", "timers")
+
+    def __init__(self, ex: _Execution, is_new: bool) -> None:
+        self.ex = ex
+        self.is_new = is_new
+        self.record = ex.record
+        self.ops: dict[str, OperationRecord] = {}
+        self.new_ops: list[str] = []
+        self.events: list[Event] = []
+        self.timers: list[tuple[float, TimerKind, str | None]] = []
+
+    def op(self, op_id: str) -> OperationRecord | None:
+        staged = self.ops.get(op_id)
+        return staged if staged is not None else self.ex.ops.get(op_id)
+
+    def put(self, record: OperationRecord) -> None:
+        op_id = record.operation.id
+        if op_id not in self.ops and op_id not in self.ex.ops:
+            self.new_ops.append(op_id)
+        self.ops[op_id] = record
+
+    def new_seq(self) -> int:
+        return len(self.ex.order) + len(self.new_ops)
+
+    def next_event_id(self) -> int:
+        return len(self.ex.events) + len(self.events) + 1
+
+    def add_op_event(
+        self, event_type: str, now: float, op: Operation, details: history.Details
+    ) -> None:
+        self.events.append(
+            history.operation_event(event_type, self.next_event_id(), now, op, details)
+        )
+
+    def add_event(self, event_type: str, now: float, details: history.Details) -> None:
+        self.events.append(history.event(event_type, self.next_event_id(), now, details))
+
+
+class _Action:
+    __slots__ = ("stages",)
+
+    def __init__(self) -> None:
+        self.stages: dict[str, _Stage] = {}
+
+    def stage(self, ex: _Execution, *, is_new: bool = False) -> _Stage:
+        st = self.stages.get(ex.record.arn)
+        if st is None:
+            st = self.stages[ex.record.arn] = _Stage(ex, is_new)
+        return st
+
+
+class Engine:
+    """Executions, checkpoints, callbacks, timers and invocations as data.
+
+    ``clock`` returns epoch seconds. Executions already in ``store`` are loaded;
+    one that had an invocation in flight is treated as crashed and re-invoked.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Callable[[], float],
+        region: str = "us-east-1",
+        account: str = "123456789012",
+        max_crash_retries: int = 3,
+        state_page_size: int = MAX_PAGE_ITEMS,
+        default_timeout_seconds: int = 86_400,
+    ) -> None:
+        if not 1 <= state_page_size <= MAX_PAGE_ITEMS:
+            raise ValueError(f"state_page_size must be 1..{MAX_PAGE_ITEMS}")
+        if max_crash_retries < 0:
+            raise ValueError("max_crash_retries must be >= 0")
+        self._store = store
+        self._clock = clock
+        self._region = region
+        self._account = account
+        self._max_crash_retries = max_crash_retries
+        self._page_size = state_page_size
+        self._default_timeout = _check_timeout(default_timeout_seconds)
+        self._executions: dict[str, _Execution] = {}
+        self._by_name: dict[tuple[str, str], str] = {}
+        self._by_function: dict[str, list[str]] = {}
+        self._callbacks: dict[str, tuple[str, str]] = {}
+        self._timers: list[tuple[float, int, TimerKind, str, str | None]] = []
+        self._timer_seq = itertools.count()
+        self._ready: dict[str, None] = {}
+        self._in_flight: set[str] = set()
+        self._cancel: set[str] = set()
+        self._closed: list[str] = []
+        self._invocations_total = 0
+        self.functions: set[str] = set()
+        self._load()
+
+    # --- executions -------------------------------------------------------------
+
+    def start_execution(
+        self,
+        function_name: str,
+        payload: str | None,
+        *,
+        execution_name: str | None = None,
+        timeout_seconds: int | None = None,
+    ) -> StartedExecution:
+        """Create an execution and queue its first invocation.
+
+        A start with the name of an existing execution of the same function returns
+        that execution when the input is the same, and raises
+        ``DurableExecutionAlreadyStartedException`` otherwise.
+        """
+        function_name = arns.function_name_of(function_name)
+        if payload is not None and _size(payload) > MAX_LAMBDA_RESPONSE_BYTES:
+            raise ServiceError(
+                "RequestTooLargeException",
+                f"Payload: {_size(payload)} bytes exceeds {MAX_LAMBDA_RESPONSE_BYTES}",
+            )
+        if execution_name is not None:
+            if arns.EXECUTION_NAME.fullmatch(execution_name) is None:
+                raise invalid_parameter(
+                    f"DurableExecutionName: {execution_name!r} must be 1-64 letters,"
+                    " digits, '-' or '_'"
+                )
+            existing = self._by_name.get((function_name, execution_name))
+            if existing is not None:
+                if self._executions[existing].record.input_payload == payload:
+                    return StartedExecution(existing, already_started=True)
+                raise ServiceError(
+                    "DurableExecutionAlreadyStartedException",
+                    f"DurableExecutionName: an execution named {execution_name!r} of"
+                    f" {function_name!r} already exists with a different input",
+                )
+        timeout = self._default_timeout if timeout_seconds is None else timeout_seconds
+        _check_timeout(timeout)
+        action = _Action()
+        arn = self._create_execution(
+            action, function_name, payload, execution_name or arns.new_execution_name(), timeout
+        )
+        self._commit(action)
+        return StartedExecution(arn, already_started=False)
+
+    def get_execution(self, arn: str, *, include_execution_data: bool = True) -> dict[str, Any]:
+        """``GetDurableExecution`` output (JSON-ready, timestamps in epoch seconds)."""
+        rec = self._execution(arn).record
+        out: dict[str, Any] = {
+            "DurableExecutionArn": rec.arn,
+            "DurableExecutionName": rec.name,
+            "FunctionArn": arns.function_arn(self._region, self._account, rec.function_name),
+            "StartTimestamp": rec.start_timestamp,
+            "Status": rec.status.value,
+            "Version": "$LATEST",
+            "DurableConfig": {"ExecutionTimeout": rec.timeout_seconds},
+        }
+        if rec.deadline is not None:
+            out["ExpectedExecutionTimeoutTimestamp"] = rec.deadline
+        if rec.end_timestamp is not None:
+            out["EndTimestamp"] = rec.end_timestamp
+        if rec.error is not None:
+            out["Error"] = error_to_wire(rec.error)
+        if include_execution_data:
+            out["ExecutionDataIncluded"] = True
+            if rec.input_payload is not None:
+                out["InputPayload"] = rec.input_payload
+            if rec.result is not None:
+                out["Result"] = rec.result
+        return out
+
+    def get_execution_history(
+        self,
+        arn: str,
+        *,
+        include_execution_data: bool = False,
+        max_items: int | None = None,
+        marker: str | None = None,
+        reverse_order: bool = False,
+    ) -> dict[str, Any]:
+        """``GetDurableExecutionHistory`` output: one page of events."""
+        events = self._execution(arn).events
+        limit = _page_limit(max_items, MAX_PAGE_ITEMS)
+        start = _offset_marker(marker, len(events))
+        if reverse_order:
+            stop = len(events) - start
+            page = events[max(0, stop - limit) : stop][::-1]
+        else:
+            page = events[start : start + limit]
+        if not include_execution_data:
+            page = [history.strip_payloads(ev) for ev in page]
+        out: dict[str, Any] = {"Events": page}
+        if start + len(page) < len(events):
+            out["NextMarker"] = str(start + len(page))
+        return out
+
+    def list_executions(
+        self,
+        function_name: str,
+        *,
+        statuses: Sequence[str] | None = None,
+        started_after: float | None = None,
+        started_before: float | None = None,
+        execution_name: str | None = None,
+        reverse_order: bool = False,
+        marker: str | None = None,
+        max_items: int | None = None,
+    ) -> dict[str, Any]:
+        """``ListDurableExecutionsByFunction`` output, oldest first by default."""
+        name = arns.function_name_of(function_name)
+        if name not in self.functions and name not in self._by_function:
+            raise not_found(f"FunctionName: function {name!r} not found")
+        wanted: set[ExecutionStatus] | None = None
+        if statuses:
+            try:
+                wanted = {ExecutionStatus(s) for s in statuses}
+            except ValueError:
+                raise invalid_parameter(
+                    f"Statuses: {list(statuses)!r} holds an unknown execution status"
+                ) from None
+        limit = _page_limit(max_items, MAX_PAGE_ITEMS)
+        found: list[ExecutionRecord] = []
+        for arn in self._by_function.get(name, ()):
+            rec = self._executions[arn].record
+            if wanted is not None and rec.status not in wanted:
+                continue
+            if started_after is not None and rec.start_timestamp < started_after:
+                continue
+            if started_before is not None and rec.start_timestamp > started_before:
+                continue
+            if execution_name is not None and rec.name != execution_name:
+                continue
+            found.append(rec)
+        if reverse_order:
+            found.reverse()
+        start = _offset_marker(marker, len(found))
+        page = found[start : start + limit]
+        out: dict[str, Any] = {"DurableExecutions": [self._summary(rec) for rec in page]}
+        if start + len(page) < len(found):
+            out["NextMarker"] = str(start + len(page))
+        return out
+
+    def stop_execution(self, arn: str, error: ErrorObject | None = None) -> dict[str, Any]:
+        """Stop a running execution: ``{"StopTimestamp": ...}``. Its callbacks and
+        waits can no longer complete; a running invocation is asked to cancel
+        (``take_cancellations``) and the ExecutionStopped event follows its
+        InvocationCompleted."""
+        ex = self._execution(arn)
+        if ex.record.status is not ExecutionStatus.RUNNING:
+            raise invalid_parameter(
+                f"DurableExecutionArn: execution is already {ex.record.status.value}"
+            )
+        if error is not None:
+            _check_error("Error", error)
+        now = self._clock()
+        action = _Action()
+        self._end_execution(action.stage(ex), action, ExecutionStatus.STOPPED, now, None, error)
+        self._commit(action)
+        return {"StopTimestamp": now}
+
+    def is_closed(self, arn: str) -> bool:
+        """Whether the execution's terminal event is in its history."""
+        return self._execution(arn).record.closed
+
+    def record(self, arn: str) -> ExecutionRecord:
+        return self._execution(arn).record
+
+    def operation(self, arn: str, operation_id: str) -> Operation:
+        """The current state of one operation (ResourceNotFoundException if absent)."""
+        found = self._execution(arn).ops.get(operation_id)
+        if found is None:
+            raise not_found(f"Id: execution has no operation {operation_id!r}")
+        return found.operation
+
+    def events(self, arn: str) -> Sequence[Event]:
+        """The full history (a read-only view; for tests and tools)."""
+        return tuple(self._execution(arn).events)
+
+    # --- checkpoints ----------------------------------------------------------------
+
+    def checkpoint(
+        self,
+        arn: str,
+        checkpoint_token: str,
+        updates: Sequence[OperationUpdate],
+        *,
+        client_token: str | None = None,
+    ) -> CheckpointResult:
+        """Validate and apply ``updates`` in order, all or none; rotate the token.
+
+        The answer's ``new_state`` holds every operation changed since the handler
+        last saw the state (paged by ``NextMarker`` when large). A retry with the
+        ``client_token`` and ``checkpoint_token`` of the last call gets its answer.
+        """
+        ex = self._checked_execution(arn)
+        rec = ex.record
+        if client_token is not None:
+            _check_client_token(client_token)
+            last = rec.last_checkpoint
+            if (
+                last is not None
+                and last.client_token == client_token
+                and last.checkpoint_token == checkpoint_token
+            ):
+                return last.result
+        self._check_token(ex, checkpoint_token)
+        if len(updates) > MAX_CHECKPOINT_UPDATES:
+            raise invalid_parameter(
+                f"Updates: {len(updates)} updates exceed the limit of {MAX_CHECKPOINT_UPDATES}"
+            )
+        now = self._clock()
+        action = _Action()
+        st = action.stage(ex)
+        total = 0
+        last_action: dict[str, OperationAction] = {}
+        for index, update in enumerate(updates):
+            update = _coerce(index, update)
+            total += _update_bytes(update)
+            if total > MAX_CHECKPOINT_BYTES:
+                raise invalid_parameter(
+                    f"Updates: the call carries more than {MAX_CHECKPOINT_BYTES} bytes"
+                    f" (at Updates[{index}])"
+                )
+            self._check_duplicate(index, update, last_action)
+            if update.type is OperationType.EXECUTION and index != len(updates) - 1:
+                raise invalid_parameter(
+                    f"Updates[{index}]: an EXECUTION update must be the last update of the call"
+                )
+            self._apply_update(action, st, index, update, now)
+        changed = list(ex.dirty)
+        changed.extend(op_id for op_id in st.ops if op_id not in ex.dirty)
+        ops = tuple(_operation(st, op_id) for op_id in changed)
+        new_token = arns.new_checkpoint_token()
+        first, rest_marker, rest = self._first_page(ops, "d")
+        result = CheckpointResult(new_token, StatePage(first, rest_marker))
+        receipt = (
+            None
+            if client_token is None
+            else CheckpointReceipt(client_token, checkpoint_token, result)
+        )
+        st.record = replace(st.record, checkpoint_token=new_token, last_checkpoint=receipt)
+        self._commit(action)
+        ex.dirty.clear()
+        ex.delta = None if rest_marker is None else (rest_marker.rpartition(":")[0], rest)
+        return result
+
+    def get_execution_state(
+        self,
+        arn: str,
+        checkpoint_token: str,
+        *,
+        marker: str | None = None,
+        max_items: int | None = None,
+    ) -> StatePage:
+        """``GetDurableExecutionState``: operations in creation order, paged; or the
+        rest of a paged NewExecutionState when ``marker`` came from a checkpoint."""
+        ex = self._execution(arn)
+        if checkpoint_token != ex.record.checkpoint_token:
+            raise invalid_parameter(
+                "Invalid checkpoint token: CheckpointToken is not the execution's current token"
+            )
+        limit = _page_limit(max_items, self._page_size)
+        if marker is not None and marker.startswith("d"):
+            prefix, _, offset_text = marker.rpartition(":")
+            if ex.delta is None or ex.delta[0] != prefix:
+                raise invalid_parameter(f"Marker: {marker!r} is not a marker of this execution")
+            ops = ex.delta[1]
+            offset = _offset_marker(offset_text, len(ops))
+            page = _take_page(ops[offset : offset + limit])
+            end = offset + len(page)
+            return StatePage(page, f"{prefix}:{end}" if end < len(ops) else None)
+        offset = _offset_marker(marker, len(ex.order))
+        page = _take_page(ex.ops[op_id].operation for op_id in ex.order[offset : offset + limit])
+        end = offset + len(page)
+        return StatePage(page, str(end) if end < len(ex.order) else None)
+
+    # --- callbacks --------------------------------------------------------------------
+
+    def send_callback_success(self, callback_id: str, result: bytes | None) -> None:
+        """Complete a callback with ``result`` (UTF-8 bytes, stored verbatim)."""
+        text = None
+        if result is not None:
+            if len(result) > MAX_OPERATION_PAYLOAD_BYTES:
+                raise ServiceError(
+                    "RequestTooLargeException",
+                    f"Result: {len(result)} bytes exceeds {MAX_OPERATION_PAYLOAD_BYTES}",
+                )
+            try:
+                text = result.decode("utf-8")
+            except UnicodeDecodeError:
+                raise invalid_parameter("Result: not valid UTF-8 text") from None
+        self._complete_callback(callback_id, OperationStatus.SUCCEEDED, text, None)
+
+    def send_callback_failure(self, callback_id: str, error: ErrorObject | None) -> None:
+        """Fail a callback with ``error``."""
+        if error is not None:
+            _check_error("Error", error)
+        self._complete_callback(callback_id, OperationStatus.FAILED, None, error)
+
+    def send_callback_heartbeat(self, callback_id: str) -> None:
+        """Re-arm the callback's heartbeat timeout (it stays open)."""
+        ex, record = self._open_callback(callback_id)
+        if not record.callback_heartbeat_timeout_seconds:
+            return
+        deadline = self._clock() + record.callback_heartbeat_timeout_seconds
+        action = _Action()
+        st = action.stage(ex)
+        st.put(replace(record, heartbeat_deadline=deadline))
+        st.timers.append((deadline, TimerKind.CALLBACK_HEARTBEAT, record.operation.id))
+        self._commit(action)
+
+    # --- timers -------------------------------------------------------------------------
+
+    def next_timer_due(self) -> float | None:
+        """Epoch seconds of the earliest live timer, or None."""
+        while self._timers:
+            due, _, kind, arn, op_id = self._timers[0]
+            if self._timer_live(due, kind, arn, op_id):
+                return due
+            heapq.heappop(self._timers)
+        return None
+
+    def fire_due_timers(self) -> int:
+        """Fire every timer due by now, in one store write; returns how many fired."""
+        now = self._clock()
+        action = _Action()
+        fired = 0
+        while self._timers and self._timers[0][0] <= now:
+            due, _, kind, arn, op_id = heapq.heappop(self._timers)
+            if not self._timer_live(due, kind, arn, op_id, action):
+                continue
+            fired += 1
+            st = action.stage(self._executions[arn])
+            if kind is TimerKind.EXECUTION_TIMEOUT:
+                error = ErrorObject(
+                    message=f"execution timed out after {st.record.timeout_seconds} seconds",
+                    type="Execution.TimedOut",
+                )
+                self._end_execution(st, action, ExecutionStatus.TIMED_OUT, now, None, error)
+                continue
+            assert op_id is not None
+            self._fire_operation_timer(st, kind, op_id, now)
+            self._wake(st)
+        if action.stages:
+            self._commit(action)
+        return fired
+
+    # --- invocations -----------------------------------------------------------------------
+
+    def take_invocations(self) -> list[InvocationRequest]:
+        """Start an invocation for every execution that needs one and has none in
+        flight; each gets a fresh checkpoint token (fencing off older invocations)."""
+        if not self._ready:
+            return []
+        now = self._clock()
+        action = _Action()
+        requests: list[InvocationRequest] = []
+        done: list[str] = []
+        for arn in self._ready:
+            ex = self._executions[arn]
+            rec = ex.record
+            if rec.function_name not in self.functions:
+                continue  # waits until its function is registered
+            done.append(arn)
+            if rec.status is not ExecutionStatus.RUNNING or rec.invocation_id is not None:
+                continue
+            st = action.stage(ex)
+            request_id = arns.new_request_id()
+            token = arns.new_checkpoint_token()
+            st.record = replace(
+                rec,
+                checkpoint_token=token,
+                invocation_id=request_id,
+                invocation_start=now,
+                wake=False,
+                last_checkpoint=None,
+            )
+            first, rest_marker, _ = self._first_page(
+                tuple(ex.ops[op_id].operation for op_id in ex.order[: self._page_size + 1]),
+                "s",
+            )
+            state = state_page_to_wire(StatePage(first, rest_marker))
+            event = {
+                "DurableExecutionArn": arn,
+                "CheckpointToken": token,
+                "InitialExecutionState": state,
+            }
+            requests.append(InvocationRequest(arn, rec.function_name, request_id, event))
+        if action.stages:
+            self._commit(action)
+        for arn in done:
+            del self._ready[arn]
+        for request in requests:
+            ex = self._executions[request.execution_arn]
+            ex.dirty.clear()
+            ex.delta = None
+            self._in_flight.add(request.execution_arn)
+        self._invocations_total += len(requests)
+        return requests
+
+    def finish_invocation(
+        self,
+        arn: str,
+        request_id: str,
+        answer: Any = None,
+        *,
+        failure: ErrorObject | None = None,
+    ) -> None:
+        """Record the end of an invocation: ``answer`` is the handler's answer dict,
+        or ``failure`` the error of a crashed invocation. Writes InvocationCompleted,
+        then ends the execution, re-invokes it, or leaves it waiting."""
+        ex = self._execution(arn)
+        rec = ex.record
+        if rec.invocation_id != request_id:
+            return  # a late answer from an invocation already written off
+        now = self._clock()
+        status: InvocationStatus | None = None
+        if failure is None and rec.status is ExecutionStatus.RUNNING:
+            status, failure = _read_answer(answer)
+        action = _Action()
+        st = action.stage(ex)
+        start = rec.invocation_start if rec.invocation_start is not None else now
+        st.add_event(
+            "InvocationCompleted",
+            now,
+            history.invocation_details(start, now, request_id, failure),
+        )
+        st.record = replace(rec, invocation_id=None, invocation_start=None)
+        self._after_invocation(action, st, status, answer, failure, now)
+        self._commit(action)
+        self._in_flight.discard(arn)
+
+    def take_cancellations(self) -> set[str]:
+        """ARNs whose invocation in flight should be cancelled (stopped or timed out)."""
+        out, self._cancel = self._cancel, set()
+        return out
+
+    def take_closed(self) -> list[str]:
+        """ARNs of executions that got their terminal event since the last call."""
+        out, self._closed = self._closed, []
+        return out
+
+    def statistics(self) -> EngineStatistics:
+        running = sum(
+            1 for ex in self._executions.values() if ex.record.status is ExecutionStatus.RUNNING
+        )
+        return EngineStatistics(
+            executions=len(self._executions),
+            running_executions=running,
+            invocations_in_flight=len(self._in_flight),
+            invocations_ready=len(self._ready),
+            timers_scheduled=len(self._timers),
+            invocations_total=self._invocations_total,
+        )
+
+    # --- internals: executions ------------------------------------------------------------
+
+    def _execution(self, arn: str) -> _Execution:
+        ex = self._executions.get(arn)
+        if ex is None:
+            raise not_found(f"DurableExecutionArn: no execution {arn!r}")
+        return ex
+
+    def _checked_execution(self, arn: str) -> _Execution:
+        ex = self._executions.get(arn)
+        if ex is None:
+            raise invalid_parameter(f"DurableExecutionArn: no execution {arn!r}")
+        return ex
+
+    def _check_token(self, ex: _Execution, token: str) -> None:
+        if token != ex.record.checkpoint_token:
+            raise invalid_parameter(
+                "Invalid checkpoint token: CheckpointToken is not the execution's current token"
+            )
+        if ex.record.status is not ExecutionStatus.RUNNING:
+            raise invalid_parameter(
+                f"Invalid checkpoint token: the execution is {ex.record.status.value}"
+            )
+
+    def _create_execution(
+        self,
+        action: _Action,
+        function_name: str,
+        payload: str | None,
+        name: str,
+        timeout: int,
+        parent: tuple[str, str] | None = None,
+    ) -> str:
+        now = self._clock()
+        execution_id = arns.new_execution_id()
+        arn = arns.execution_arn(self._region, self._account, function_name, name, execution_id)
+        record = ExecutionRecord(
+            arn=arn,
+            name=name,
+            function_name=function_name,
+            status=ExecutionStatus.RUNNING,
+            start_timestamp=now,
+            input_payload=payload,
+            checkpoint_token=arns.new_checkpoint_token(),
+            timeout_seconds=timeout,
+            event_count=0,
+            deadline=now + timeout,
+            wake=True,
+            parent_arn=None if parent is None else parent[0],
+            parent_operation_id=None if parent is None else parent[1],
+        )
+        st = action.stage(_Execution(record), is_new=True)
+        op = Operation(
+            id=execution_id,
+            type=OperationType.EXECUTION,
+            status=OperationStatus.STARTED,
+            start_timestamp=now,
+            name=name,
+            input_payload=payload,
+        )
+        st.put(OperationRecord(arn, 0, op))
+        st.events.append(history.execution_started(1, now, op, payload, timeout))
+        st.timers.append((now + timeout, TimerKind.EXECUTION_TIMEOUT, None))
+        return arn
+
+    def _end_execution(
+        self,
+        st: _Stage,
+        action: _Action,
+        status: ExecutionStatus,
+        now: float,
+        result: str | None,
+        error: ErrorObject | None,
+    ) -> None:
+        """Give the execution its final status; the terminal event is written now,
+        or when the invocation in flight ends."""
+        st.record = replace(st.record, status=status, end_timestamp=now, result=result, error=error)
+        exec_id = st.ex.order[0] if st.ex.order else st.new_ops[0]
+        exec_op = _operation(st, exec_id)
+        if not exec_op.status.is_terminal:
+            st.put(
+                replace(
+                    _record(st, exec_id),
+                    operation=replace(
+                        exec_op,
+                        status=_TERMINAL_EXECUTION[status][1],
+                        end_timestamp=now,
+                        result=result,
+                        error=error,
+                    ),
+                )
+            )
+        if st.record.invocation_id is None:
+            self._close(st, action, now)
+
+    def _close(self, st: _Stage, action: _Action, now: float) -> None:
+        rec = st.record
+        event_type = _TERMINAL_EXECUTION[rec.status][0]
+        if rec.status is ExecutionStatus.SUCCEEDED:
+            details = {"Result": history.payload(rec.result)}
+        else:
+            details = {"Error": history.error(rec.error)}
+        st.add_event(event_type, now, details)
+        st.record = replace(rec, closed=True, wake=False)
+        if rec.parent_arn is not None and rec.parent_operation_id is not None:
+            self._report_to_parent(action, rec, now)
+
+    def _report_to_parent(self, action: _Action, child: ExecutionRecord, now: float) -> None:
+        parent = self._executions.get(child.parent_arn or "")
+        if parent is None or parent.record.status is not ExecutionStatus.RUNNING:
+            return
+        st = action.stage(parent)
+        record = st.op(child.parent_operation_id or "")
+        if record is None or record.operation.status is not OperationStatus.STARTED:
+            return
+        event_type, op_status = _CHILD_OUTCOME[child.status]
+        op = replace(
+            record.operation,
+            status=op_status,
+            end_timestamp=now,
+            result=child.result,
+            error=child.error,
+        )
+        st.put(replace(record, operation=op))
+        if op_status is OperationStatus.SUCCEEDED:
+            details = {"Result": history.payload(child.result)}
+        else:
+            details = {"Error": history.error(child.error)}
+        st.add_op_event(event_type, now, op, details)
+        self._wake(st)
+
+    def _summary(self, rec: ExecutionRecord) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "DurableExecutionArn": rec.arn,
+            "DurableExecutionName": rec.name,
+            "FunctionArn": arns.function_arn(self._region, self._account, rec.function_name),
+            "Status": rec.status.value,
+            "StartTimestamp": rec.start_timestamp,
+        }
+        if rec.end_timestamp is not None:
+            out["EndTimestamp"] = rec.end_timestamp
+        return out
+
+    def _wake(self, st: _Stage) -> None:
+        """Something the handler waits on changed: an invocation is owed."""
+        if st.record.status is ExecutionStatus.RUNNING:
+            st.record = replace(st.record, wake=True)
+
+    # --- internals: invocations -----------------------------------------------------------
+
+    def _after_invocation(
+        self,
+        action: _Action,
+        st: _Stage,
+        status: InvocationStatus | None,
+        answer: Any,
+        failure: ErrorObject | None,
+        now: float,
+    ) -> None:
+        rec = st.record
+        if rec.status is not ExecutionStatus.RUNNING:
+            self._close(st, action, now)
+            return
+        exec_op = st.ex.ops[st.ex.order[0]].operation
+        if exec_op.status is OperationStatus.SUCCEEDED:
+            self._end_execution(st, action, ExecutionStatus.SUCCEEDED, now, exec_op.result, None)
+        elif exec_op.status is OperationStatus.FAILED:
+            self._end_execution(st, action, ExecutionStatus.FAILED, now, None, exec_op.error)
+        elif failure is not None:
+            crashes = rec.crashes + 1
+            st.record = replace(rec, crashes=crashes)
+            if crashes > self._max_crash_retries:
+                self._end_execution(st, action, ExecutionStatus.FAILED, now, None, failure)
+            else:
+                st.record = replace(st.record, wake=True)
+        elif status is InvocationStatus.SUCCEEDED:
+            result = answer.get("Result")
+            self._end_execution(st, action, ExecutionStatus.SUCCEEDED, now, result, None)
+        elif status is InvocationStatus.FAILED:
+            error = error_from_wire(answer.get("Error")) or ErrorObject(
+                message="the handler answered FAILED without an error"
+            )
+            self._end_execution(st, action, ExecutionStatus.FAILED, now, None, error)
+        else:
+            st.record = replace(rec, crashes=0)
+            if not rec.wake and not st.ex.waiters:
+                error = ErrorObject(
+                    message=(
+                        "the invocation returned PENDING but nothing can resume the"
+                        " execution: no wait, step retry, callback or chained invoke is pending"
+                    ),
+                    type=NO_PROGRESS_ERROR_TYPE,
+                )
+                self._end_execution(st, action, ExecutionStatus.FAILED, now, None, error)
+
+    # --- internals: updates ---------------------------------------------------------------
+
+    def _check_duplicate(
+        self, index: int, update: OperationUpdate, last_action: dict[str, OperationAction]
+    ) -> None:
+        previous = last_action.get(update.id)
+        if previous is not None and not (
+            update.type in (OperationType.STEP, OperationType.CONTEXT)
+            and previous is OperationAction.START
+            and update.action is not OperationAction.START
+        ):
+            raise invalid_parameter(
+                f"Updates[{index}].Id: operation {update.id!r} is updated twice in one call"
+                " (only a STEP or CONTEXT START may be followed by its completion)"
+            )
+        last_action[update.id] = update.action
+
+    def _apply_update(
+        self, action: _Action, st: _Stage, index: int, u: OperationUpdate, now: float
+    ) -> None:
+        where = f"Updates[{index}]"
+        _check_update_fields(where, u)
+        existing = st.op(u.id)
+        if u.type is OperationType.EXECUTION:
+            self._apply_execution(st, where, u, existing, now)
+            return
+        if existing is not None:
+            _check_same_identity(where, u, existing.operation)
+        elif u.parent_id is not None:
+            parent = st.op(u.parent_id)
+            if parent is None:
+                raise invalid_parameter(
+                    f"{where}.ParentId: no operation {u.parent_id!r} in this execution"
+                )
+            if parent.operation.type is not OperationType.CONTEXT:
+                raise invalid_parameter(
+                    f"{where}.ParentId: {u.parent_id!r} is a"
+                    f" {parent.operation.type.value}, not a CONTEXT"
+                )
+        if u.type is OperationType.STEP:
+            self._apply_step(st, where, u, existing, now)
+        elif u.type is OperationType.WAIT:
+            self._apply_wait(st, where, u, existing, now)
+        elif u.type is OperationType.CALLBACK:
+            self._apply_callback(st, where, u, existing, now)
+        elif u.type is OperationType.CONTEXT:
+            self._apply_context(st, where, u, existing, now)
+        else:
+            self._apply_chained_invoke(action, st, where, u, existing, now)
+
+    def _new_record(
+        self, st: _Stage, u: OperationUpdate, now: float, **fields: Any
+    ) -> OperationRecord:
+        op = Operation(
+            id=u.id,
+            type=u.type,
+            status=OperationStatus.STARTED,
+            start_timestamp=now,
+            parent_id=u.parent_id,
+            name=u.name,
+            sub_type=u.sub_type,
+            **fields,
+        )
+        return OperationRecord(st.record.arn, st.new_seq(), op)
+
+    def _apply_execution(
+        self,
+        st: _Stage,
+        where: str,
+        u: OperationUpdate,
+        existing: OperationRecord | None,
+        now: float,
+    ) -> None:
+        if existing is None or existing.seq != 0:
+            raise invalid_parameter(f"{where}.Id: {u.id!r} is not this execution's EXECUTION id")
+        if existing.operation.status.is_terminal:
+            raise invalid_parameter(
+                f"{where}.Action: the EXECUTION operation is already"
+                f" {existing.operation.status.value}"
+            )
+        if u.action is OperationAction.SUCCEED:
+            op = replace(
+                existing.operation,
+                status=OperationStatus.SUCCEEDED,
+                end_timestamp=now,
+                result=u.payload,
+            )
+        else:
+            op = replace(
+                existing.operation,
+                status=OperationStatus.FAILED,
+                end_timestamp=now,
+                error=u.error or ErrorObject(),
+            )
+        st.put(replace(existing, operation=op))
+
+    def _apply_step(
+        self,
+        st: _Stage,
+        where: str,
+        u: OperationUpdate,
+        existing: OperationRecord | None,
+        now: float,
+    ) -> None:
+        if existing is None:
+            record = self._new_record(st, u, now, attempt=0)
+            if u.action is OperationAction.START:
+                st.put(record)
+                st.add_op_event("StepStarted", now, record.operation, {})
+                return
+        else:
+            record = existing
+            status = existing.operation.status
+            allowed = (
+                {OperationStatus.READY}
+                if u.action is OperationAction.START
+                else {OperationStatus.STARTED, OperationStatus.READY}
+            )
+            if status not in allowed:
+                raise invalid_parameter(
+                    f"{where}.Action: cannot {u.action.value} STEP {u.id!r} in status"
+                    f" {status.value}"
+                )
+            if u.action is OperationAction.START:
+                op = replace(
+                    existing.operation,
+                    status=OperationStatus.STARTED,
+                    next_attempt_timestamp=None,
+                )
+                st.put(replace(existing, operation=op))
+                st.add_op_event("StepStarted", now, op, {})
+                return
+        attempt = (record.operation.attempt or 0) + 1
+        if u.action is OperationAction.SUCCEED:
+            op = replace(
+                record.operation,
+                status=OperationStatus.SUCCEEDED,
+                end_timestamp=now,
+                attempt=attempt,
+                result=u.payload,
+                error=None,
+            )
+            details = {
+                "Result": history.payload(u.payload),
+                "RetryDetails": history.retry_details(attempt),
+            }
+            st.put(replace(record, operation=op))
+            st.add_op_event("StepSucceeded", now, op, details)
+        elif u.action is OperationAction.FAIL:
+            op = replace(
+                record.operation,
+                status=OperationStatus.FAILED,
+                end_timestamp=now,
+                attempt=attempt,
+                error=u.error,
+                result=None,
+            )
+            details = {
+                "Error": history.error(u.error),
+                "RetryDetails": history.retry_details(attempt),
+            }
+            st.put(replace(record, operation=op))
+            st.add_op_event("StepFailed", now, op, details)
+        else:
+            delay = u.next_attempt_delay_seconds
+            if delay is None:
+                raise invalid_parameter(
+                    f"{where}.StepOptions.NextAttemptDelaySeconds: required for RETRY"
+                )
+            due = now + delay
+            op = replace(
+                record.operation,
+                status=OperationStatus.PENDING,
+                attempt=attempt,
+                next_attempt_timestamp=due,
+                error=u.error,
+                result=u.payload,
+            )
+            details = {
+                "Error": history.error(u.error),
+                "RetryDetails": history.retry_details(attempt, delay),
+            }
+            st.put(replace(record, operation=op))
+            st.add_op_event("StepFailed", now, op, details)
+            st.timers.append((due, TimerKind.RETRY, u.id))
+
+    def _apply_wait(
+        self,
+        st: _Stage,
+        where: str,
+        u: OperationUpdate,
+        existing: OperationRecord | None,
+        now: float,
+    ) -> None:
+        if u.action is OperationAction.START:
+            if existing is not None:
+                raise invalid_parameter(f"{where}.Id: WAIT {u.id!r} already exists")
+            if u.wait_seconds is None:
+                raise invalid_parameter(f"{where}.WaitOptions.WaitSeconds: required for START")
+            due = now + u.wait_seconds
+            record = self._new_record(st, u, now, scheduled_end_timestamp=due)
+            st.put(record)
+            st.add_op_event(
+                "WaitStarted",
+                now,
+                record.operation,
+                {"Duration": u.wait_seconds, "ScheduledEndTimestamp": due},
+            )
+            st.timers.append((due, TimerKind.WAIT, u.id))
+            return
+        if existing is None or existing.operation.status is not OperationStatus.STARTED:
+            state = "does not exist" if existing is None else existing.operation.status.value
+            raise invalid_parameter(f"{where}.Action: cannot CANCEL WAIT {u.id!r}: it {state}")
+        op = replace(existing.operation, status=OperationStatus.CANCELLED, end_timestamp=now)
+        st.put(replace(existing, operation=op))
+        st.add_op_event("WaitCancelled", now, op, {"Error": history.error(u.error)})
+
+    def _apply_callback(
+        self,
+        st: _Stage,
+        where: str,
+        u: OperationUpdate,
+        existing: OperationRecord | None,
+        now: float,
+    ) -> None:
+        if existing is not None:
+            raise invalid_parameter(f"{where}.Id: CALLBACK {u.id!r} already exists")
+        timeout = u.callback_timeout_seconds or 0
+        heartbeat = u.callback_heartbeat_timeout_seconds or 0
+        callback_id = arns.new_callback_id()
+        record = self._new_record(st, u, now, callback_id=callback_id)
+        record = replace(
+            record,
+            callback_timeout_seconds=timeout or None,
+            callback_heartbeat_timeout_seconds=heartbeat or None,
+            timeout_deadline=now + timeout if timeout else None,
+            heartbeat_deadline=now + heartbeat if heartbeat else None,
+        )
+        st.put(record)
+        details: history.Details = {"CallbackId": callback_id}
+        if timeout:
+            details["Timeout"] = timeout
+            st.timers.append((now + timeout, TimerKind.CALLBACK_TIMEOUT, u.id))
+        if heartbeat:
+            details["HeartbeatTimeout"] = heartbeat
+            st.timers.append((now + heartbeat, TimerKind.CALLBACK_HEARTBEAT, u.id))
+        st.add_op_event("CallbackStarted", now, record.operation, details)
+
+    def _apply_context(
+        self,
+        st: _Stage,
+        where: str,
+        u: OperationUpdate,
+        existing: OperationRecord | None,
+        now: float,
+    ) -> None:
+        if u.action is OperationAction.START:
+            if existing is not None:
+                raise invalid_parameter(f"{where}.Id: CONTEXT {u.id!r} already exists")
+            record = self._new_record(st, u, now, replay_children=u.replay_children)
+            st.put(record)
+            st.add_op_event("ContextStarted", now, record.operation, {})
+            return
+        if existing is None:
+            record = self._new_record(st, u, now)
+        elif existing.operation.status is not OperationStatus.STARTED:
+            raise invalid_parameter(
+                f"{where}.Action: cannot {u.action.value} CONTEXT {u.id!r} in status"
+                f" {existing.operation.status.value}"
+            )
+        else:
+            record = existing
+        replay = (
+            u.replay_children if u.replay_children is not None else record.operation.replay_children
+        )
+        if u.action is OperationAction.SUCCEED:
+            op = replace(
+                record.operation,
+                status=OperationStatus.SUCCEEDED,
+                end_timestamp=now,
+                result=u.payload,
+                replay_children=replay,
+            )
+            st.put(replace(record, operation=op))
+            st.add_op_event("ContextSucceeded", now, op, {"Result": history.payload(u.payload)})
+        else:
+            op = replace(
+                record.operation,
+                status=OperationStatus.FAILED,
+                end_timestamp=now,
+                error=u.error,
+                replay_children=replay,
+            )
+            st.put(replace(record, operation=op))
+            st.add_op_event("ContextFailed", now, op, {"Error": history.error(u.error)})
+
+    def _apply_chained_invoke(
+        self,
+        action: _Action,
+        st: _Stage,
+        where: str,
+        u: OperationUpdate,
+        existing: OperationRecord | None,
+        now: float,
+    ) -> None:
+        if existing is not None:
+            raise invalid_parameter(f"{where}.Id: CHAINED_INVOKE {u.id!r} already exists")
+        if u.invoke_function_name is None:
+            raise invalid_parameter(
+                f"{where}.ChainedInvokeOptions.FunctionName: required for START"
+            )
+        target = arns.function_name_of(u.invoke_function_name)
+        record = self._new_record(st, u, now)
+        details: history.Details = {
+            "FunctionName": u.invoke_function_name,
+            "Input": history.payload(u.payload),
+            "ExecutedVersion": "$LATEST",
+        }
+        if u.invoke_tenant_id is not None:
+            details["TenantId"] = u.invoke_tenant_id
+        if target not in self.functions:
+            st.put(record)
+            st.add_op_event("ChainedInvokeStarted", now, record.operation, details)
+            error = ErrorObject(
+                message=f"function {target!r} not found", type="ResourceNotFoundException"
+            )
+            op = replace(
+                record.operation, status=OperationStatus.FAILED, end_timestamp=now, error=error
+            )
+            st.put(replace(record, operation=op))
+            st.add_op_event("ChainedInvokeFailed", now, op, {"Error": history.error(error)})
+            return
+        child = self._create_execution(
+            action,
+            target,
+            u.payload,
+            arns.new_execution_name(),
+            self._default_timeout,
+            parent=(st.record.arn, u.id),
+        )
+        details["DurableExecutionArn"] = child
+        st.put(replace(record, target_arn=child))
+        st.add_op_event("ChainedInvokeStarted", now, record.operation, details)
+
+    # --- internals: callbacks and timers -------------------------------------------------
+
+    def _open_callback(self, callback_id: str) -> tuple[_Execution, OperationRecord]:
+        found = self._callbacks.get(callback_id)
+        if found is None:
+            raise not_found(f"CallbackId: no callback {callback_id!r}")
+        ex = self._executions[found[0]]
+        record = ex.ops[found[1]]
+        status = record.operation.status
+        if status is OperationStatus.TIMED_OUT:
+            raise ServiceError(
+                "CallbackTimeoutException", f"CallbackId: callback {callback_id!r} timed out"
+            )
+        if status is not OperationStatus.STARTED:
+            raise not_found(f"CallbackId: callback {callback_id!r} is already {status.value}")
+        if ex.record.status is not ExecutionStatus.RUNNING:
+            raise not_found(
+                f"CallbackId: the execution of callback {callback_id!r} is {ex.record.status.value}"
+            )
+        return ex, record
+
+    def _complete_callback(
+        self,
+        callback_id: str,
+        status: OperationStatus,
+        result: str | None,
+        error: ErrorObject | None,
+    ) -> None:
+        ex, record = self._open_callback(callback_id)
+        now = self._clock()
+        action = _Action()
+        st = action.stage(ex)
+        op = replace(record.operation, status=status, end_timestamp=now, result=result, error=error)
+        st.put(replace(record, operation=op))
+        if status is OperationStatus.SUCCEEDED:
+            st.add_op_event("CallbackSucceeded", now, op, {"Result": history.payload(result)})
+        else:
+            st.add_op_event("CallbackFailed", now, op, {"Error": history.error(error)})
+        self._wake(st)
+        self._commit(action)
+
+    def _timer_live(
+        self,
+        due: float,
+        kind: TimerKind,
+        arn: str,
+        op_id: str | None,
+        action: _Action | None = None,
+    ) -> bool:
+        ex = self._executions.get(arn)
+        if ex is None:
+            return False
+        st = None if action is None else action.stages.get(arn)
+        rec = ex.record if st is None else st.record
+        if rec.status is not ExecutionStatus.RUNNING:
+            return False
+        if kind is TimerKind.EXECUTION_TIMEOUT:
+            return rec.deadline == due
+        assert op_id is not None
+        record = ex.ops.get(op_id) if st is None else st.op(op_id)
+        if record is None:
+            return False
+        op = record.operation
+        if kind is TimerKind.WAIT:
+            return op.status is OperationStatus.STARTED and op.scheduled_end_timestamp == due
+        if kind is TimerKind.RETRY:
+            return op.status is OperationStatus.PENDING and op.next_attempt_timestamp == due
+        if op.status is not OperationStatus.STARTED:
+            return False
+        if kind is TimerKind.CALLBACK_TIMEOUT:
+            return record.timeout_deadline == due
+        return record.heartbeat_deadline == due
+
+    def _fire_operation_timer(self, st: _Stage, kind: TimerKind, op_id: str, now: float) -> None:
+        record = _record(st, op_id)
+        if kind is TimerKind.WAIT:
+            op = replace(record.operation, status=OperationStatus.SUCCEEDED, end_timestamp=now)
+            start = record.operation.start_timestamp
+            due = record.operation.scheduled_end_timestamp or now
+            st.put(replace(record, operation=op))
+            st.add_op_event("WaitSucceeded", now, op, {"Duration": round(due - start)})
+        elif kind is TimerKind.RETRY:
+            op = replace(record.operation, status=OperationStatus.READY)
+            st.put(replace(record, operation=op))
+        else:
+            which = "Timeout" if kind is TimerKind.CALLBACK_TIMEOUT else "Heartbeat"
+            seconds = (
+                record.callback_timeout_seconds
+                if kind is TimerKind.CALLBACK_TIMEOUT
+                else record.callback_heartbeat_timeout_seconds
+            )
+            error = ErrorObject(
+                message=f"callback {which.lower()} of {seconds} seconds elapsed",
+                type=f"Callback.{which}",
+            )
+            op = replace(
+                record.operation, status=OperationStatus.TIMED_OUT, end_timestamp=now, error=error
+            )
+            st.put(replace(record, operation=op))
+            st.add_op_event("CallbackTimedOut", now, op, {"Error": history.error(error)})
+
+    # --- internals: paging ----------------------------------------------------------------
+
+    def _first_page(
+        self, ops: tuple[Operation, ...], kind: str
+    ) -> tuple[tuple[Operation, ...], str | None, tuple[Operation, ...]]:
+        """The first page of ``ops``, the marker of the rest (if any) and ``ops``."""
+        page = _take_page(ops[: self._page_size])
+        if len(page) == len(ops):
+            return page, None, ops
+        if kind == "s":
+            return page, str(len(page)), ops
+        return page, f"d{arns.new_request_id()}:{len(page)}", ops
+
+    # --- internals: commit and load -------------------------------------------------------
+
+    def _commit(self, action: _Action) -> None:
+        changes = []
+        for st in action.stages.values():
+            st.record = replace(st.record, event_count=len(st.ex.events) + len(st.events))
+            changes.append(ExecutionChange(st.record, tuple(st.ops.values()), tuple(st.events)))
+        self._store.write(changes)
+        for st in action.stages.values():
+            self._apply_stage(st)
+
+    def _apply_stage(self, st: _Stage) -> None:
+        ex = st.ex
+        rec = ex.record = st.record
+        if st.is_new:
+            self._executions[rec.arn] = ex
+            self._by_name[(rec.function_name, rec.name)] = rec.arn
+            self._by_function.setdefault(rec.function_name, []).append(rec.arn)
+        ex.order.extend(st.new_ops)
+        for op_id, record in st.ops.items():
+            ex.ops[op_id] = record
+            ex.dirty[op_id] = None
+            self._track_waiter(ex, record)
+        ex.events.extend(st.events)
+        for due, kind, timer_op in st.timers:
+            heapq.heappush(self._timers, (due, next(self._timer_seq), kind, rec.arn, timer_op))
+        if rec.closed:
+            ex.waiters.clear()
+            self._ready.pop(rec.arn, None)
+            if any(ev["EventType"] in _CLOSING_EVENTS for ev in st.events):
+                self._closed.append(rec.arn)
+        elif rec.status is not ExecutionStatus.RUNNING:
+            self._cancel.add(rec.arn)  # ends when its invocation in flight does
+        elif rec.wake and rec.invocation_id is None:
+            self._ready[rec.arn] = None
+
+    def _track_waiter(self, ex: _Execution, record: OperationRecord) -> None:
+        op = record.operation
+        if op.type is OperationType.CALLBACK and op.callback_id is not None:
+            self._callbacks[op.callback_id] = (record.execution_arn, op.id)
+        waiting = (op.status is OperationStatus.PENDING and op.type is OperationType.STEP) or (
+            op.status is OperationStatus.STARTED
+            and op.type
+            in (OperationType.WAIT, OperationType.CALLBACK, OperationType.CHAINED_INVOKE)
+        )
+        if waiting:
+            ex.waiters.add(op.id)
+        else:
+            ex.waiters.discard(op.id)
+
+    def _load(self) -> None:
+        crashed: list[_Execution] = []
+        for stored in self._store.load():
+            ex = _Execution(stored.execution)
+            rec = stored.execution
+            self._executions[rec.arn] = ex
+            self._by_name[(rec.function_name, rec.name)] = rec.arn
+            self._by_function.setdefault(rec.function_name, []).append(rec.arn)
+            ex.events.extend(stored.events)
+            for record in stored.operations:
+                op = record.operation
+                ex.order.append(op.id)
+                ex.ops[op.id] = record
+                self._track_waiter(ex, record)
+                for due, kind in _timers_of(record):
+                    heapq.heappush(self._timers, (due, next(self._timer_seq), kind, rec.arn, op.id))
+            if rec.closed:
+                ex.waiters.clear()
+                continue
+            if rec.deadline is not None and rec.status is ExecutionStatus.RUNNING:
+                heapq.heappush(
+                    self._timers,
+                    (
+                        rec.deadline,
+                        next(self._timer_seq),
+                        TimerKind.EXECUTION_TIMEOUT,
+                        rec.arn,
+                        None,
+                    ),
+                )
+            if rec.invocation_id is not None:
+                crashed.append(ex)
+            elif rec.wake and rec.status is ExecutionStatus.RUNNING:
+                self._ready[rec.arn] = None
+        for ex in crashed:
+            self._in_flight.add(ex.record.arn)
+            self.finish_invocation(
+                ex.record.arn,
+                ex.record.invocation_id or "",
+                failure=ErrorObject(
+                    message="the service restarted while this invocation was running",
+                    type=RESTART_ERROR_TYPE,
+                ),
+            )
+
+
+_CLOSING_EVENTS = frozenset(
+    {"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionStopped"}
+)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _timers_of(record: OperationRecord) -> Iterable[tuple[float, TimerKind]]:
+    op = record.operation
+    if op.type is OperationType.WAIT and op.status is OperationStatus.STARTED:
+        if op.scheduled_end_timestamp is not None:
+            yield op.scheduled_end_timestamp, TimerKind.WAIT
+    elif op.type is OperationType.STEP and op.status is OperationStatus.PENDING:
+        if op.next_attempt_timestamp is not None:
+            yield op.next_attempt_timestamp, TimerKind.RETRY
+    elif op.type is OperationType.CALLBACK and op.status is OperationStatus.STARTED:
+        if record.timeout_deadline is not None:
+            yield record.timeout_deadline, TimerKind.CALLBACK_TIMEOUT
+        if record.heartbeat_deadline is not None:
+            yield record.heartbeat_deadline, TimerKind.CALLBACK_HEARTBEAT
+
+
+def _record(st: _Stage, op_id: str) -> OperationRecord:
+    found = st.op(op_id)
+    assert found is not None
+    return found
+
+
+def _operation(st: _Stage, op_id: str) -> Operation:
+    return _record(st, op_id).operation
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def _error_size(error: ErrorObject) -> int:
+    return len(orjson.dumps(error_to_wire(error)))
+
+
+def _update_bytes(u: OperationUpdate) -> int:
+    """Bytes an update adds to the per-call limit; an EXECUTION result (which may
+    be larger than any other payload) is exempt."""
+    size = len(u.id) + len(u.parent_id or "") + len(u.name or "") + len(u.sub_type or "")
+    if u.payload is not None and u.type is not OperationType.EXECUTION:
+        size += _size(u.payload)
+    if u.error is not None:
+        size += _error_size(u.error)
+    return size
+
+
+def _coerce(index: int, u: OperationUpdate) -> OperationUpdate:
+    """Make sure the enum fields are enums (an update built by hand may hold text)."""
+    try:
+        op_type = OperationType(u.type)
+    except ValueError:
+        raise invalid_parameter(f"Updates[{index}].Type: unknown type {u.type!r}") from None
+    try:
+        op_action = OperationAction(u.action)
+    except ValueError:
+        raise invalid_parameter(f"Updates[{index}].Action: unknown action {u.action!r}") from None
+    if op_type is u.type and op_action is u.action:
+        return u
+    return replace(u, type=op_type, action=op_action)
+
+
+def _check_text(where: str, value: object, low: int, high: int) -> None:
+    if not isinstance(value, str) or not low <= len(value) <= high:
+        raise invalid_parameter(f"{where}: must be text of {low} to {high} characters")
+
+
+def _check_int(where: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise invalid_parameter(f"{where}: must be an integer from {low} to {high}")
+
+
+def _check_error(where: str, error: ErrorObject) -> None:
+    if not isinstance(error, ErrorObject):
+        raise invalid_parameter(f"{where}: must be an ErrorObject")
+    if _error_size(error) > MAX_ERROR_BYTES:
+        raise invalid_parameter(f"{where}: the error object exceeds {MAX_ERROR_BYTES} bytes")
+
+
+def _check_update_fields(where: str, u: OperationUpdate) -> None:
+    """Field-level checks of one update (types, lengths, sizes, option placement)."""
+    _check_text(f"{where}.Id", u.id, 1, MAX_OPERATION_ID_LENGTH)
+    if u.parent_id is not None:
+        _check_text(f"{where}.ParentId", u.parent_id, 1, MAX_OPERATION_ID_LENGTH)
+    if u.name is not None:
+        _check_text(f"{where}.Name", u.name, 1, MAX_OPERATION_NAME_LENGTH)
+    if u.sub_type is not None:
+        _check_text(f"{where}.SubType", u.sub_type, 1, MAX_SUB_TYPE_LENGTH)
+    if u.action not in _ACTIONS[u.type]:
+        raise invalid_parameter(
+            f"{where}.Action: {u.action.value} is not an action of {u.type.value} operations"
+        )
+    if u.payload is not None:
+        if not isinstance(u.payload, str):
+            raise invalid_parameter(f"{where}.Payload: must be text")
+        limit = (
+            MAX_LAMBDA_RESPONSE_BYTES
+            if u.type is OperationType.EXECUTION
+            else MAX_OPERATION_PAYLOAD_BYTES
+        )
+        if _size(u.payload) > limit:
+            raise invalid_parameter(f"{where}.Payload: exceeds {limit} bytes")
+        if u.action in (OperationAction.FAIL, OperationAction.CANCEL):
+            raise invalid_parameter(f"{where}.Payload: not allowed for {u.action.value}")
+    if u.error is not None:
+        _check_error(f"{where}.Error", u.error)
+        if u.action is OperationAction.SUCCEED or u.action is OperationAction.START:
+            raise invalid_parameter(f"{where}.Error: not allowed for {u.action.value}")
+    options = (
+        ("ContextOptions", u.replay_children is not None, OperationType.CONTEXT),
+        ("StepOptions", u.next_attempt_delay_seconds is not None, OperationType.STEP),
+        ("WaitOptions", u.wait_seconds is not None, OperationType.WAIT),
+        (
+            "CallbackOptions",
+            u.callback_timeout_seconds is not None
+            or u.callback_heartbeat_timeout_seconds is not None,
+            OperationType.CALLBACK,
+        ),
+        (
+            "ChainedInvokeOptions",
+            u.invoke_function_name is not None or u.invoke_tenant_id is not None,
+            OperationType.CHAINED_INVOKE,
+        ),
+    )
+    for label, present, op_type in options:
+        if present and u.type is not op_type:
+            raise invalid_parameter(
+                f"{where}.{label}: only allowed on {op_type.value} updates, not {u.type.value}"
+            )
+    if u.next_attempt_delay_seconds is not None:
+        if u.action is not OperationAction.RETRY:
+            raise invalid_parameter(f"{where}.StepOptions: only allowed with RETRY")
+        _check_int(
+            f"{where}.StepOptions.NextAttemptDelaySeconds",
+            u.next_attempt_delay_seconds,
+            1,
+            MAX_WAIT_SECONDS,
+        )
+    if u.wait_seconds is not None:
+        _check_int(f"{where}.WaitOptions.WaitSeconds", u.wait_seconds, 1, MAX_WAIT_SECONDS)
+    if u.callback_timeout_seconds is not None:
+        _check_int(
+            f"{where}.CallbackOptions.TimeoutSeconds",
+            u.callback_timeout_seconds,
+            0,
+            MAX_CALLBACK_TIMEOUT_SECONDS,
+        )
+    if u.callback_heartbeat_timeout_seconds is not None:
+        _check_int(
+            f"{where}.CallbackOptions.HeartbeatTimeoutSeconds",
+            u.callback_heartbeat_timeout_seconds,
+            0,
+            MAX_CALLBACK_TIMEOUT_SECONDS,
+        )
+    if u.invoke_function_name is not None:
+        _check_text(f"{where}.ChainedInvokeOptions.FunctionName", u.invoke_function_name, 1, 256)
+    if u.invoke_tenant_id is not None:
+        _check_text(f"{where}.ChainedInvokeOptions.TenantId", u.invoke_tenant_id, 1, 256)
+
+
+def _check_same_identity(where: str, u: OperationUpdate, op: Operation) -> None:
+    if u.type is not op.type:
+        raise invalid_parameter(
+            f"{where}.Type: operation {u.id!r} is a {op.type.value}, not a {u.type.value}"
+        )
+    for label, given, recorded in (
+        ("SubType", u.sub_type, op.sub_type),
+        ("Name", u.name, op.name),
+        ("ParentId", u.parent_id, op.parent_id),
+    ):
+        if given is not None and given != recorded:
+            raise invalid_parameter(
+                f"{where}.{label}: operation {u.id!r} was recorded with {label}"
+                f" {recorded!r}, not {given!r}"
+            )
+
+
+def _check_client_token(token: str) -> None:
+    if (
+        not isinstance(token, str)
+        or not 1 <= len(token) <= 64
+        or any(not 0x21 <= ord(c) <= 0x7E for c in token)
+    ):
+        raise invalid_parameter("ClientToken: must be 1-64 printable ASCII characters")
+
+
+def _check_timeout(seconds: int) -> int:
+    _check_int("ExecutionTimeout", seconds, 1, MAX_EXECUTION_TIMEOUT_SECONDS)
+    return seconds
+
+
+def _page_limit(max_items: int | None, default: int) -> int:
+    if max_items is None or max_items == 0:
+        return default
+    _check_int("MaxItems", max_items, 0, MAX_PAGE_ITEMS)
+    return max_items
+
+
+def _offset_marker(marker: str | None, length: int) -> int:
+    if marker is None or marker == "":
+        return 0
+    if not marker.isdigit() or int(marker) > length:
+        raise invalid_parameter(f"Marker: {marker!r} is not a marker of this listing")
+    return int(marker)
+
+
+def _op_bytes(op: Operation) -> int:
+    size = 300
+    for text in (op.result, op.input_payload):
+        if text is not None:
+            size += len(text)
+    if op.error is not None:
+        size += _error_size(op.error)
+    return size
+
+
+def _take_page(ops: Iterable[Operation]) -> tuple[Operation, ...]:
+    """The leading ``ops`` that fit the page byte budget (at least one, so paging
+    always progresses)."""
+    page: list[Operation] = []
+    budget = MAX_PAGE_BYTES
+    for op in ops:
+        cost = _op_bytes(op)
+        if page and cost > budget:
+            break
+        budget -= cost
+        page.append(op)
+    return tuple(page)
+
+
+def _read_answer(answer: Any) -> tuple[InvocationStatus | None, ErrorObject | None]:
+    """The status of a handler's answer, or the error that makes it unreadable."""
+    if isinstance(answer, dict):
+        try:
+            status = InvocationStatus(str(answer.get("Status")))
+        except ValueError:
+            pass
+        else:
+            result = answer.get("Result")
+            error = answer.get("Error")
+            if (result is None or isinstance(result, str)) and (
+                error is None or isinstance(error, dict)
+            ):
+                return status, None
+    text = repr(answer)
+    if len(text) > 200:
+        text = text[:200] + "..."
+    return None, ErrorObject(
+        message=f"the handler's answer is not a durable invocation output: {text}",
+        type="Runtime.InvalidResponse",
+    )
