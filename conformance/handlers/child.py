@@ -7,7 +7,7 @@ import os
 from datetime import timedelta
 from typing import Any
 
-from conformance.handlers.support import RawUppercaseSerializer, first_time
+from conformance.handlers.support import RawUppercaseSerializer, first_time, wait_for_event
 from trio_durable import DurableContext, durable_execution
 from trio_durable.config import ChildConfig, Jitter, RetryPresets, RetryStrategy, StepConfig
 from trio_durable.errors import ChildContextError
@@ -139,7 +139,7 @@ def replay_logging(child: DurableContext) -> DurableLogger:
 
 async def build_large(child: DurableContext, value: str) -> str:
     replay_logging(child).info("building a large result for %s", value)
-    small = await child.step(echo, value)
+    small: str = await child.step(echo, value)
     return small * (LARGE_RESULT_BYTES // len(small) + 1)
 
 
@@ -152,7 +152,9 @@ async def child_large_result(event: Any, ctx: DurableContext) -> Any:
 
 
 def crash_once(value: Any, execution_arn: str) -> Any:
+    """Kill the process on the first run, once StepStarted is recorded; echo after."""
     if first_time(f"3-12-{execution_arn}"):
+        wait_for_event(execution_arn, "StepStarted")
         os._exit(1)
     return value
 

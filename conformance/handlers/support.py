@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -85,3 +86,23 @@ def first_time(key: str) -> bool:
         return False
     os.close(fd)
     return True
+
+
+def wait_for_event(execution_arn: str, event_type: str, *, within: float = 30.0) -> None:
+    """Block until the execution's history holds an ``event_type`` event.
+
+    The handler runs in the subprocess invoker's worker, whose environment points
+    boto3 at the service (``AWS_ENDPOINT_URL_LAMBDA``), as on Lambda. An
+    at-least-once step's START is checkpointed without waiting, so a step that
+    must crash only once its START is recorded waits for it here.
+    """
+    import boto3
+
+    client = boto3.client("lambda")
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        history = client.get_durable_execution_history(DurableExecutionArn=execution_arn)
+        if any(e.get("EventType") == event_type for e in history.get("Events", [])):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"no {event_type} event in {execution_arn} after {within} s")
