@@ -75,6 +75,17 @@ def install_from_env() -> None:
             root.setLevel(logging.INFO)
 
 
+def uninstall() -> None:
+    """Remove the handler ``install_from_env`` added (the runner calls this when done)."""
+    global _installed
+    with _installed_lock:
+        if _installed is None:
+            return
+        logging.getLogger().removeHandler(_installed)
+        _installed.close()
+        _installed = None
+
+
 def read_records(folder: Path) -> list[dict[str, Any]]:
     """Every captured record, from every process, as dicts."""
     records: list[dict[str, Any]] = []

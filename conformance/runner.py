@@ -310,8 +310,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         (workdir / "logs").mkdir(parents=True, exist_ok=True)
         # Handler processes (this one, and the subprocess invoker's) capture logs here.
         os.environ[logcapture.ENV_VAR] = str((workdir / "logs").resolve())
+        logcapture.install_from_env()
         started = time.monotonic()
-        outcomes = run(selected, args.jobs, workdir)
+        try:
+            outcomes = run(selected, args.jobs, workdir)
+        finally:
+            logcapture.uninstall()
         report = Report(outcomes=outcomes, run_seconds=time.monotonic() - started)
     report.write(args.report)
     if args.docs is not None:
