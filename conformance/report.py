@@ -94,4 +94,16 @@ def render_markdown(report: Report, command: str) -> str:
         answer = f"`{o.handler}`" if o.handler else (o.reason or "")
         description = o.description.replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {o.id} | {o.suite} | {description} | {o.status} | {answer} |")
+    failed = [o for o in report.outcomes if o.status == "FAILED"]
+    if failed:
+        lines += ["", "## Failures", ""]
+        for o in failed:
+            lines.append(f"- **{o.id}**: " + "; ".join(_first_lines(o.errors, 3)))
     return "\n".join(lines) + "\n"
+
+
+def _first_lines(errors: list[str], count: int) -> list[str]:
+    """The first ``count`` validator errors, one line each, for the docs."""
+    flat = [e.splitlines()[0] for e in errors if e and not e.startswith("validator output:")]
+    more = len(flat) - count
+    return [f"`{e}`" for e in flat[:count]] + ([f"and {more} more"] if more > 0 else [])

@@ -145,3 +145,4 @@ def test_report_round_trip_summary_and_table(tmp_path: Path) -> None:
     assert "| 1-2 | step |  | FAILED |  |" in table
     assert "| 5-1 | invoke |  | NOT_IMPLEMENTED | no invoke |" in table
     assert "| 1-1 | step |  | PASSED | `m:f` |" in table
+    assert "- **1-2**: `boom`" in table
