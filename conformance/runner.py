@@ -46,6 +46,34 @@ class Selected:
     suite: str
     yaml_path: str
     description: str
+    estimate: float = 0.0
+
+
+# YAML keys whose numbers are seconds the validation must sit through.
+_SECONDS_KEYS = frozenset(
+    {"Duration", "Timeout", "HeartbeatTimeout", "NextAttemptDelaySeconds", "Delay"}
+)
+# The validator sleeps this long before reading the logs of a requirement with ExpectedLogs.
+_LOG_READ_DELAY = 10.0
+
+
+def estimate_seconds(data: Any) -> float:
+    """A rough lower bound of a requirement's run time: the waits, delays and
+    timeouts its YAML names, plus the validator's pause before reading logs.
+    Used to start the slowest requirements first."""
+    total = _LOG_READ_DELAY if isinstance(data, dict) and data.get("ExpectedLogs") else 0.0
+
+    def walk(node: Any) -> float:
+        if isinstance(node, dict):
+            return sum(
+                float(v) if k in _SECONDS_KEYS and isinstance(v, int | float) else walk(v)
+                for k, v in node.items()
+            )
+        if isinstance(node, list):
+            return sum(walk(v) for v in node)
+        return 0.0
+
+    return total + walk(data)
 
 
 def discover() -> list[Selected]:
@@ -62,6 +90,7 @@ def discover() -> list[Selected]:
                 suite=path.parent.name,
                 yaml_path=str(path),
                 description=str(data.get("description", "")).strip(),
+                estimate=estimate_seconds(data),
             )
         )
     return sorted(found, key=lambda s: requirement_sort_key(s.id))
@@ -239,7 +268,7 @@ def _validate_all(
         with routed_stdout() as routed, ThreadPoolExecutor(max_workers=jobs) as pool:
             futures: dict[Future[Outcome], str] = {
                 pool.submit(validate_one, s, r, invoker, clients, workdir, routed): s.id
-                for s, r in to_run
+                for s, r in sorted(to_run, key=lambda pair: -pair[0].estimate)
             }
             for future in as_completed(futures):
                 outcome = future.result()

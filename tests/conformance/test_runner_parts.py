@@ -17,7 +17,7 @@ from conformance import logcapture
 from conformance.mapping import BY_ID, NOT_IMPLEMENTED, REQUIREMENTS
 from conformance.output import routed_stdout
 from conformance.report import Outcome, Report, render_markdown, requirement_sort_key
-from conformance.runner import discover, select
+from conformance.runner import discover, estimate_seconds, select
 
 SCOPE = ("step", "wait", "child", "callback", "wait_for_callback")
 
@@ -146,3 +146,15 @@ def test_report_round_trip_summary_and_table(tmp_path: Path) -> None:
     assert "| 5-1 | invoke |  | NOT_IMPLEMENTED | no invoke |" in table
     assert "| 1-1 | step |  | PASSED | `m:f` |" in table
     assert "- **1-2**: `boom`" in table
+
+
+def test_estimate_counts_named_delays_and_the_log_read_pause() -> None:
+    data = {
+        "ExpectedLogs": [{"match": {"message": "x"}}],
+        "CallbackActions": [{"Delay": 3}],
+        "ExpectedExecutionHistory": [{"WaitStartedDetails": {"Duration": 2}}, {"EventId": 7}],
+    }
+    assert estimate_seconds(data) == 15.0
+    by_id = {s.id: s.estimate for s in discover()}
+    assert by_id["1-1"] == 0.0
+    assert by_id["1-17"] >= 10.0
