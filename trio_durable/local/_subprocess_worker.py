@@ -1,10 +1,11 @@
 """Child side of ``SubprocessInvoker``: ``python -m trio_durable.local._subprocess_worker TARGET``.
 
-Loads the Lambda handler ``TARGET`` once, then serves invocations one at a time
-over the pipes it was started with: each request and answer is a 4-byte
-big-endian length followed by that many bytes of JSON. Request:
-``{"RequestId", "FunctionName", "Event"}``; answer: ``{"Answer": <handler answer>}``
-or ``{"Raised": ErrorObject wire}`` when the handler raised. The handler's own
+Loads the Lambda handler ``TARGET`` once and says so (``{"Ready": true}``, or
+``{"LoadError": message}`` and exit), then serves invocations one at a time over
+the pipes it was started with: each frame is a 4-byte big-endian length followed
+by that many bytes of JSON. Request: ``{"RequestId", "FunctionName", "Event"}``;
+answer: ``{"Answer": <handler answer>}`` or ``{"Raised": ErrorObject wire}`` when
+the handler raised. The handler's own
 stdout is redirected to stderr so that a ``print`` cannot corrupt the protocol.
 It exits when its stdin closes (the service went away). The handler reaches the
 service through ``AWS_ENDPOINT_URL_LAMBDA``, set by the parent.
@@ -63,8 +64,14 @@ def _write_frame(fd: int, data: bytes) -> None:
 
 
 def serve(target: str, request_fd: int, answer_fd: int) -> None:
-    """Answer invocation requests on ``request_fd`` until it closes."""
-    handler = load_target(target)
+    """Load ``target``, say whether that worked, then answer invocation requests on
+    ``request_fd`` until it closes."""
+    try:
+        handler = load_target(target)
+    except DurableExecutionError as exc:
+        _write_frame(answer_fd, orjson.dumps({"LoadError": exc.message}))
+        return
+    _write_frame(answer_fd, orjson.dumps({"Ready": True}))
     while True:
         header = _read_exactly(request_fd, _HEADER.size)
         if header is None:
@@ -97,10 +104,7 @@ def main() -> None:
     os.dup2(devnull, 0)
     os.close(devnull)
     os.dup2(2, 1)
-    try:
-        serve(sys.argv[1], request_fd, answer_fd)
-    except DurableExecutionError as exc:  # a bad target: say why, in one line
-        sys.exit(f"trio-durable worker: {exc.message}")
+    serve(sys.argv[1], request_fd, answer_fd)
 
 
 if __name__ == "__main__":

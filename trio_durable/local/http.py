@@ -368,19 +368,14 @@ def _header(headers: Mapping[bytes, bytes], name: bytes) -> str | None:
 
 
 def _function_name(raw: str, query: Mapping[str, list[str]]) -> str:
-    """The bare function name from a name, ``name:qualifier`` or a function ARN."""
-    name = raw
-    if name.startswith("arn:"):
-        _, sep, name = name.partition(":function:")
-        if not sep:
-            raise invalid_parameter(f"FunctionName: {raw!r} is not a function ARN")
-    name, _, qualifier = name.partition(":")
-    qualifier = qualifier or _str_query(query, "Qualifier") or _LATEST
-    if qualifier != _LATEST:
+    """The function named by the path; the service resolves names, ``name:qualifier``
+    and function ARNs. Only ``$LATEST`` exists locally, so another Qualifier is refused."""
+    qualifier = _str_query(query, "Qualifier")
+    if qualifier is not None and qualifier != _LATEST:
         raise invalid_parameter(
             f"Qualifier: the local service runs $LATEST only, not {qualifier!r}"
         )
-    return name
+    return raw
 
 
 def _str_query(query: Mapping[str, list[str]], name: str) -> str | None:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Self
 import orjson
 import trio
 
+from trio_durable.errors import ValidationError
 from trio_durable.local.invokers import InvocationError, InvocationRequest
 from trio_durable.wire import error_from_wire
 
@@ -116,6 +117,15 @@ class SubprocessInvoker:
             )
         return answer
 
+    async def start(self) -> None:
+        """Start one worker now, so that a handler that cannot be loaded is reported
+        here (``ValidationError``) rather than by the first invocation."""
+        async with self._limiter:
+            try:
+                self._idle.append(await self._spawn())
+            except InvocationError as exc:
+                raise ValidationError(exc.message) from None
+
     async def _spawn(self) -> _Worker:
         process = await trio.lowlevel.open_process(
             [sys.executable, "-m", "trio_durable.local._subprocess_worker", self.target],
@@ -123,7 +133,21 @@ class SubprocessInvoker:
             stdout=subprocess.PIPE,
             env=self._env,
         )
-        return _Worker(process)
+        worker = _Worker(process)
+        try:
+            hello = await _receive_frame(worker.stdout)
+        except BaseException:
+            await worker.kill()
+            raise
+        if hello is None or "LoadError" in hello:
+            await worker.kill()
+            if hello is None:
+                raise InvocationError(
+                    f"worker for {self.target!r} exited while loading it:"
+                    f" {_exit_message(worker.process.returncode)}"
+                )
+            raise InvocationError(hello["LoadError"], error_type="Runtime.ImportModuleError")
+        return worker
 
     async def _exchange(self, worker: _Worker, request: InvocationRequest) -> dict[str, Any]:
         frame = orjson.dumps(
@@ -136,20 +160,11 @@ class SubprocessInvoker:
         # A worker that is gone makes the read below find EOF and report the exit.
         with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
             await worker.stdin.send_all(_HEADER.pack(len(frame)) + frame)
-        header = await _receive_exactly(worker.stdout, _HEADER.size)
-        body = None
-        if header is not None:
-            (size,) = _HEADER.unpack(header)
-            if size > _MAX_ANSWER_BYTES:
-                raise InvocationError(
-                    f"handler answer of {size} bytes is too large", error_type="Runtime.Error"
-                )
-            body = await _receive_exactly(worker.stdout, size)
-        if body is None:
+        reply = await _receive_frame(worker.stdout)
+        if reply is None:
             self._crashes += 1
             await worker.kill()
             raise InvocationError(_exit_message(worker.process.returncode))
-        reply: dict[str, Any] = orjson.loads(body)
         return reply
 
     def statistics(self) -> SubprocessInvokerStatistics:
@@ -187,6 +202,23 @@ def _worker_env(endpoint: str, region: str, extra: Mapping[str, str] | None) -> 
     env["AWS_ENDPOINT_URL_LAMBDA"] = endpoint
     env.update(extra or {})
     return env
+
+
+async def _receive_frame(stream: trio.abc.ReceiveStream) -> dict[str, Any] | None:
+    """One length-prefixed JSON frame; None at end of stream."""
+    header = await _receive_exactly(stream, _HEADER.size)
+    if header is None:
+        return None
+    (size,) = _HEADER.unpack(header)
+    if size > _MAX_ANSWER_BYTES:
+        raise InvocationError(
+            f"handler answer of {size} bytes is too large", error_type="Runtime.Error"
+        )
+    body = await _receive_exactly(stream, size)
+    if body is None:
+        return None
+    frame: dict[str, Any] = orjson.loads(body)
+    return frame
 
 
 async def _receive_exactly(stream: trio.abc.ReceiveStream, size: int) -> bytes | None:
