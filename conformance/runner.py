@@ -26,6 +26,7 @@ from types import MappingProxyType
 from typing import Any
 
 from conformance import logcapture
+from conformance.handlers.support import STATE_DIR_ENV_VAR
 from conformance.mapping import BY_ID, NOT_IMPLEMENTED, Requirement
 from conformance.output import ThreadRoutedStdout, routed_stdout
 from conformance.report import Outcome, Report, render_markdown, requirement_sort_key
@@ -339,6 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         (workdir / "logs").mkdir(parents=True, exist_ok=True)
         # Handler processes (this one, and the subprocess invoker's) capture logs here.
         os.environ[logcapture.ENV_VAR] = str((workdir / "logs").resolve())
+        # ... and keep state across invocations (handlers.support.first_time) here.
+        os.environ[STATE_DIR_ENV_VAR] = str((workdir / "state").resolve())
         logcapture.install_from_env()
         started = time.monotonic()
         try:

@@ -11,6 +11,8 @@ from typing import Any
 
 from trio_durable.serialization import DEFAULT_SERIALIZER
 
+STATE_DIR_ENV_VAR = "TRIO_DURABLE_CONFORMANCE_STATE_DIR"
+
 
 class TransientError(Exception):
     """The error the retry-on-specific-exception requirements (1-15, 1-16) raise."""
@@ -75,10 +77,12 @@ def first_time(key: str) -> bool:
     """True the first time ``key`` is seen on this machine, False ever after.
 
     Durable state outside the execution, standing in for the DynamoDB table the
-    requirements' Lambda handlers use: a marker file per key, created atomically.
+    requirements' Lambda handlers use: a marker file per key, created atomically,
+    in the folder the runner names (shared by every handler process of a run).
     """
-    folder = Path(tempfile.gettempdir()) / "trio-durable-conformance-markers"
-    folder.mkdir(exist_ok=True)
+    default = Path(tempfile.gettempdir()) / "trio-durable-conformance-markers"
+    folder = Path(os.environ.get(STATE_DIR_ENV_VAR) or default)
+    folder.mkdir(parents=True, exist_ok=True)
     marker = folder / key.replace("/", "_").replace(":", "_")
     try:
         fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)

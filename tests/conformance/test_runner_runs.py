@@ -20,13 +20,14 @@ _ENV = (
     "AWS_SECRET_ACCESS_KEY",
     "AWS_DEFAULT_REGION",
     "TRIO_DURABLE_CONFORMANCE_LOG_DIR",
+    "TRIO_DURABLE_CONFORMANCE_STATE_DIR",
 )
 
 
 @pytest.fixture
 def isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in _ENV:
-        monkeypatch.setenv(name, "unused")
+        monkeypatch.delenv(name, raising=False)
 
 
 def test_every_mapped_handler_is_a_durable_function() -> None:
