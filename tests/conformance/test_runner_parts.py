@@ -17,7 +17,7 @@ from conformance import logcapture
 from conformance.mapping import BY_ID, NOT_IMPLEMENTED, REQUIREMENTS
 from conformance.output import routed_stdout
 from conformance.report import Outcome, Report, render_markdown, requirement_sort_key
-from conformance.runner import discover, estimate_seconds, select
+from conformance.selection import discover, estimate_seconds, select
 
 SCOPE = ("step", "wait", "child", "callback", "wait_for_callback")
 
