@@ -58,14 +58,15 @@ def lambda_client(jobs: int) -> Any:
     """A boto3 Lambda client, reaching the endpoint named by ``AWS_ENDPOINT_URL_LAMBDA``.
 
     The read timeout covers a synchronous invoke, which answers only once the
-    execution is terminal; no retries, since Invoke starts a new execution.
+    execution is terminal (the slowest requirement takes about 20 s), and bounds
+    a run whose execution never ends; no retries, since Invoke starts a new execution.
     """
     import boto3
     from botocore.config import Config
 
     session = boto3.Session(region_name=REGION)
     config = Config(
-        read_timeout=600,
+        read_timeout=120,
         connect_timeout=10,
         retries={"total_max_attempts": 1},
         max_pool_connections=2 * jobs,
