@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from bench.harness import BenchError, format_table, run_workloads, write_json
+from bench.harness import BenchError, Row, format_table, run_workloads, write_json
 from bench.workloads import PLANNED, WORKLOADS
 
 
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _print_linearity(rows: list) -> None:  # type: ignore[type-arg]
+def _print_linearity(rows: list[Row]) -> None:
     by_name = {row.workload.name: row for row in rows}
     small, large = by_name.get("sequential-steps-1000"), by_name.get("sequential-steps-3000")
     if small is None or large is None:

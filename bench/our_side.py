@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
-import trio.testing
 
 from bench.harness import BenchError
 
@@ -24,8 +23,11 @@ CALLBACK_PAYLOAD = b'"done"'
 
 
 def run_trio(fn: Callable[[], Awaitable[Any]], *, virtual_time: bool = False) -> Any:
-    clock = trio.testing.MockClock(autojump_threshold=0) if virtual_time else None
-    return trio.run(fn, clock=clock)
+    if not virtual_time:
+        return trio.run(fn)
+    from trio.testing import MockClock  # imported only here: it pulls in pytest
+
+    return trio.run(fn, clock=MockClock(autojump_threshold=0))
 
 
 def _check(execution: dict[str, Any], expected: int) -> None:

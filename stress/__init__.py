@@ -1,0 +1,4 @@
+"""Stress tests of trio-durable: concurrent checkpoint flushes, injected faults, crashes.
+
+Run ``python -m stress [--quick]`` from the repository root.
+"""
