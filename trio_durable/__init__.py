@@ -1,0 +1,64 @@
+"""trio-durable: durable-execution SDK for AWS Lambda durable functions, on Trio."""
+
+from trio_durable.config import (
+    CallbackConfig,
+    ChildConfig,
+    Jitter,
+    RetryPresets,
+    RetryStrategy,
+    StepConfig,
+    StepSemantics,
+    WaitForCallbackConfig,
+)
+from trio_durable.errors import (
+    CallbackError,
+    CallbackFailedError,
+    CallbackSubmitterError,
+    CallbackTimeoutError,
+    ChildContextError,
+    DurableExecutionError,
+    NonDeterministicExecutionError,
+    SerializationError,
+    ServiceError,
+    StepError,
+    StepInterruptedError,
+    ValidationError,
+)
+from trio_durable.operations.callback import Callback
+from trio_durable.runtime.context import DurableContext
+from trio_durable.runtime.entrypoint import DurableHandler, durable_execution
+from trio_durable.runtime.logger import DurableLogger
+from trio_durable.runtime.step_context import StepContext, WaitForCallbackContext
+from trio_durable.serialization import JsonSerializer, Serializer
+
+__all__ = [
+    "Callback",
+    "CallbackConfig",
+    "CallbackError",
+    "CallbackFailedError",
+    "CallbackSubmitterError",
+    "CallbackTimeoutError",
+    "ChildConfig",
+    "ChildContextError",
+    "DurableContext",
+    "DurableExecutionError",
+    "DurableHandler",
+    "DurableLogger",
+    "Jitter",
+    "JsonSerializer",
+    "NonDeterministicExecutionError",
+    "RetryPresets",
+    "RetryStrategy",
+    "SerializationError",
+    "Serializer",
+    "ServiceError",
+    "StepConfig",
+    "StepContext",
+    "StepError",
+    "StepInterruptedError",
+    "StepSemantics",
+    "ValidationError",
+    "WaitForCallbackConfig",
+    "WaitForCallbackContext",
+    "durable_execution",
+]

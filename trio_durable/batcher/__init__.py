@@ -1,0 +1,1 @@
+"""The checkpoint batcher actor and the service clients it calls."""

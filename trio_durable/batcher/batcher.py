@@ -1,0 +1,306 @@
+"""The checkpoint batcher actor: the one task that talks to the service.
+
+Operations submit ``OperationUpdate``s to its channel (never blocking). The
+actor coalesces what is queued into calls within the service limits (250
+updates, 750 KB), in submission order, and owns the checkpoint token. Each
+call carries its own ``ClientToken``, reused when the call is retried after
+throttling or a server error, so a retried call is applied once. The changed
+operations of the answer (all pages of it) go to the state actor together with
+the callers' acknowledgements, which it sets only after merging: a caller woken
+by its checkpoint sees the merged state. Any other error is fatal for the
+invocation (a stale or revoked checkpoint token, for instance): it is kept in
+``failure`` and reported through ``on_fatal``.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+import anyio
+import anyio.lowlevel
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    before_nothing,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from trio_durable.batcher.client import ServiceClient
+from trio_durable.errors import ServiceError
+from trio_durable.runtime.mailbox import Mailbox
+from trio_durable.runtime.state import Merge, StateActor
+from trio_durable.wire import (
+    MAX_CHECKPOINT_BYTES,
+    MAX_CHECKPOINT_UPDATES,
+    Operation,
+    OperationUpdate,
+    StatePage,
+)
+
+T = TypeVar("T")
+
+# How long an update nobody waits for may wait for company before it is sent.
+DEFAULT_LINGER_SECONDS = 0.02
+
+# Fixed cost of one update on the wire (keys, enums, punctuation), in bytes.
+_UPDATE_OVERHEAD = 160
+
+
+def update_size(update: OperationUpdate) -> int:
+    """An upper estimate of the update's size on the wire, in bytes."""
+    size = _UPDATE_OVERHEAD + len(update.id) + len(update.parent_id or "")
+    for text in (update.name, update.sub_type, update.payload):
+        if text:
+            size += len(text.encode())
+    error = update.error
+    if error is not None:
+        for text in (error.message, error.type, error.data):
+            if text:
+                size += len(text.encode()) + 20
+        for line in error.stack_trace or ():
+            size += len(line.encode()) + 4
+    return size
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, ServiceError) and exc.retryable
+
+
+@dataclass(frozen=True, slots=True)
+class BatcherStatistics:
+    """What the batcher has done and has queued."""
+
+    queued: int
+    calls: int
+    updates_sent: int
+    retries: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    update: OperationUpdate | None  # None: a flush marker
+    ack: anyio.Event | None
+    size: int
+
+
+class CheckpointBatcher:
+    """Coalesces updates into ordered checkpoint calls (run ``run`` as a task)."""
+
+    def __init__(
+        self,
+        client: ServiceClient,
+        execution_arn: str,
+        checkpoint_token: str,
+        state_actor: StateActor,
+        *,
+        max_updates: int = MAX_CHECKPOINT_UPDATES,
+        max_bytes: int = MAX_CHECKPOINT_BYTES,
+        max_attempts: int = 6,
+        linger: float = DEFAULT_LINGER_SECONDS,
+        on_fatal: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self._client = client
+        self._arn = execution_arn
+        self.checkpoint_token = checkpoint_token
+        self._state_actor = state_actor
+        self._max_updates = max_updates
+        self._max_bytes = max_bytes
+        self._max_attempts = max_attempts
+        self._linger = linger
+        self._on_fatal = on_fatal
+        self._mailbox: Mailbox[_Item] = Mailbox()
+        self._queued = 0
+        self._urgent = 0  # queued items somebody waits for
+        self._queued_bytes = 0
+        self._calls = 0
+        self._updates_sent = 0
+        self._retries = 0
+        self.failure: BaseException | None = None
+
+    # --- the callers' side ----------------------------------------------------
+
+    def submit(self, update: OperationUpdate, ack: anyio.Event | None = None) -> None:
+        """Queue ``update``; ``ack`` is set once its answer is merged into the state.
+
+        Without ``ack`` the update may linger (up to ``linger`` seconds) to be
+        coalesced with later ones; with one it is sent as soon as possible.
+        """
+        self._put(_Item(update, ack, update_size(update)))
+
+    async def checkpoint(self, update: OperationUpdate) -> None:
+        """Record ``update`` and return once the service's answer is merged."""
+        ack = anyio.Event()
+        self.submit(update, ack)
+        await ack.wait()
+
+    async def flush(self) -> None:
+        """Return once everything queued before this call is recorded and merged.
+
+        Shielded: a flush that has begun finishes even when the caller is cancelled.
+        """
+        with anyio.CancelScope(shield=True):
+            ack = anyio.Event()
+            self._put(_Item(None, ack, 0))
+            await ack.wait()
+
+    def statistics(self) -> BatcherStatistics:
+        return BatcherStatistics(
+            queued=self._queued,
+            calls=self._calls,
+            updates_sent=self._updates_sent,
+            retries=self._retries,
+        )
+
+    def _put(self, item: _Item) -> None:
+        was_empty = self._queued == 0
+        self._queued += 1
+        if item.ack is not None:
+            self._urgent += 1
+        self._queued_bytes += item.size
+        self._mailbox.put(item, wake=was_empty or self._due())
+
+    def _due(self) -> bool:
+        """Whether the queue should be sent without lingering."""
+        return (
+            self._urgent > 0
+            or self._queued >= self._max_updates
+            or self._queued_bytes >= self._max_bytes
+        )
+
+    # --- the actor --------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Send batches until cancelled; a fatal error ends the loop (see ``failure``)."""
+        try:
+            while True:
+                await self._wait_for_work()
+                updates, acks = self._next_batch()
+                operations: tuple[Operation, ...] = ()
+                if updates:
+                    operations = await self._send_batch(updates)
+                self._state_actor.submit(Merge(operations, tuple(acks)))
+        except Exception as exc:
+            self.failure = exc
+            if self._on_fatal is None:
+                raise
+            self._on_fatal(exc)
+
+    async def _wait_for_work(self) -> None:
+        """Return when a batch is due: someone waits, the limits are reached, or
+        the oldest queued update has lingered ``linger`` seconds."""
+        mailbox = self._mailbox
+        if not mailbox:
+            await mailbox.wait()
+        if self._due():
+            await anyio.lowlevel.checkpoint()
+            return
+        with anyio.move_on_after(self._linger):
+            while not self._due():
+                await mailbox.wait()
+
+    def _next_batch(self) -> tuple[list[OperationUpdate], list[anyio.Event]]:
+        """The oldest queued items that fit in one call (acks of flushes included)."""
+        mailbox = self._mailbox
+        updates: list[OperationUpdate] = []
+        acks: list[anyio.Event] = []
+        size = 0
+        while mailbox:
+            item = mailbox.peek()
+            if (
+                item.update is not None
+                and updates
+                and (len(updates) >= self._max_updates or size + item.size > self._max_bytes)
+            ):
+                break
+            mailbox.popleft()
+            self._queued -= 1
+            self._queued_bytes -= item.size
+            if item.update is not None:
+                updates.append(item.update)
+                size += item.size
+            if item.ack is not None:
+                acks.append(item.ack)
+                self._urgent -= 1
+        return updates, acks
+
+    async def _send_batch(self, updates: Sequence[OperationUpdate]) -> tuple[Operation, ...]:
+        client_token = uuid.uuid4().hex
+        token = self.checkpoint_token
+        result = await self._with_retries(
+            lambda: self._client.checkpoint(self._arn, token, updates, client_token=client_token)
+        )
+        self._calls += 1
+        self._updates_sent += len(updates)
+        self.checkpoint_token = result.checkpoint_token
+        page: StatePage = result.new_state
+        operations = page.operations
+        while page.next_marker:
+            marker = page.next_marker
+            page = await self._with_retries(
+                functools.partial(
+                    self._client.get_execution_state,
+                    self._arn,
+                    self.checkpoint_token,
+                    marker=marker,
+                )
+            )
+            operations += page.operations
+        return operations
+
+    async def _with_retries(self, call: Callable[[], Awaitable[T]]) -> T:
+        def count(_: RetryCallState) -> None:
+            self._retries += 1
+
+        return await with_retries(call, max_attempts=self._max_attempts, before_retry=count)
+
+
+async def with_retries(
+    call: Callable[[], Awaitable[T]],
+    *,
+    max_attempts: int = 6,
+    before_retry: Callable[[RetryCallState], None] | None = None,
+) -> T:
+    """``call()``, retried on throttling and server errors (``ServiceError.retryable``).
+
+    The first attempt runs without building any retry state (the common case).
+    """
+    try:
+        return await call()
+    except ServiceError as exc:
+        if not exc.retryable or max_attempts <= 1:
+            raise
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(max_attempts - 1),
+        wait=wait_exponential_jitter(initial=0.1, max=5.0),
+        retry=retry_if_exception(_is_retryable),
+        before=before_retry or before_nothing,
+        sleep=anyio.sleep,
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            return await call()
+    raise AssertionError("unreachable: tenacity re-raises the last error")
+
+
+async def fetch_all_pages(
+    client: ServiceClient, execution_arn: str, checkpoint_token: str, first: StatePage
+) -> list[Operation]:
+    """``first`` and every further page, fetched while ``NextMarker`` is set."""
+    operations = list(first.operations)
+    page = first
+    while page.next_marker:
+        marker = page.next_marker
+        page = await with_retries(
+            functools.partial(
+                client.get_execution_state, execution_arn, checkpoint_token, marker=marker
+            )
+        )
+        operations.extend(page.operations)
+    return operations

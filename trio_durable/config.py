@@ -1,0 +1,246 @@
+"""Configuration of durable operations: frozen dataclasses, validated when built.
+
+Durations are given as ``timedelta`` or a number of seconds. The service counts
+in whole seconds, so a duration must be a whole number of seconds: a negative
+or sub-second positive value is rejected with ``ValidationError`` when the
+config is built (never later, halfway through a workflow). For timeouts, zero
+means "no timeout".
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+
+from trio_durable.errors import ValidationError
+from trio_durable.serialization import Serializer
+from trio_durable.wire import MAX_CALLBACK_TIMEOUT_SECONDS, MAX_WAIT_SECONDS
+
+Duration = timedelta | int | float
+
+
+def duration_seconds(value: Duration, what: str, *, allow_zero: bool, maximum: int) -> int:
+    """Whole seconds of ``value``; ``ValidationError`` naming ``what`` when it is not valid."""
+    if isinstance(value, bool) or not isinstance(value, timedelta | int | float):
+        raise ValidationError(f"{what} must be a timedelta or a number of seconds, got {value!r}")
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if seconds != seconds or seconds < 0:  # NaN or negative
+        raise ValidationError(f"{what} must not be negative, got {seconds:g} s")
+    if seconds == 0:
+        if allow_zero:
+            return 0
+        raise ValidationError(f"{what} must be at least 1 second, got 0")
+    if seconds < 1:
+        raise ValidationError(
+            f"{what} must be at least 1 second (the service counts whole seconds), "
+            f"got {seconds:g} s"
+        )
+    if seconds != int(seconds):
+        raise ValidationError(f"{what} must be a whole number of seconds, got {seconds:g} s")
+    if seconds > maximum:
+        raise ValidationError(f"{what} must be at most {maximum} seconds, got {seconds:g} s")
+    return int(seconds)
+
+
+class Jitter(StrEnum):
+    """How a retry delay is randomised: not at all, over [0, d], or over [d/2, d]."""
+
+    NONE = "NONE"
+    FULL = "FULL"
+    HALF = "HALF"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryStrategy:
+    """When and after how long a failed step is tried again.
+
+    Attempt ``n`` (1-based) that failed with an exception matching ``retry_on``
+    is retried when ``n < max_attempts``, after
+    ``min(initial_delay * backoff_rate ** (n - 1), max_delay)`` seconds with
+    ``jitter`` applied, rounded up to whole seconds and at least 1 second.
+    """
+
+    max_attempts: int = 6
+    initial_delay: Duration = 5
+    max_delay: Duration = 60
+    backoff_rate: float = 2.0
+    jitter: Jitter = Jitter.FULL
+    retry_on: tuple[type[BaseException], ...] = (Exception,)
+    _initial: int = field(init=False, repr=False, compare=False)
+    _max: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
+            raise ValidationError(f"max_attempts must be an int, got {self.max_attempts!r}")
+        if self.max_attempts < 1:
+            raise ValidationError(f"max_attempts must be at least 1, got {self.max_attempts}")
+        if not self.backoff_rate >= 1:
+            raise ValidationError(f"backoff_rate must be at least 1, got {self.backoff_rate}")
+        if not isinstance(self.jitter, Jitter):
+            raise ValidationError(f"jitter must be a Jitter, got {self.jitter!r}")
+        if not isinstance(self.retry_on, tuple) or not all(
+            isinstance(t, type) and issubclass(t, BaseException) for t in self.retry_on
+        ):
+            raise ValidationError("retry_on must be a tuple of exception classes")
+        initial = duration_seconds(
+            self.initial_delay, "initial_delay", allow_zero=False, maximum=MAX_WAIT_SECONDS
+        )
+        maximum = duration_seconds(
+            self.max_delay, "max_delay", allow_zero=False, maximum=MAX_WAIT_SECONDS
+        )
+        if maximum < initial:
+            raise ValidationError(
+                f"max_delay ({maximum} s) must not be less than initial_delay ({initial} s)"
+            )
+        object.__setattr__(self, "_initial", initial)
+        object.__setattr__(self, "_max", maximum)
+
+    def next_delay(
+        self, error: BaseException, attempt: int, rng: random.Random | None = None
+    ) -> int | None:
+        """Seconds to wait before retrying after failed ``attempt``; ``None``: give up."""
+        if attempt >= self.max_attempts or not isinstance(error, self.retry_on):
+            return None
+        base = min(self._initial * self.backoff_rate ** (attempt - 1), float(self._max))
+        draw = (rng or random).random()
+        if self.jitter is Jitter.FULL:
+            base = draw * base
+        elif self.jitter is Jitter.HALF:
+            base = base / 2 + draw * base / 2
+        return max(1, -int(-base // 1))
+
+
+class RetryPresets:
+    """Ready-made retry strategies."""
+
+    @staticmethod
+    def none() -> RetryStrategy:
+        """One attempt, no retry."""
+        return RetryStrategy(max_attempts=1)
+
+    @staticmethod
+    def default() -> RetryStrategy:
+        """6 attempts, 5 s initial delay doubling up to 60 s, full jitter."""
+        return RetryStrategy()
+
+    @staticmethod
+    def transient() -> RetryStrategy:
+        """3 attempts, 5 s initial delay doubling, half jitter."""
+        return RetryStrategy(max_attempts=3, jitter=Jitter.HALF)
+
+    @staticmethod
+    def fixed(delay: Duration = 5, *, max_attempts: int = 3) -> RetryStrategy:
+        """A constant delay between attempts, no jitter."""
+        return RetryStrategy(
+            max_attempts=max_attempts,
+            initial_delay=delay,
+            max_delay=delay,
+            backoff_rate=1.0,
+            jitter=Jitter.NONE,
+        )
+
+
+class StepSemantics(StrEnum):
+    """How often a step body may run per attempt.
+
+    ``AT_LEAST_ONCE_PER_RETRY``: the START checkpoint is sent without waiting,
+    and a step found STARTED on replay simply runs again. ``AT_MOST_ONCE_PER_RETRY``:
+    START is acknowledged before the body runs, and a step found STARTED on
+    replay is an interrupted attempt (``StepInterruptedError``), retried per the
+    strategy.
+    """
+
+    AT_LEAST_ONCE_PER_RETRY = "AT_LEAST_ONCE_PER_RETRY"
+    AT_MOST_ONCE_PER_RETRY = "AT_MOST_ONCE_PER_RETRY"
+
+
+def _check_serializer(serializer: Serializer | None) -> None:
+    if serializer is not None and not isinstance(serializer, Serializer):
+        raise ValidationError(
+            f"serializer must implement serialize/deserialize, got {type(serializer).__name__}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StepConfig:
+    """Options of ``ctx.step``; ``retry_strategy=None`` means ``RetryPresets.default()``."""
+
+    retry_strategy: RetryStrategy | None = None
+    semantics: StepSemantics = StepSemantics.AT_LEAST_ONCE_PER_RETRY
+    serializer: Serializer | None = None
+
+    def __post_init__(self) -> None:
+        if self.retry_strategy is not None and not isinstance(self.retry_strategy, RetryStrategy):
+            raise ValidationError(
+                f"retry_strategy must be a RetryStrategy, got {self.retry_strategy!r}"
+            )
+        if not isinstance(self.semantics, StepSemantics):
+            raise ValidationError(f"semantics must be a StepSemantics, got {self.semantics!r}")
+        _check_serializer(self.serializer)
+
+
+@dataclass(frozen=True, slots=True)
+class ChildConfig:
+    """Options of ``ctx.run_in_child_context``: the serializer of its result."""
+
+    serializer: Serializer | None = None
+
+    def __post_init__(self) -> None:
+        _check_serializer(self.serializer)
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackConfig:
+    """Options of ``ctx.create_callback``.
+
+    ``timeout`` bounds the whole wait, ``heartbeat_timeout`` the time between
+    heartbeats; zero disables either. ``serializer`` reads the result.
+    """
+
+    timeout: Duration = 0
+    heartbeat_timeout: Duration = 0
+    serializer: Serializer | None = None
+
+    def __post_init__(self) -> None:
+        duration_seconds(
+            self.timeout, "timeout", allow_zero=True, maximum=MAX_CALLBACK_TIMEOUT_SECONDS
+        )
+        duration_seconds(
+            self.heartbeat_timeout,
+            "heartbeat_timeout",
+            allow_zero=True,
+            maximum=MAX_CALLBACK_TIMEOUT_SECONDS,
+        )
+        _check_serializer(self.serializer)
+
+    @property
+    def timeout_seconds(self) -> int:
+        return duration_seconds(
+            self.timeout, "timeout", allow_zero=True, maximum=MAX_CALLBACK_TIMEOUT_SECONDS
+        )
+
+    @property
+    def heartbeat_timeout_seconds(self) -> int:
+        return duration_seconds(
+            self.heartbeat_timeout,
+            "heartbeat_timeout",
+            allow_zero=True,
+            maximum=MAX_CALLBACK_TIMEOUT_SECONDS,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WaitForCallbackConfig(CallbackConfig):
+    """Options of ``ctx.wait_for_callback``: the callback's, plus the submitter
+    step's retry strategy (``None`` means ``RetryPresets.default()``)."""
+
+    retry_strategy: RetryStrategy | None = None
+
+    def __post_init__(self) -> None:
+        super(WaitForCallbackConfig, self).__post_init__()
+        if self.retry_strategy is not None and not isinstance(self.retry_strategy, RetryStrategy):
+            raise ValidationError(
+                f"retry_strategy must be a RetryStrategy, got {self.retry_strategy!r}"
+            )

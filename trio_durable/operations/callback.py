@@ -1,0 +1,131 @@
+"""The callback operation: a service-allocated id an external system completes.
+
+``create_callback`` records CALLBACK START and waits for the answer, whose
+merged state carries the ``CallbackId`` (the batcher wakes it only after the
+merge). It never raises for a recorded outcome: ``Callback.result()`` does, so
+the code between the two behaves the same on every replay.
+
+``result()`` looks at the state first (a later checkpoint of this invocation
+may already have merged the outcome), then parks until a merge completes the
+callback; only a later invocation can deliver that, so the invocation may
+suspend. SUCCEEDED returns the deserialized result; FAILED (and CANCELLED,
+STOPPED) raises ``CallbackFailedError``; TIMED_OUT raises ``CallbackTimeoutError``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import anyio.lowlevel
+
+from trio_durable.config import CallbackConfig
+from trio_durable.errors import (
+    CallbackError,
+    CallbackFailedError,
+    CallbackTimeoutError,
+    DurableExecutionError,
+    NonDeterministicExecutionError,
+    ValidationError,
+)
+from trio_durable.runtime.replay import check_replay
+from trio_durable.serialization import Serializer
+from trio_durable.wire import (
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationType,
+    OperationUpdate,
+)
+
+if TYPE_CHECKING:
+    from trio_durable.runtime.context import DurableContext
+    from trio_durable.runtime.state import ExecutionState
+
+SUB_TYPE = "Callback"
+_WAITING = frozenset({OperationStatus.STARTED, OperationStatus.PENDING})
+
+
+def _completed(op: Operation) -> bool:
+    return op.status not in _WAITING
+
+
+class Callback:
+    """A created callback: ``callback_id`` for the external system, ``result()`` to await."""
+
+    __slots__ = ("_op_id", "_serializer", "_state", "callback_id")
+
+    def __init__(
+        self, callback_id: str, op_id: str, state: ExecutionState, serializer: Serializer
+    ) -> None:
+        self.callback_id = callback_id
+        self._op_id = op_id
+        self._state = state
+        self._serializer = serializer
+
+    def __repr__(self) -> str:
+        return f"Callback(callback_id={self.callback_id!r})"
+
+    async def result(self) -> Any:
+        """The callback's result; raises ``CallbackFailedError`` / ``CallbackTimeoutError``."""
+        op = await self._state.wait_for(self._op_id, _completed)
+        if op.status is OperationStatus.SUCCEEDED:
+            return self._serializer.deserialize(op.result)
+        error_cls: type[CallbackError]
+        if op.status is OperationStatus.TIMED_OUT:
+            error_cls, default = CallbackTimeoutError, "callback timed out"
+        elif op.status.is_terminal:
+            error_cls, default = CallbackFailedError, f"callback {op.status.value.lower()}"
+        else:
+            raise NonDeterministicExecutionError(
+                f"callback {self.callback_id} has unexpected status {op.status.value}"
+            )
+        error = op.error
+        raise error_cls(
+            (error.message if error else None) or default,
+            callback_id=self.callback_id,
+            error_type=error.type if error else None,
+            error_data=error.data if error else None,
+            stack_trace=error.stack_trace if error else None,
+        )
+
+
+async def create_callback(
+    ctx: DurableContext, *, name: str | None, config: CallbackConfig | None
+) -> Callback:
+    """Create (or, on replay, find) the callback; see the module doc."""
+    if config is None:
+        config = CallbackConfig()
+    elif not isinstance(config, CallbackConfig):
+        raise ValidationError(f"config must be a CallbackConfig, got {type(config).__name__}")
+    invocation = ctx._invocation
+    op_id, recorded = ctx._next_operation()
+    if recorded is not None:
+        check_replay(
+            recorded,
+            type=OperationType.CALLBACK,
+            sub_type=SUB_TYPE,
+            name=name,
+            parent_id=ctx.parent_id,
+        )
+        await anyio.lowlevel.checkpoint()
+    else:
+        timeout = config.timeout_seconds
+        heartbeat = config.heartbeat_timeout_seconds
+        await invocation.batcher.checkpoint(
+            OperationUpdate(
+                id=op_id,
+                type=OperationType.CALLBACK,
+                action=OperationAction.START,
+                parent_id=ctx.parent_id,
+                name=name,
+                sub_type=SUB_TYPE,
+                callback_timeout_seconds=timeout or None,
+                callback_heartbeat_timeout_seconds=heartbeat or None,
+            )
+        )
+        recorded = invocation.state.get(op_id)
+    if recorded is None or not recorded.callback_id:
+        raise DurableExecutionError(f"the service recorded callback {op_id} without a CallbackId")
+    return Callback(
+        recorded.callback_id, op_id, invocation.state, config.serializer or invocation.serializer
+    )

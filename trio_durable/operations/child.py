@@ -1,0 +1,115 @@
+"""The child context operation: a group of operations recorded as one.
+
+The body ``fn(child_ctx, *args)`` runs with its own operation numbering under
+the CONTEXT operation's id. Recorded states on replay: SUCCEEDED returns the
+recorded result without running the body, unless it was recorded with
+ReplayChildren (its result was over 256 KB, so it was stored empty): then the
+body re-runs against its recorded children; FAILED raises the recorded error;
+STARTED (an earlier invocation did not finish it) re-runs the body without a
+second START.
+
+A body's failure is recorded (FAIL) and raised rebuilt from that record, as
+replay will; errors that are not the body's own (non-determinism, a service
+failure, cancellation) pass through unrecorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import anyio.lowlevel
+
+from trio_durable.errors import (
+    ChildContextError,
+    DurableExecutionError,
+    NonDeterministicExecutionError,
+    ServiceError,
+    ValidationError,
+    error_object_from_exception,
+)
+from trio_durable.runtime.failures import rebuild
+from trio_durable.runtime.replay import check_replay
+from trio_durable.serialization import Serializer
+from trio_durable.wire import (
+    MAX_OPERATION_PAYLOAD_BYTES,
+    ErrorObject,
+    OperationAction,
+    OperationStatus,
+    OperationType,
+    OperationUpdate,
+)
+
+if TYPE_CHECKING:
+    from trio_durable.runtime.context import DurableContext
+
+SUB_TYPE = "RunInChildContext"
+
+Encode = Callable[[BaseException], ErrorObject]
+Decode = Callable[[ErrorObject | None, type[DurableExecutionError]], DurableExecutionError]
+
+
+async def run_child(
+    ctx: DurableContext,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    *,
+    name: str | None,
+    serializer: Serializer | None,
+    sub_type: str = SUB_TYPE,
+    encode: Encode = error_object_from_exception,
+    decode: Decode = rebuild,
+) -> Any:
+    """Run one child context (see the module doc); returns its (recorded) result."""
+    if not callable(fn):
+        raise ValidationError(f"run_in_child_context needs a callable, got {type(fn).__name__}")
+    invocation = ctx._invocation
+    serializer = serializer or invocation.serializer
+    op_id, recorded = ctx._next_operation()
+
+    def update(action: OperationAction, **fields: Any) -> OperationUpdate:
+        return OperationUpdate(
+            id=op_id,
+            type=OperationType.CONTEXT,
+            action=action,
+            parent_id=ctx.parent_id,
+            name=name,
+            sub_type=sub_type,
+            **fields,
+        )
+
+    if recorded is not None:
+        check_replay(
+            recorded,
+            type=OperationType.CONTEXT,
+            sub_type=sub_type,
+            name=name,
+            parent_id=ctx.parent_id,
+        )
+        status = recorded.status
+        if status is OperationStatus.SUCCEEDED and not recorded.replay_children:
+            await anyio.lowlevel.checkpoint()
+            return serializer.deserialize(recorded.result)
+        if status.is_terminal and status is not OperationStatus.SUCCEEDED:
+            await anyio.lowlevel.checkpoint()
+            raise decode(recorded.error, ChildContextError)
+        if status is OperationStatus.SUCCEEDED:  # recorded with ReplayChildren
+            result = await fn(ctx._child(op_id, replaying=True), *args)
+            return serializer.deserialize(serializer.serialize(result))
+    else:
+        invocation.batcher.submit(update(OperationAction.START))
+    batcher = invocation.batcher
+    try:
+        result = await fn(ctx._child(op_id, replaying=recorded is not None), *args)
+        payload = serializer.serialize(result)
+    except (NonDeterministicExecutionError, ServiceError):
+        raise
+    except Exception as exc:
+        error = encode(exc)
+        await batcher.checkpoint(update(OperationAction.FAIL, error=error))
+        raise decode(error, ChildContextError) from exc
+    if payload is not None and len(payload.encode()) > MAX_OPERATION_PAYLOAD_BYTES:
+        await batcher.checkpoint(update(OperationAction.SUCCEED, replay_children=True))
+    else:
+        await batcher.checkpoint(update(OperationAction.SUCCEED, payload=payload))
+    return serializer.deserialize(payload)

@@ -1,0 +1,211 @@
+"""The step operation: run a function once, durably, with durable retries.
+
+Recorded states on replay: SUCCEEDED returns the recorded result, FAILED raises
+the recorded error, PENDING (a retry is scheduled) parks until the service
+makes it READY, READY starts the next attempt. STARTED means an earlier
+invocation began an attempt and did not finish it: an at-least-once step runs
+it again (without a second START), an at-most-once step counts it as an
+interrupted attempt (``StepInterruptedError``) and applies its retry strategy.
+
+The attempt number is ``StepDetails.Attempt`` (attempts finished) plus one.
+A failed attempt is retried with a RETRY checkpoint carrying the delay; the
+task then parks until READY, which only a later invocation sees, so the
+invocation suspends.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.lowlevel
+
+from trio_durable.config import RetryPresets, StepConfig, StepSemantics
+from trio_durable.errors import (
+    NonDeterministicExecutionError,
+    SerializationError,
+    ServiceError,
+    StepError,
+    StepInterruptedError,
+    ValidationError,
+    error_object_from_exception,
+)
+from trio_durable.runtime.failures import rebuild
+from trio_durable.runtime.logger import DurableLogger
+from trio_durable.runtime.replay import check_replay
+from trio_durable.runtime.step_context import StepContext, accepts_step_context, is_async_callable
+from trio_durable.wire import (
+    MAX_OPERATION_PAYLOAD_BYTES,
+    Operation,
+    OperationAction,
+    OperationStatus,
+    OperationType,
+    OperationUpdate,
+)
+
+if TYPE_CHECKING:
+    from trio_durable.runtime.context import DurableContext
+
+SUB_TYPE = "Step"
+_DEFAULT_CONFIG = StepConfig()
+_DEFAULT_RETRY = RetryPresets.default()
+_SUCCEEDED = OperationStatus.SUCCEEDED
+_FAILED = OperationStatus.FAILED
+
+# Errors that are not the step's own failure: they end the invocation instead.
+_NOT_STEP_FAILURES = (NonDeterministicExecutionError, ServiceError)
+
+ContextFactory = Callable[[DurableLogger, int], object]
+
+
+def _step_context(logger: DurableLogger, attempt: int) -> object:
+    return StepContext(logger=logger, attempt=attempt)
+
+
+def callable_name(fn: Callable[..., Any]) -> str | None:
+    """The default name of a step: its function's name (none for lambdas)."""
+    name = getattr(fn, "__name__", None)
+    if isinstance(fn, functools.partial):
+        name = getattr(fn.func, "__name__", None)
+    return name if isinstance(name, str) and name != "<lambda>" else None
+
+
+def _ready_or_done(op: Operation) -> bool:
+    return op.status is OperationStatus.READY or op.status.is_terminal
+
+
+def _payload_or_raise(payload: str | None) -> str | None:
+    if payload is not None and len(payload) * 4 > MAX_OPERATION_PAYLOAD_BYTES:
+        size = len(payload.encode())
+        if size > MAX_OPERATION_PAYLOAD_BYTES:
+            raise SerializationError(
+                f"step result is {size} bytes serialized; the limit is "
+                f"{MAX_OPERATION_PAYLOAD_BYTES} bytes (return a smaller value, or a reference)"
+            )
+    return payload
+
+
+async def run_step(
+    ctx: DurableContext,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    *,
+    name: str | None,
+    config: StepConfig | None,
+    context_factory: ContextFactory = _step_context,
+) -> Any:
+    """Run one step (see the module doc); returns the recorded result."""
+    if not callable(fn):
+        raise ValidationError(f"step needs a callable, got {type(fn).__name__}")
+    if config is None:
+        config = _DEFAULT_CONFIG
+    elif not isinstance(config, StepConfig):
+        raise ValidationError(f"config must be a StepConfig, got {type(config).__name__}")
+    if name is None:
+        name = callable_name(fn)
+    invocation = ctx._invocation
+    serializer = config.serializer or invocation.serializer
+    op_id, recorded = ctx._next_operation()
+
+    def update(action: OperationAction, **fields: Any) -> OperationUpdate:
+        return OperationUpdate(
+            id=op_id,
+            type=OperationType.STEP,
+            action=action,
+            parent_id=ctx.parent_id,
+            name=name,
+            sub_type=SUB_TYPE,
+            **fields,
+        )
+
+    if recorded is not None:
+        check_replay(
+            recorded, type=OperationType.STEP, sub_type=SUB_TYPE, name=name, parent_id=ctx.parent_id
+        )
+    strategy = config.retry_strategy or _DEFAULT_RETRY
+    at_most_once = config.semantics is StepSemantics.AT_MOST_ONCE_PER_RETRY
+    batcher = invocation.batcher
+    while True:
+        failure: BaseException | None = None
+        if recorded is None:
+            attempt = 1
+        else:
+            status = recorded.status
+            attempt = (recorded.attempt or 0) + 1
+            if status is _SUCCEEDED:
+                await anyio.lowlevel.checkpoint()
+                return serializer.deserialize(recorded.result)
+            if status is _FAILED or status.is_terminal:
+                await anyio.lowlevel.checkpoint()
+                raise rebuild(recorded.error, StepError)
+            if status is OperationStatus.PENDING:
+                recorded = await invocation.state.wait_for(op_id, _ready_or_done)
+                continue
+            if status is OperationStatus.STARTED and at_most_once:
+                failure = StepInterruptedError(
+                    f"step {name or op_id!r} attempt {attempt} was interrupted before it "
+                    "finished (at-most-once: not run again within this attempt)"
+                )
+        if failure is None:
+            if recorded is None or recorded.status is OperationStatus.READY:
+                start = update(OperationAction.START)
+                if at_most_once:
+                    await batcher.checkpoint(start)
+                else:
+                    batcher.submit(start)
+            try:
+                result = await _call(ctx, fn, args, op_id, name, attempt, context_factory)
+                payload = _payload_or_raise(serializer.serialize(result))
+                value = serializer.deserialize(payload)
+            except _NOT_STEP_FAILURES:
+                raise
+            except SerializationError as exc:
+                error = error_object_from_exception(exc)
+                await batcher.checkpoint(update(OperationAction.FAIL, error=error))
+                raise rebuild(error, StepError) from exc
+            except Exception as exc:
+                failure = exc
+            else:
+                succeed = update(OperationAction.SUCCEED, payload=payload)
+                if at_most_once:
+                    await batcher.checkpoint(succeed)
+                else:
+                    batcher.submit(succeed)
+                    await anyio.lowlevel.checkpoint()
+                return value
+        error = error_object_from_exception(failure)
+        delay = strategy.next_delay(failure, attempt)
+        if delay is None:
+            await batcher.checkpoint(update(OperationAction.FAIL, error=error))
+            raise rebuild(error, StepError) from failure
+        await batcher.checkpoint(
+            update(OperationAction.RETRY, error=error, next_attempt_delay_seconds=delay)
+        )
+        recorded = await invocation.state.wait_for(op_id, _ready_or_done)
+
+
+async def _call(
+    ctx: DurableContext,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    op_id: str,
+    name: str | None,
+    attempt: int,
+    context_factory: ContextFactory,
+) -> Any:
+    kwargs: dict[str, Any] = {}
+    if accepts_step_context(fn):
+        logger = ctx.logger.bind(
+            {"operation_id": op_id, "operation_name": name, "attempt": attempt},
+            is_replaying=_never,
+        )
+        kwargs["step_context"] = context_factory(logger, attempt)
+    if is_async_callable(fn):
+        return await fn(*args, **kwargs)
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+
+
+def _never() -> bool:
+    return False

@@ -1,0 +1,56 @@
+"""The wait operation: suspend the workflow for a whole number of seconds.
+
+The START checkpoint is queued without waiting for its answer; the task then
+parks until the service records the wait as done, which only a later
+invocation sees, so the invocation suspends (its checkpoints flushed first).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from trio_durable.config import duration_seconds
+from trio_durable.runtime.replay import check_replay
+from trio_durable.wire import (
+    MAX_WAIT_SECONDS,
+    Operation,
+    OperationAction,
+    OperationType,
+    OperationUpdate,
+)
+
+if TYPE_CHECKING:
+    from trio_durable.runtime.context import DurableContext
+
+SUB_TYPE = "Wait"
+
+
+def _done(op: Operation) -> bool:
+    return op.status.is_terminal
+
+
+async def run_wait(ctx: DurableContext, duration: timedelta | float, *, name: str | None) -> None:
+    """Wait ``duration`` (validated: whole seconds, 1 s to the service maximum)."""
+    seconds = duration_seconds(
+        duration, "wait duration", allow_zero=False, maximum=MAX_WAIT_SECONDS
+    )
+    op_id, recorded = ctx._next_operation()
+    invocation = ctx._invocation
+    if recorded is not None:
+        check_replay(
+            recorded, type=OperationType.WAIT, sub_type=SUB_TYPE, name=name, parent_id=ctx.parent_id
+        )
+    else:
+        invocation.batcher.submit(
+            OperationUpdate(
+                id=op_id,
+                type=OperationType.WAIT,
+                action=OperationAction.START,
+                parent_id=ctx.parent_id,
+                name=name,
+                sub_type=SUB_TYPE,
+                wait_seconds=seconds,
+            )
+        )
+    await invocation.state.wait_for(op_id, _done)

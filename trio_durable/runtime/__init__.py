@@ -1,0 +1,1 @@
+"""One invocation: entrypoint, contexts, state actor, ids, replay checks, suspension."""

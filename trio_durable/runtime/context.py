@@ -1,0 +1,218 @@
+"""``DurableContext``: what a workflow uses to run durable operations.
+
+Each context numbers its operations in program order (``runtime/ids.py``), so
+ids never depend on task scheduling. A context is *replaying* until it asks for
+an operation the service has not recorded; its logger is silent until then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from trio_durable.config import (
+    CallbackConfig,
+    ChildConfig,
+    StepConfig,
+    WaitForCallbackConfig,
+)
+from trio_durable.errors import ValidationError
+from trio_durable.operations import callback as callback_op
+from trio_durable.operations import child as child_op
+from trio_durable.operations import step as step_op
+from trio_durable.operations import wait as wait_op
+from trio_durable.operations import wait_for_callback as wait_for_callback_op
+from trio_durable.runtime.ids import operation_id
+from trio_durable.runtime.logger import DurableLogger
+from trio_durable.wire import MAX_OPERATION_NAME_LENGTH, Operation
+
+if TYPE_CHECKING:
+    from trio_durable.batcher.batcher import CheckpointBatcher
+    from trio_durable.runtime.state import Activity, ExecutionState
+    from trio_durable.serialization import Serializer
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Invocation:
+    """What every context of one invocation shares."""
+
+    execution_arn: str
+    state: ExecutionState
+    batcher: CheckpointBatcher
+    activity: Activity
+    serializer: Serializer
+    logger: DurableLogger
+    lambda_context: Any
+
+
+def check_name(name: str | None) -> str | None:
+    """``name`` if it is a valid operation name, else ``ValidationError``."""
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        raise ValidationError(f"an operation name must be a str, got {type(name).__name__}")
+    if not name or len(name) > MAX_OPERATION_NAME_LENGTH:
+        raise ValidationError(
+            f"an operation name must have 1 to {MAX_OPERATION_NAME_LENGTH} characters, "
+            f"got {len(name)}"
+        )
+    return name
+
+
+class DurableContext:
+    """The durable operations of a workflow (or of one child context of it)."""
+
+    __slots__ = ("_counter", "_invocation", "_replaying", "logger", "parent_id")
+
+    def __init__(
+        self, invocation: Invocation, *, parent_id: str | None = None, replaying: bool = False
+    ) -> None:
+        self._invocation = invocation
+        self._counter = 0
+        self._replaying = replaying
+        self.parent_id = parent_id
+        fields = {} if parent_id is None else {"context_id": parent_id}
+        self.logger: DurableLogger = invocation.logger.bind(fields, self.is_replaying)
+
+    @property
+    def execution_arn(self) -> str:
+        return self._invocation.execution_arn
+
+    @property
+    def lambda_context(self) -> Any:
+        """The Lambda context object the handler was invoked with."""
+        return self._invocation.lambda_context
+
+    def is_replaying(self) -> bool:
+        """Whether this context is still re-issuing operations the service has recorded."""
+        return self._replaying
+
+    # --- for the operation modules ---------------------------------------------
+
+    def _next_operation(self) -> tuple[str, Operation | None]:
+        """The next operation id in program order, and its record if one exists."""
+        self._counter += 1
+        op_id = operation_id(self.parent_id, self._counter)
+        recorded = self._invocation.state.get(op_id)
+        if recorded is None:
+            self._replaying = False
+        return op_id, recorded
+
+    def _child(self, parent_id: str, *, replaying: bool) -> DurableContext:
+        return DurableContext(self._invocation, parent_id=parent_id, replaying=replaying)
+
+    # --- the public API ---------------------------------------------------------
+
+    @overload
+    async def step(
+        self,
+        fn: Callable[..., Awaitable[T]],
+        /,
+        *args: Any,
+        name: str | None = None,
+        config: StepConfig | None = None,
+    ) -> T: ...
+
+    @overload
+    async def step(
+        self,
+        fn: Callable[..., T],
+        /,
+        *args: Any,
+        name: str | None = None,
+        config: StepConfig | None = None,
+    ) -> T: ...
+
+    async def step(
+        self,
+        fn: Callable[..., Any],
+        /,
+        *args: Any,
+        name: str | None = None,
+        config: StepConfig | None = None,
+    ) -> Any:
+        """Run ``fn(*args)`` once (durably) and return its recorded result.
+
+        A sync ``fn`` runs in a worker thread, an async one is awaited. If ``fn``
+        declares ``step_context``, it gets a ``StepContext`` (logger, attempt).
+        Failures are retried per ``config.retry_strategy`` (durably: the
+        invocation suspends for the delay); the final failure raises
+        ``StepError``. ``name`` defaults to the function's name.
+        """
+        return await step_op.run_step(self, fn, args, name=check_name(name), config=config)
+
+    async def wait(self, duration: timedelta | float, *, name: str | None = None) -> None:
+        """Suspend the workflow for ``duration`` (whole seconds, at least 1)."""
+        await wait_op.run_wait(self, duration, name=check_name(name))
+
+    @overload
+    async def run_in_child_context(
+        self,
+        fn: Callable[..., Awaitable[T]],
+        /,
+        *args: Any,
+        name: str | None = None,
+        config: ChildConfig | None = None,
+    ) -> T: ...
+
+    @overload
+    async def run_in_child_context(
+        self,
+        fn: Callable[..., Any],
+        /,
+        *args: Any,
+        name: str | None = None,
+        config: ChildConfig | None = None,
+    ) -> Any: ...
+
+    async def run_in_child_context(
+        self,
+        fn: Callable[..., Any],
+        /,
+        *args: Any,
+        name: str | None = None,
+        config: ChildConfig | None = None,
+    ) -> Any:
+        """Run ``await fn(child_ctx, *args)`` as one durable operation.
+
+        Its operations are grouped under it; once it has completed, replay
+        returns its recorded result without running ``fn`` (unless the result
+        was over 256 KB: then ``fn`` re-runs against its recorded children).
+        A failure raises ``ChildContextError``.
+        """
+        config = config or ChildConfig()
+        return await child_op.run_child(
+            self, fn, args, name=check_name(name), serializer=config.serializer
+        )
+
+    async def create_callback(
+        self, *, name: str | None = None, config: CallbackConfig | None = None
+    ) -> callback_op.Callback:
+        """Allocate a callback; give ``handle.callback_id`` to an external system.
+
+        Never fails: a recorded failure or timeout is raised by ``await
+        handle.result()``, so code between the two runs alike on every replay.
+        """
+        return await callback_op.create_callback(self, name=check_name(name), config=config)
+
+    async def wait_for_callback(
+        self,
+        submitter: Callable[..., Any],
+        /,
+        *args: Any,
+        name: str | None = None,
+        config: WaitForCallbackConfig | None = None,
+    ) -> Any:
+        """Create a callback, run ``submitter(callback_id, *args)`` as a step, await the result.
+
+        A failed submitter raises ``CallbackSubmitterError``; a failed or timed
+        out callback raises ``CallbackFailedError`` / ``CallbackTimeoutError``,
+        on the first run and on every replay alike.
+        """
+        return await wait_for_callback_op.run_wait_for_callback(
+            self, submitter, args, name=check_name(name), config=config
+        )

@@ -1,0 +1,113 @@
+"""``@durable_execution``: an async workflow as a Lambda handler.
+
+``handler(event, lambda_context)`` is the plain sync Lambda entry: it runs the
+invocation on Trio. ``await handler.invoke(event, lambda_context, client=...)``
+runs it in the caller's own event loop (Trio now; written against anyio). The
+service client is, in order: the one passed to ``invoke``, the one given to the
+decorator (a ``ServiceClient`` or a boto3 ``lambda`` client), or a boto3 client
+created on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, overload
+
+from trio_durable.batcher.client import ServiceClient
+from trio_durable.errors import ValidationError
+from trio_durable.runtime.invocation import Workflow, run_invocation
+from trio_durable.runtime.step_context import is_async_callable
+from trio_durable.serialization import DEFAULT_SERIALIZER, Serializer
+
+
+def as_service_client(client: Any) -> ServiceClient:
+    """``client`` itself if it is a ``ServiceClient``; a boto3 client wrapped."""
+    if isinstance(client, ServiceClient):
+        return client
+    if hasattr(client, "checkpoint_durable_execution"):
+        from trio_durable.batcher.boto3_client import Boto3ServiceClient
+
+        return Boto3ServiceClient(client)
+    raise ValidationError(
+        f"client must be a ServiceClient or a boto3 'lambda' client, got {type(client).__name__}"
+    )
+
+
+class DurableHandler:
+    """A durable workflow as a Lambda handler (see the module doc)."""
+
+    def __init__(
+        self, workflow: Workflow, *, client: Any = None, serializer: Serializer | None = None
+    ) -> None:
+        if not is_async_callable(workflow):
+            raise ValidationError(
+                "@durable_execution needs an async function: async def handler(event, ctx)"
+            )
+        if serializer is not None and not isinstance(serializer, Serializer):
+            raise ValidationError("serializer must implement serialize/deserialize")
+        self.workflow = workflow
+        self.serializer = serializer or DEFAULT_SERIALIZER
+        self._client = None if client is None else as_service_client(client)
+        functools.update_wrapper(self, workflow)
+
+    def __call__(self, event: Mapping[str, Any], lambda_context: Any = None) -> dict[str, Any]:
+        """The sync Lambda entry: run one invocation on Trio."""
+        import trio
+
+        return trio.run(functools.partial(self.invoke, event, lambda_context))
+
+    async def invoke(
+        self,
+        event: Mapping[str, Any],
+        lambda_context: Any = None,
+        *,
+        client: Any = None,
+    ) -> dict[str, Any]:
+        """Run one invocation in the caller's event loop; returns the handler's answer."""
+        service = as_service_client(client) if client is not None else self._default_client()
+        return await run_invocation(
+            self.workflow,
+            event,
+            client=service,
+            serializer=self.serializer,
+            lambda_context=lambda_context,
+        )
+
+    def _default_client(self) -> ServiceClient:
+        if self._client is None:
+            from trio_durable.batcher.boto3_client import Boto3ServiceClient
+
+            self._client = Boto3ServiceClient()
+        return self._client
+
+
+@overload
+def durable_execution(workflow: Workflow, /) -> DurableHandler: ...
+
+
+@overload
+def durable_execution(
+    *, client: Any = None, serializer: Serializer | None = None
+) -> Callable[[Workflow], DurableHandler]: ...
+
+
+def durable_execution(
+    workflow: Workflow | None = None,
+    /,
+    *,
+    client: Any = None,
+    serializer: Serializer | None = None,
+) -> DurableHandler | Callable[[Workflow], DurableHandler]:
+    """Turn ``async def handler(event, ctx)`` into a durable Lambda handler.
+
+    Use bare (``@durable_execution``) or with options
+    (``@durable_execution(client=..., serializer=...)``).
+    """
+    if workflow is not None:
+        return DurableHandler(workflow, client=client, serializer=serializer)
+
+    def decorate(fn: Workflow) -> DurableHandler:
+        return DurableHandler(fn, client=client, serializer=serializer)
+
+    return decorate

@@ -1,0 +1,162 @@
+"""One invocation of a durable handler: actors, workflow, suspension, answer.
+
+One task group holds the state actor, the checkpoint batcher, a supervisor,
+and (in the caller's task) the workflow, inside its own cancel scope. The
+supervisor waits until every live workflow task is parked on something only a
+later invocation delivers, flushes the checkpoints (shielded), and, if that
+flush woke nobody, cancels the workflow scope: the invocation answers PENDING.
+A fatal batcher error cancels everything and is raised to the caller (an
+invocation error: the service retries it), never recorded as the workflow's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import anyio
+
+from trio_durable.batcher.batcher import CheckpointBatcher, fetch_all_pages, with_retries
+from trio_durable.batcher.client import ServiceClient
+from trio_durable.errors import (
+    DurableExecutionError,
+    ValidationError,
+    error_object_from_exception,
+)
+from trio_durable.runtime.context import DurableContext, Invocation
+from trio_durable.runtime.logger import WORKFLOW_LOGGER, DurableLogger
+from trio_durable.runtime.state import Activity, ExecutionState, StateActor
+from trio_durable.serialization import Serializer
+from trio_durable.wire import (
+    MAX_LAMBDA_RESPONSE_BYTES,
+    InvocationStatus,
+    Operation,
+    OperationAction,
+    OperationType,
+    OperationUpdate,
+    StatePage,
+    error_to_wire,
+    state_page_from_wire,
+)
+
+Workflow = Callable[[Any, DurableContext], Awaitable[Any]]
+
+# Room left in the Lambda response for the envelope around the result.
+_RESPONSE_ENVELOPE_BYTES = 50
+
+
+def parse_event(event: Mapping[str, Any]) -> tuple[str, str, StatePage]:
+    """ARN, checkpoint token and first state page of an invocation event."""
+    if not isinstance(event, Mapping):
+        raise ValidationError(
+            f"a durable invocation event must be a mapping, got {type(event).__name__}"
+        )
+    missing = [key for key in ("DurableExecutionArn", "CheckpointToken") if not event.get(key)]
+    if missing:
+        raise ValidationError(
+            "not a durable execution invocation event: missing " + ", ".join(missing)
+        )
+    try:
+        page = state_page_from_wire(event.get("InitialExecutionState") or {})
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ValidationError(f"malformed InitialExecutionState: {exc!r}") from exc
+    return str(event["DurableExecutionArn"]), str(event["CheckpointToken"]), page
+
+
+async def run_invocation(
+    workflow: Workflow,
+    event: Mapping[str, Any],
+    *,
+    client: ServiceClient,
+    serializer: Serializer,
+    lambda_context: Any = None,
+) -> dict[str, Any]:
+    """Run one invocation and return the handler's answer (``{"Status": ...}``)."""
+    arn, token, first_page = parse_event(event)
+    operations = await with_retries(lambda: fetch_all_pages(client, arn, token, first_page))
+    activity = Activity()
+    state = ExecutionState(operations, activity)
+    execution = state.get(state.execution_id or "")
+    if execution is None:
+        raise ValidationError(f"the state of {arn} has no EXECUTION operation")
+    actor = StateActor(state)
+    answer: dict[str, Any] | None = None
+    async with anyio.create_task_group() as group:
+        batcher = CheckpointBatcher(
+            client, arn, token, actor, on_fatal=lambda _: group.cancel_scope.cancel()
+        )
+        group.start_soon(actor.run)
+        group.start_soon(batcher.run)
+        invocation = Invocation(
+            execution_arn=arn,
+            state=state,
+            batcher=batcher,
+            activity=activity,
+            serializer=serializer,
+            logger=DurableLogger(WORKFLOW_LOGGER, {"execution_arn": arn}),
+            lambda_context=lambda_context,
+        )
+        answer = await _run_workflow(workflow, invocation, execution, group)
+        group.cancel_scope.cancel()
+    if batcher.failure is not None:
+        raise batcher.failure
+    if answer is None:  # cancelled from outside before the workflow finished
+        raise anyio.get_cancelled_exc_class()()
+    return answer
+
+
+async def _run_workflow(
+    workflow: Workflow,
+    invocation: Invocation,
+    execution: Operation,
+    group: anyio.abc.TaskGroup,
+) -> dict[str, Any]:
+    state, batcher, activity = invocation.state, invocation.batcher, invocation.activity
+    root = DurableContext(invocation, replaying=len(state) > 1)
+    with anyio.CancelScope() as workflow_scope:
+
+        async def supervise() -> None:
+            while True:
+                await activity.wait_quiescent()
+                await batcher.flush()
+                if activity.is_quiescent:
+                    workflow_scope.cancel()
+                    return
+
+        group.start_soon(supervise)
+        activity.task_started()
+        try:
+            event = invocation.serializer.deserialize(execution.input_payload)
+            result = await workflow(event, root)
+            payload = invocation.serializer.serialize(result)
+        except Exception as exc:
+            await batcher.flush()
+            return _failed(exc)
+        finally:
+            activity.task_finished()
+        await batcher.flush()
+        if payload is not None and (
+            len(payload.encode()) > MAX_LAMBDA_RESPONSE_BYTES - _RESPONSE_ENVELOPE_BYTES
+        ):
+            await batcher.checkpoint(
+                OperationUpdate(
+                    id=execution.id,
+                    type=OperationType.EXECUTION,
+                    action=OperationAction.SUCCEED,
+                    payload=payload,
+                )
+            )
+            return {"Status": InvocationStatus.SUCCEEDED.value}
+        answer: dict[str, Any] = {"Status": InvocationStatus.SUCCEEDED.value}
+        if payload is not None:
+            answer["Result"] = payload
+        return answer
+    await batcher.flush()
+    return {"Status": InvocationStatus.PENDING.value}
+
+
+def _failed(exc: Exception) -> dict[str, Any]:
+    error = error_object_from_exception(exc)
+    if not isinstance(exc, DurableExecutionError):
+        WORKFLOW_LOGGER.debug("workflow failed", exc_info=exc)
+    return {"Status": InvocationStatus.FAILED.value, "Error": error_to_wire(error)}

@@ -1,0 +1,33 @@
+"""Replay checks: a recorded operation must be the one the code asks for."""
+
+from __future__ import annotations
+
+from trio_durable.errors import NonDeterministicExecutionError
+from trio_durable.wire import Operation, OperationType
+
+
+def check_replay(
+    recorded: Operation,
+    *,
+    type: OperationType,
+    sub_type: str | None,
+    name: str | None,
+    parent_id: str | None,
+) -> None:
+    """Raise ``NonDeterministicExecutionError`` naming every field that differs."""
+    differences = [
+        f"{field} {got!r} (recorded {was!r})"
+        for field, got, was in (
+            ("type", type.value, recorded.type.value),
+            ("subtype", sub_type, recorded.sub_type),
+            ("name", name, recorded.name),
+            ("parent", parent_id, recorded.parent_id),
+        )
+        if got != was
+    ]
+    if differences:
+        raise NonDeterministicExecutionError(
+            f"operation {recorded.id} replays differently: the code now asks for "
+            + ", ".join(differences)
+            + "; a workflow must issue the same durable operations in the same order"
+        )

@@ -1,0 +1,163 @@
+"""The execution state of one invocation, its actor, and who is parked on it.
+
+``ExecutionState`` holds the operations by id. Only the ``StateActor`` writes
+it: merges (``NewExecutionState`` pages the batcher hands over) arrive on its
+channel and are applied in order; the acknowledgements that came with a merge
+are set only after it is applied, so a task woken by its checkpoint always
+sees the merged state (a CallbackId, say). Workflow tasks read it directly
+(one thread, no await between read and use) and park on an id until a merge
+changes that operation.
+
+``Activity`` counts workflow tasks that can still make progress in this
+invocation. A parked task waits for something only a later invocation (or a
+merge) delivers; when every live task is parked the invocation may suspend.
+Parking and waking adjust the counts at the moment they happen (not when the
+woken task next runs), so the supervisor never sees a stale "all parked".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import anyio
+import anyio.lowlevel
+
+from trio_durable.runtime.mailbox import Mailbox
+from trio_durable.wire import Operation, OperationType
+
+
+class Activity:
+    """Running and parked workflow tasks of one invocation."""
+
+    __slots__ = ("_quiescent", "parked", "running")
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.parked = 0
+        self._quiescent = anyio.Event()
+
+    @property
+    def is_quiescent(self) -> bool:
+        """Every live task is parked (and at least one is)."""
+        return self.running == 0 and self.parked > 0
+
+    def task_started(self) -> None:
+        self.running += 1
+
+    def task_finished(self) -> None:
+        self.running -= 1
+        self._changed()
+
+    def park(self) -> None:
+        self.running -= 1
+        self.parked += 1
+        self._changed()
+
+    def unpark(self) -> None:
+        self.parked -= 1
+        self.running += 1
+
+    def _changed(self) -> None:
+        if self.is_quiescent:
+            self._quiescent.set()
+
+    async def wait_quiescent(self) -> None:
+        """Return once every live task is parked (re-arms for the next call)."""
+        if not self.is_quiescent:
+            await self._quiescent.wait()
+        self._quiescent = anyio.Event()
+
+
+class ExecutionState:
+    """Operations by id, and the tasks parked on them."""
+
+    __slots__ = ("_activity", "_operations", "_parked", "execution_id")
+
+    def __init__(self, operations: Iterable[Operation], activity: Activity) -> None:
+        self._operations: dict[str, Operation] = {}
+        self._parked: dict[str, list[anyio.Event]] = {}
+        self._activity = activity
+        self.execution_id: str | None = None
+        self.apply(operations)
+
+    def __len__(self) -> int:
+        return len(self._operations)
+
+    def get(self, op_id: str) -> Operation | None:
+        return self._operations.get(op_id)
+
+    def apply(self, operations: Iterable[Operation]) -> None:
+        """Merge ``operations`` (newer replaces older) and wake who is parked on them."""
+        for op in operations:
+            self._operations[op.id] = op
+            if op.type is OperationType.EXECUTION:
+                self.execution_id = op.id
+            waiters = self._parked.pop(op.id, None)
+            if waiters:
+                for event in waiters:
+                    self._activity.unpark()
+                    event.set()
+
+    def park(self, op_id: str) -> anyio.Event:
+        """An event set by the next merge that touches ``op_id``; counts as parked."""
+        event = anyio.Event()
+        self._parked.setdefault(op_id, []).append(event)
+        self._activity.park()
+        return event
+
+    def cancel_park(self, op_id: str, event: anyio.Event) -> None:
+        """Withdraw a parking that was not woken (its task is leaving)."""
+        waiters = self._parked.get(op_id)
+        if waiters and event in waiters:
+            waiters.remove(event)
+            self._activity.unpark()
+
+    async def wait_for(self, op_id: str, done: Callable[[Operation], bool]) -> Operation:
+        """The operation once ``done`` holds for it, parking until merges make it so."""
+        await anyio.lowlevel.checkpoint()
+        while True:
+            op = self._operations.get(op_id)
+            if op is not None and done(op):
+                return op
+            event = self.park(op_id)
+            try:
+                await event.wait()
+            finally:
+                if not event.is_set():
+                    self.cancel_park(op_id, event)
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """Operations to merge, and the acknowledgements to set once they are in."""
+
+    operations: tuple[Operation, ...]
+    acks: tuple[anyio.Event, ...]
+
+
+class StateActor:
+    """The one writer of an ``ExecutionState``: applies merges in arrival order."""
+
+    def __init__(self, state: ExecutionState) -> None:
+        self.state = state
+        self._mailbox: Mailbox[Merge] = Mailbox()
+        self.merges_applied = 0
+
+    def submit(self, merge: Merge) -> None:
+        """Queue a merge (never blocks: the channel is unbounded)."""
+        self._mailbox.put(merge)
+
+    async def run(self) -> None:
+        mailbox = self._mailbox
+        while True:
+            if mailbox:
+                await anyio.lowlevel.checkpoint()
+            else:
+                await mailbox.wait()
+            while mailbox:
+                merge = mailbox.popleft()
+                self.state.apply(merge.operations)
+                self.merges_applied += 1
+                for ack in merge.acks:
+                    ack.set()
