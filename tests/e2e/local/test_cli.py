@@ -1,0 +1,151 @@
+"""The installed ``trio-durable`` console script: run, serve and the client commands."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cli_harness import background, cli
+from local_service_harness import lambda_client
+
+HANDLERS = Path(__file__).parent / "handlers"
+CALLBACK_WORKFLOW = f"{HANDLERS / 'aws_sdk_workflow.py'}:handler"
+
+
+def test_run_prints_a_timeline_and_the_callback_command_that_completes_it() -> None:
+    with background(["run", CALLBACK_WORKFLOW, "--input", '{"a": 4, "b": 5}']) as run:
+        run.wait_for_line(r"step 'add' succeeded -> 9")
+        command = run.wait_for_line(r"complete it: (trio-durable callback succeed .*)").group(1)
+        run.wait_for_line(r"execution suspended")
+        args = shlex.split(command.replace("'<json result>'", """'{"ok": 1}'"""))
+        completed = cli(*args[1:])
+        assert completed.returncode == 0, completed.stderr
+        status, out, err = run.finish()
+    assert status == 0, err
+    assert json.loads(out) == {"total": 9, "approval": '{"ok": 1}'}
+    assert "invocation #2 started (replay)" in err
+    assert "callback 'approval' succeeded" in err
+    assert "execution SUCCEEDED" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "nonexistent_module_xyz:handler"], "no module named 'nonexistent_module_xyz'"),
+        (["run", "no-colon"], "expected 'package.module:function'"),
+        (["run", CALLBACK_WORKFLOW, "--input", "{nope"], "--input is not valid JSON"),
+        (["run", CALLBACK_WORKFLOW, "--store", "redis:x"], "bad --store 'redis:x'"),
+        (["serve", "--function", "f"], "bad --function 'f': expected NAME=TARGET"),
+        (["serve", "--port", "0", "--function", "f=json:nothing"], "has no attribute 'nothing'"),
+    ],
+)
+def test_bad_arguments_are_reported_in_one_line(args: list[str], message: str) -> None:
+    completed = cli(*args)
+    assert completed.returncode == 2
+    assert message in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_a_subprocess_target_that_cannot_load_is_reported_at_startup(tmp_path: Path) -> None:
+    completed = cli(
+        "serve",
+        "--port",
+        "0",
+        "--store",
+        "memory",
+        "--invoker",
+        "subprocess",
+        "--function",
+        f"f={HANDLERS / 'crashing.py'}:missing_handler",
+    )
+    assert completed.returncode == 2
+    assert "has no attribute 'missing_handler'" in completed.stderr
+
+
+def test_serve_refuses_a_port_in_use() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        completed = cli("serve", "--port", str(port), "--store", "memory")
+    assert completed.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in completed.stderr
+
+
+def test_client_commands_say_when_the_service_is_unreachable() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    for args in (["history", "arn"], ["executions", "--function", "f"]):
+        completed = cli(*args, "--endpoint", f"http://127.0.0.1:{port}")
+        assert completed.returncode == 1
+        assert f"cannot reach the trio-durable service at http://127.0.0.1:{port}" in (
+            completed.stderr
+        )
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    store = tmp_path_factory.mktemp("serve") / "state.db"
+    args = ["serve", "--port", "0", "--store", f"sqlite:{store}"]
+    args += ["--function", f"approve={CALLBACK_WORKFLOW}"]
+    with background(args) as server:
+        endpoint = server.wait_for_line(r"listening on (http://\S+)", stream="stdout").group(1)
+        yield endpoint
+
+
+def test_served_functions_are_reached_with_boto3_and_inspected_with_the_cli(served: str) -> None:
+    client = lambda_client(served)
+    started = client.invoke(
+        FunctionName="approve",
+        InvocationType="Event",
+        DurableExecutionName="order-1",
+        Payload=b'{"a": 1, "b": 1}',
+    )
+    arn = started["DurableExecutionArn"]
+    env = {"AWS_ENDPOINT_URL_LAMBDA": served}  # the client commands' default endpoint
+
+    listed = cli("executions", "--function", "approve", "--status", "RUNNING", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert arn in listed.stdout and "RUNNING" in listed.stdout
+
+    callback_id = None
+    for _ in range(2000):
+        events = client.get_durable_execution_history(DurableExecutionArn=arn)["Events"]
+        started_events = [e for e in events if e["EventType"] == "CallbackStarted"]
+        if started_events:
+            callback_id = started_events[0]["CallbackStartedDetails"]["CallbackId"]
+            break
+        time.sleep(0.01)
+    assert callback_id is not None
+
+    assert cli("callback", "heartbeat", callback_id, env=env).returncode == 0
+    failed = cli(
+        "callback", "fail", callback_id, "--type", "Rejected", "--message", "nope", env=env
+    )
+    assert failed.returncode == 0, failed.stderr
+    again = cli("callback", "succeed", callback_id, '"late"', env=env)
+    assert again.returncode == 1
+    assert "ResourceNotFoundException" in again.stderr
+
+    for _ in range(2000):
+        execution = client.get_durable_execution(DurableExecutionArn=arn)
+        if execution["Status"] != "RUNNING":
+            break
+        time.sleep(0.01)
+    assert execution["Status"] == "FAILED"
+    table = cli("history", arn, env=env)
+    assert table.returncode == 0, table.stderr
+    assert "callback 'approval' failed: Rejected: nope" in table.stdout
+    assert "execution failed" in table.stdout
+    done = cli("executions", "--function", "approve", "--status", "FAILED", "--json", env=env)
+    assert [row["DurableExecutionArn"] for row in json.loads(done.stdout)] == [arn]
+    raw = cli("history", arn, "--json", env=env)
+    assert [e["EventId"] for e in json.loads(raw.stdout)] == list(
+        range(1, len(json.loads(raw.stdout)) + 1)
+    )
