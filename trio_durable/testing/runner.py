@@ -1,0 +1,255 @@
+"""``DurableTestRunner``: run a workflow to the end in a test, on the local service.
+
+The runner starts an in-memory ``LocalService`` in its own nursery and registers
+the handler with the in-process invoker. Run it under
+``trio.testing.MockClock(autojump_threshold=0)`` and every wait, retry delay and
+callback timeout is skipped. Callbacks are completed through the service's own
+API, as an external system would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+from types import TracebackType
+from typing import Any, Self
+
+import trio
+
+from trio_durable.errors import ValidationError
+from trio_durable.local.engine import InvocationRequest
+from trio_durable.local.invokers import InProcessInvoker, Invoker
+from trio_durable.local.service import LocalService
+from trio_durable.local.store import Event, Store
+from trio_durable.serialization import DEFAULT_SERIALIZER, Serializer
+from trio_durable.wire import (
+    ErrorObject,
+    Operation,
+    OperationStatus,
+    OperationType,
+    error_from_wire,
+)
+
+__all__ = ["CallbackInfo", "DurableTestRunner", "ExecutionResult", "RunningExecution"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackInfo:
+    """A started callback: what an external system needs to complete it."""
+
+    callback_id: str
+    operation_id: str
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionResult:
+    """A finished execution: its status, deserialized result or error, and records."""
+
+    arn: str
+    status: str
+    value: Any
+    error: ErrorObject | None
+    operations: tuple[Operation, ...]
+    events: tuple[Event, ...]
+
+    def operation(self, name: str) -> Operation:
+        """The operation called ``name`` (the first, when several share it)."""
+        for op in self.operations:
+            if op.name == name:
+                return op
+        raise KeyError(f"no operation named {name!r}")
+
+    @property
+    def invocations(self) -> int:
+        """How many times the handler was invoked."""
+        return sum(1 for e in self.events if e["EventType"] == "InvocationCompleted")
+
+
+class _SignallingInvoker:
+    """Wraps an invoker to wake the runner whenever an invocation ends."""
+
+    __slots__ = ("_inner", "_runner")
+
+    def __init__(self, inner: Invoker, runner: DurableTestRunner) -> None:
+        self._inner = inner
+        self._runner = runner
+
+    async def invoke(self, request: InvocationRequest, service: LocalService) -> dict[str, Any]:
+        try:
+            return await self._inner.invoke(request, service)
+        finally:
+            self._runner._invocation_ended()
+
+
+class RunningExecution:
+    """An execution started by the runner."""
+
+    def __init__(self, runner: DurableTestRunner, arn: str) -> None:
+        self._runner = runner
+        self.arn = arn
+
+    def operations(self) -> tuple[Operation, ...]:
+        """Every operation recorded so far, in the order they first appeared."""
+        engine = self._runner.service.engine
+        ids = dict.fromkeys(e["Id"] for e in engine.events(self.arn) if "Id" in e)
+        return tuple(engine.operation(self.arn, op_id) for op_id in ids)
+
+    def events(self) -> tuple[Event, ...]:
+        return tuple(self._runner.service.engine.events(self.arn))
+
+    async def wait_for_callback(self, name: str | None = None) -> CallbackInfo:
+        """The first open callback called ``name`` (or inside a context called
+        ``name``, as ``wait_for_callback`` makes); any open one if ``name`` is None.
+        Raises ``LookupError`` if the execution ends first."""
+        while True:
+            found = self._open_callback(name)
+            if found is not None:
+                return found
+            if self._runner.service.engine.is_closed(self.arn):
+                raise LookupError(f"the execution ended without an open callback {name!r}")
+            await self._next_change()
+
+    async def result(self) -> ExecutionResult:
+        """Wait for the execution to end and return its outcome."""
+        summary = await self._runner.service.wait_until_terminal(self.arn)
+        return ExecutionResult(
+            arn=self.arn,
+            status=summary["Status"],
+            value=self._runner.serializer.deserialize(summary.get("Result")),
+            error=error_from_wire(summary.get("Error")),
+            operations=self.operations(),
+            events=self.events(),
+        )
+
+    async def _next_change(self) -> None:
+        """Return when an invocation ends or the execution closes, whichever is first."""
+        async with trio.open_nursery() as nursery:
+
+            async def first(fn: Callable[[], Awaitable[object]]) -> None:
+                await fn()
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(first, self._runner._next_invocation_end)
+            nursery.start_soon(first, partial(self._runner.service.wait_until_terminal, self.arn))
+
+    def _open_callback(self, name: str | None) -> CallbackInfo | None:
+        ops = self.operations()
+        names = {op.id: op.name for op in ops}
+        for op in ops:
+            if op.type is not OperationType.CALLBACK or op.callback_id is None:
+                continue
+            if op.status is not OperationStatus.STARTED:
+                continue
+            if name is None or name in (op.name, names.get(op.parent_id or "")):
+                return CallbackInfo(op.callback_id, op.id, op.name)
+        return None
+
+
+class DurableTestRunner:
+    """Runs one durable handler on an embedded local service.
+
+    Use as ``async with DurableTestRunner(handler) as runner:``; then
+    ``await runner.run(input)`` for a workflow that needs nothing from outside, or
+    ``runner.start(input)`` and the callback helpers for one that does.
+    """
+
+    def __init__(
+        self,
+        handler: Any,
+        *,
+        function_name: str = "workflow",
+        store: Store | None = None,
+        serializer: Serializer = DEFAULT_SERIALIZER,
+    ) -> None:
+        self.function_name = function_name
+        self.serializer = serializer
+        self.service = LocalService(store=store)
+        self.service.register_function(
+            function_name, _SignallingInvoker(InProcessInvoker(handler), self)
+        )
+        self._invocation_event = trio.Event()
+        self._stack: Any = None
+
+    async def __aenter__(self) -> Self:
+        self._stack = self._serve()
+        await self._stack.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stack.__aexit__(exc_type, exc, tb)
+
+    @asynccontextmanager
+    async def _serve(self) -> AsyncIterator[None]:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.service.run)
+            try:
+                yield
+            finally:
+                nursery.cancel_scope.cancel()
+
+    async def start(
+        self, input: Any = None, *, name: str | None = None, timeout_seconds: int | None = None
+    ) -> RunningExecution:
+        """Start an execution with ``input`` (serialized with the runner's serializer)."""
+        await trio.lowlevel.checkpoint()
+        started = self.service.start_execution(
+            self.function_name,
+            self.serializer.serialize(input),
+            execution_name=name,
+            timeout_seconds=timeout_seconds,
+        )
+        return RunningExecution(self, started.arn)
+
+    async def run(self, input: Any = None, **options: Any) -> ExecutionResult:
+        """Start an execution and wait for its end."""
+        execution = await self.start(input, **options)
+        return await execution.result()
+
+    async def succeed_callback(self, callback: CallbackInfo | str, value: Any = None) -> None:
+        """Complete a callback with ``value`` (serialized), as an external system would."""
+        await trio.lowlevel.checkpoint()
+        payload = self.serializer.serialize(value)
+        self.service.send_callback_success(
+            _callback_id(callback), None if payload is None else payload.encode()
+        )
+
+    async def fail_callback(
+        self,
+        callback: CallbackInfo | str,
+        *,
+        error_type: str | None = None,
+        message: str | None = None,
+        data: str | None = None,
+    ) -> None:
+        """Fail a callback with an error, as an external system would."""
+        await trio.lowlevel.checkpoint()
+        error = ErrorObject(message=message, type=error_type, data=data)
+        self.service.send_callback_failure(_callback_id(callback), error)
+
+    async def heartbeat_callback(self, callback: CallbackInfo | str) -> None:
+        """Send a heartbeat for a callback."""
+        await trio.lowlevel.checkpoint()
+        self.service.send_callback_heartbeat(_callback_id(callback))
+
+    def _invocation_ended(self) -> None:
+        self._invocation_event.set()
+        self._invocation_event = trio.Event()
+
+    async def _next_invocation_end(self) -> None:
+        await self._invocation_event.wait()
+
+
+def _callback_id(callback: CallbackInfo | str) -> str:
+    if isinstance(callback, CallbackInfo):
+        return callback.callback_id
+    if not callback:
+        raise ValidationError("callback id must not be empty")
+    return callback
