@@ -135,11 +135,14 @@ class LocalService:
             async with trio.open_nursery() as nursery:
                 task_status.started()
                 while True:
-                    self._changed = trio.Event()
                     self.engine.fire_due_timers()
                     self._after()
                     for request in self.engine.take_invocations():
                         nursery.start_soon(self._invoke, request)
+                    # A fresh event only now, after everything pending was taken:
+                    # resetting it earlier let ``_after`` set it again at once, and
+                    # the loop spun without ever blocking (so a MockClock never jumped).
+                    self._changed = trio.Event()
                     due = self.engine.next_timer_due()
                     deadline = math.inf if due is None else self._clock.trio_time(due)
                     with trio.move_on_at(deadline):
