@@ -78,8 +78,12 @@ class RetryStrategy:
             raise ValidationError(f"max_attempts must be at least 1, got {self.max_attempts}")
         if not self.backoff_rate >= 1:
             raise ValidationError(f"backoff_rate must be at least 1, got {self.backoff_rate}")
-        if not isinstance(self.jitter, Jitter):
-            raise ValidationError(f"jitter must be a Jitter, got {self.jitter!r}")
+        try:
+            object.__setattr__(self, "jitter", Jitter(self.jitter))
+        except ValueError:
+            raise ValidationError(
+                f"jitter must be one of NONE, FULL, HALF, got {self.jitter!r}"
+            ) from None
         if not isinstance(self.retry_on, tuple) or not all(
             isinstance(t, type) and issubclass(t, BaseException) for t in self.retry_on
         ):
@@ -176,8 +180,12 @@ class StepConfig:
             raise ValidationError(
                 f"retry_strategy must be a RetryStrategy, got {self.retry_strategy!r}"
             )
-        if not isinstance(self.semantics, StepSemantics):
-            raise ValidationError(f"semantics must be a StepSemantics, got {self.semantics!r}")
+        try:
+            object.__setattr__(self, "semantics", StepSemantics(self.semantics))
+        except ValueError:
+            raise ValidationError(
+                f"semantics must be a StepSemantics, got {self.semantics!r}"
+            ) from None
         _check_serializer(self.serializer)
 
 

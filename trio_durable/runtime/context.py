@@ -182,9 +182,12 @@ class DurableContext:
         Its operations are grouped under it; once it has completed, replay
         returns its recorded result without running ``fn`` (unless the result
         was over 256 KB: then ``fn`` re-runs against its recorded children).
-        A failure raises ``ChildContextError``.
+        A failure raises ``ChildContextError``. ``name`` defaults to the
+        function's name.
         """
         config = config or ChildConfig()
+        if name is None:
+            name = step_op.callable_name(fn)
         return await child_op.run_child(
             self, fn, args, name=check_name(name), serializer=config.serializer
         )

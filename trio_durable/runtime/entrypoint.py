@@ -4,8 +4,9 @@
 invocation on Trio. ``await handler.invoke(event, lambda_context, client=...)``
 runs it in the caller's own event loop (Trio now; written against anyio). The
 service client is, in order: the one passed to ``invoke``, the one given to the
-decorator (a ``ServiceClient`` or a boto3 ``lambda`` client), or a boto3 client
-created on first use.
+decorator (a ``ServiceClient`` or a boto3 ``lambda`` client), the Lambda
+context's ``durable_client`` (the local service's invokers provide one), or a
+boto3 client created on first use.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ class DurableHandler:
         client: Any = None,
     ) -> dict[str, Any]:
         """Run one invocation in the caller's event loop; returns the handler's answer."""
+        if client is None and self._client is None:
+            client = getattr(lambda_context, "durable_client", None)
         service = as_service_client(client) if client is not None else self._default_client()
         return await run_invocation(
             self.workflow,
