@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import trio
+import trio.testing
 
 from trio_durable.errors import ValidationError
 from trio_durable.local.engine import InvocationRequest
@@ -68,19 +69,43 @@ class ExecutionResult:
         return sum(1 for e in self.events if e["EventType"] == "InvocationCompleted")
 
 
-class _SignallingInvoker:
-    """Wraps an invoker to wake the runner whenever an invocation ends."""
+_INVOCATION_AUTOJUMP_SECONDS = 1.0
+"""While an invocation runs, a MockClock jumps only after this much real idle time.
 
-    __slots__ = ("_inner", "_runner")
+Trio counts a task that waits for a worker thread as blocked, so with
+``autojump_threshold=0`` virtual time would leap ahead while a sync step runs in
+its thread (and an execution timeout could fire mid-step). Between invocations
+the clock jumps at once again, which is where waits and retry delays live.
+"""
+
+
+class _SignallingInvoker:
+    """Wraps an invoker: holds a MockClock back while invocations run, and wakes
+    the runner whenever one ends."""
+
+    __slots__ = ("_in_flight", "_inner", "_runner", "_saved_threshold")
 
     def __init__(self, inner: Invoker, runner: DurableTestRunner) -> None:
         self._inner = inner
         self._runner = runner
+        self._in_flight = 0
+        self._saved_threshold = 0.0
 
     async def invoke(self, request: InvocationRequest, service: LocalService) -> dict[str, Any]:
+        clock = trio.lowlevel.current_clock()
+        mock = clock if isinstance(clock, trio.testing.MockClock) else None
+        if mock is not None:
+            if self._in_flight == 0:
+                self._saved_threshold = mock.autojump_threshold
+                mock.autojump_threshold = max(self._saved_threshold, _INVOCATION_AUTOJUMP_SECONDS)
+            self._in_flight += 1
         try:
             return await self._inner.invoke(request, service)
         finally:
+            if mock is not None:
+                self._in_flight -= 1
+                if self._in_flight == 0:
+                    mock.autojump_threshold = self._saved_threshold
             self._runner._invocation_ended()
 
 

@@ -1,0 +1,122 @@
+"""Every example under examples/ runs, the way its docstring says to run it."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+CLI = Path(sys.executable).with_name("trio-durable")
+TIMEOUT = 120
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("AWS_ENDPOINT_URL_LAMBDA", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        env.pop(name, None)  # the examples must not depend on the caller's AWS setup
+    return env
+
+
+def _result(stdout: str) -> Any:
+    """The execution's result: the last line `trio-durable run` prints on stdout."""
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def test_order_workflow_demo() -> None:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "order_workflow.py")],
+        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=TIMEOUT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = _result(done.stdout)
+    assert result["status"] == "shipped"
+    assert result["shipment"] == "shipment-for-res-book-42-2"
+    assert result["approval"] == {"approved": True, "by": "approver@example.com", "for": "book-42"}
+    timeline = done.stderr
+    # The live timeline shows the callback, the suspensions and the replays.
+    assert "callback" in timeline
+    assert "execution suspended" in timeline
+    assert "invocation #3 started (replay)" in timeline
+
+
+def test_retries_example() -> None:
+    done = subprocess.run(
+        [str(CLI), "run", "examples/retries.py:handler", "--input", '{"order": 7}', "--skip-time"],
+        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=TIMEOUT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert _result(done.stdout) == {"order": 7, "charged_on_attempt": 3}
+    assert done.stderr.count("PaymentGatewayBusy") >= 2
+
+
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [
+        (["succeed", "{ID}", '{"approved": true, "by": "ana"}'], {"approved": True, "by": "ana"}),
+        (
+            ["fail", "{ID}", "--type", "Rejected", "--message", "too much"],
+            {"approved": False, "reason": "Rejected"},
+        ),
+    ],
+)
+def test_human_approval_completed_from_the_command_line(
+    action: list[str], expected: dict[str, Any]
+) -> None:
+    run = subprocess.Popen(
+        [str(CLI), "run", "examples/human_approval.py:handler", "--input", '{"expense": 120}'],
+        cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert run.stderr is not None
+        stderr_lines: list[str] = []
+        command: list[str] | None = None
+        for line in run.stderr:
+            stderr_lines.append(line)
+            if "complete it:" in line and " succeed " in line:
+                command = shlex.split(line.split("complete it:", 1)[1])
+                break
+        assert command is not None, "".join(stderr_lines)
+        # The printed command names the callback id and the endpoint: run our action
+        # with the same id and endpoint, through the installed console script.
+        callback_id = command[command.index("succeed") + 1]
+        endpoint = command[command.index("--endpoint") + 1]
+        argv = [str(CLI), "callback", *(a.replace("{ID}", callback_id) for a in action)]
+        reply = subprocess.run(
+            [*argv, "--endpoint", endpoint],
+            cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=TIMEOUT,
+        )  # fmt: skip
+        assert reply.returncode == 0, reply.stderr
+        stdout, _ = run.communicate(timeout=TIMEOUT)
+    finally:
+        run.kill()
+    assert run.returncode == 0
+    assert _result(stdout) == {"expense": 120, **expected}
+
+
+async def test_embedded_trio_program() -> None:
+    spec = importlib.util.spec_from_file_location("embedded_trio", EXAMPLES / "embedded_trio.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    results = await module.main()
+    assert sorted(json.loads(r)["total"] for r in results) == [2.5, 25.0, 60.0]
+
+
+def test_sam_template_names_the_example_handler() -> None:
+    template = (EXAMPLES / "template.yaml").read_text()
+    assert "Handler: order_workflow.handler" in template
+    assert "lambda:CheckpointDurableExecution" in template
+    spec = importlib.util.spec_from_file_location("order_workflow", EXAMPLES / "order_workflow.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert callable(module.handler)
