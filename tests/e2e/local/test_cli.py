@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import shlex
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_harness import background, cli
@@ -149,3 +151,43 @@ def test_served_functions_are_reached_with_boto3_and_inspected_with_the_cli(serv
     assert [e["EventId"] for e in json.loads(raw.stdout)] == list(
         range(1, len(json.loads(raw.stdout)) + 1)
     )
+
+
+def test_serve_runs_a_trio_durable_handler_in_worker_processes_over_http() -> None:
+    target = f"{HANDLERS / 'trio_workflow.py'}:handler"
+    args = ["serve", "--port", "0", "--store", "memory", "--invoker", "subprocess"]
+    with background([*args, "--function", f"orders={target}"]) as server:
+        endpoint = server.wait_for_line(r"listening on (http://\S+)", stream="stdout").group(1)
+        client = lambda_client(endpoint)
+        out: list[Any] = []
+        caller = threading.Thread(
+            target=lambda: out.append(
+                client.invoke(FunctionName="orders", Payload=b'{"sku": "B7"}')
+            ),
+            daemon=True,
+        )
+        caller.start()
+        callback_id = None
+        for _ in range(2000):
+            [execution] = client.list_durable_executions_by_function(FunctionName="orders")[
+                "DurableExecutions"
+            ] or [None]
+            if execution is not None:
+                events = client.get_durable_execution_history(
+                    DurableExecutionArn=execution["DurableExecutionArn"]
+                )["Events"]
+                found = [e for e in events if e["EventType"] == "CallbackStarted"]
+                if found:
+                    callback_id = found[0]["CallbackStartedDetails"]["CallbackId"]
+                    break
+            time.sleep(0.01)
+        assert callback_id is not None
+        sent = cli("callback", "succeed", callback_id, '"ok"', "--endpoint", endpoint)
+        assert sent.returncode == 0, sent.stderr
+        caller.join(30)
+    [response] = out
+    assert "FunctionError" not in response
+    assert json.loads(response["Payload"].read()) == {
+        "confirmation": "confirmed:reserved:B7",
+        "approval": "ok",
+    }
