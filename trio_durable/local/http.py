@@ -15,10 +15,10 @@ before anything is read, and the read itself stops at the bound.
 from __future__ import annotations
 
 import errno
-import itertools
 import socket
 import sys
 import traceback
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -70,7 +70,6 @@ class _Response:
     status: int
     body: bytes
     headers: tuple[tuple[bytes, bytes], ...] = ()
-    content_type: bytes = b"application/json"
 
 
 _EMPTY_OK = _Response(200, b"{}")
@@ -79,11 +78,10 @@ _EMPTY_OK = _Response(200, b"{}")
 class HttpApi:
     """ASGI app serving one ``LocalService`` under botocore's ``lambda`` routes."""
 
-    __slots__ = ("_request_ids", "_service")
+    __slots__ = ("_service",)
 
     def __init__(self, service: LocalService) -> None:
         self._service = service
-        self._request_ids = itertools.count(1)
         _validator()  # load the botocore model now, not on the first request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -92,7 +90,6 @@ class HttpApi:
             return
         if scope["type"] != "http":
             return
-        request_id = f"{next(self._request_ids):08x}-0000-4000-8000-local00000000"
         try:
             response = await self._handle(scope, receive)
         except ServiceError as exc:
@@ -103,9 +100,9 @@ class HttpApi:
                 ServiceError("ServiceException", f"internal error: {type(exc).__name__}: {exc}")
             )
         headers = [
-            (b"content-type", response.content_type),
+            (b"content-type", b"application/json"),
             (b"content-length", str(len(response.body)).encode()),
-            (b"x-amzn-requestid", request_id.encode()),
+            (b"x-amzn-requestid", str(uuid.uuid4()).encode()),
             *response.headers,
         ]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
@@ -129,8 +126,9 @@ class HttpApi:
         body = await _read_body(receive, headers, limit)
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         request = _Request(operation, labels, query, headers, body)
-        handler: Callable[[HttpApi, _Request], Awaitable[_Response]] = _HANDLERS[operation]
-        return await handler(self, request)
+        if operation == "Invoke":
+            return await self._invoke(request)
+        return _HANDLERS[operation](self, request)
 
     # --- executions -------------------------------------------------------------
 
@@ -164,15 +162,13 @@ class HttpApi:
         headers.append((b"x-amz-function-error", b"Unhandled"))
         return _Response(200, _function_error_payload(execution), tuple(headers))
 
-    async def _get_execution(self, request: _Request) -> _Response:
+    def _get_execution(self, request: _Request) -> _Response:
         arn = request.labels[2]
         include = _bool_query(request.query, "IncludeExecutionData")
         _validate("GetDurableExecution", {"DurableExecutionArn": arn})
-        if include is None:
-            return _json(self._service.get_execution(arn))
-        return _json(self._service.get_execution(arn, include_execution_data=include))
+        return _json(self._service.get_execution(arn, include_execution_data=include is not False))
 
-    async def _get_history(self, request: _Request) -> _Response:
+    def _get_history(self, request: _Request) -> _Response:
         arn = request.labels[2]
         _validate("GetDurableExecutionHistory", {"DurableExecutionArn": arn})
         return _json(
@@ -185,21 +181,13 @@ class HttpApi:
             )
         )
 
-    async def _list_executions(self, request: _Request) -> _Response:
+    def _list_executions(self, request: _Request) -> _Response:
         function_name = _function_name(request.labels[2], request.query)
         _validate("ListDurableExecutionsByFunction", {"FunctionName": function_name})
-        statuses = request.query.get("Statuses")
-        if statuses is not None:
-            allowed = set(wire.ExecutionStatus)
-            for status in statuses:
-                if status not in allowed:
-                    raise invalid_parameter(
-                        f"Statuses: {status!r} is not one of {', '.join(sorted(allowed))}"
-                    )
         return _json(
             self._service.list_executions(
                 function_name,
-                statuses=statuses,
+                statuses=request.query.get("Statuses"),
                 started_after=_timestamp_query(request.query, "StartedAfter"),
                 started_before=_timestamp_query(request.query, "StartedBefore"),
                 execution_name=_str_query(request.query, "DurableExecutionName"),
@@ -209,7 +197,7 @@ class HttpApi:
             )
         )
 
-    async def _stop(self, request: _Request) -> _Response:
+    def _stop(self, request: _Request) -> _Response:
         arn = request.labels[2]
         error = _optional_json(request.body)
         params: dict[str, Any] = {"DurableExecutionArn": arn}
@@ -218,14 +206,14 @@ class HttpApi:
         _validate("StopDurableExecution", params)
         return _json(self._service.stop_execution(arn, wire.error_from_wire(error)))
 
-    async def _unsupported(self, request: _Request) -> _Response:
+    def _unsupported(self, request: _Request) -> _Response:
         arn = request.labels[2]
         self._service.get_execution(arn, include_execution_data=False)  # 404 for an unknown ARN
         raise invalid_parameter(f"{request.operation} is not supported by the local service")
 
     # --- the SDK's side -------------------------------------------------------
 
-    async def _checkpoint(self, request: _Request) -> _Response:
+    def _checkpoint(self, request: _Request) -> _Response:
         arn = request.labels[2]
         body = _json_object(request.body)
         params = {"DurableExecutionArn": arn, **body}
@@ -241,7 +229,7 @@ class HttpApi:
         )
         return _json(wire.checkpoint_result_to_wire(result))
 
-    async def _get_state(self, request: _Request) -> _Response:
+    def _get_state(self, request: _Request) -> _Response:
         arn = request.labels[2]
         token = _str_query(request.query, "CheckpointToken")
         params: dict[str, Any] = {"DurableExecutionArn": arn}
@@ -259,13 +247,13 @@ class HttpApi:
 
     # --- callbacks --------------------------------------------------------------
 
-    async def _callback_succeed(self, request: _Request) -> _Response:
+    def _callback_succeed(self, request: _Request) -> _Response:
         callback_id = request.labels[2]
         _validate("SendDurableExecutionCallbackSuccess", {"CallbackId": callback_id})
         self._service.send_callback_success(callback_id, request.body)
         return _EMPTY_OK
 
-    async def _callback_fail(self, request: _Request) -> _Response:
+    def _callback_fail(self, request: _Request) -> _Response:
         callback_id = request.labels[2]
         error = _optional_json(request.body)
         params: dict[str, Any] = {"CallbackId": callback_id}
@@ -275,15 +263,14 @@ class HttpApi:
         self._service.send_callback_failure(callback_id, wire.error_from_wire(error))
         return _EMPTY_OK
 
-    async def _callback_heartbeat(self, request: _Request) -> _Response:
+    def _callback_heartbeat(self, request: _Request) -> _Response:
         callback_id = request.labels[2]
         _validate("SendDurableExecutionCallbackHeartbeat", {"CallbackId": callback_id})
         self._service.send_callback_heartbeat(callback_id)
         return _EMPTY_OK
 
 
-_HANDLERS: dict[str, Callable[[HttpApi, _Request], Awaitable[_Response]]] = {
-    "Invoke": HttpApi._invoke,
+_HANDLERS: dict[str, Callable[[HttpApi, _Request], _Response]] = {
     "GetDurableExecution": HttpApi._get_execution,
     "GetDurableExecutionHistory": HttpApi._get_history,
     "ListDurableExecutionsByFunction": HttpApi._list_executions,
