@@ -13,13 +13,13 @@ import inspect
 import math
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 import orjson
 import trio
@@ -74,21 +74,30 @@ def open_store(spec: str) -> Store:
     raise CliError(f"bad --store {spec!r}: use memory, sqlite or sqlite:PATH")
 
 
+class StoreObserver(Protocol):
+    def on_load(self, stored: StoredExecution) -> None: ...
+
+    def on_write(self, changes: Sequence[ExecutionChange]) -> None: ...
+
+
 class ObservedStore:
-    """A ``Store`` that reports every successful write to ``on_write``."""
+    """A ``Store`` that shows ``observer`` every execution it loads and every
+    successful write."""
 
-    __slots__ = ("_inner", "_on_write")
+    __slots__ = ("_inner", "_observer")
 
-    def __init__(self, inner: Store, on_write: Callable[[Sequence[ExecutionChange]], None]):
+    def __init__(self, inner: Store, observer: StoreObserver):
         self._inner = inner
-        self._on_write = on_write
+        self._observer = observer
 
     def write(self, changes: Sequence[ExecutionChange]) -> None:
         self._inner.write(changes)
-        self._on_write(changes)
+        self._observer.on_write(changes)
 
     def load(self) -> Iterator[StoredExecution]:
-        yield from self._inner.load()
+        for stored in self._inner.load():
+            self._observer.on_load(stored)
+            yield stored
 
     def close(self) -> None:
         self._inner.close()
@@ -164,21 +173,33 @@ def callback_commands(callback_id: str, endpoint: str) -> list[str]:
 
 @dataclass
 class Timeline:
-    """Prints the events of one function's executions as they are written.
+    """Prints the events of one function's executions as they are loaded and written.
 
-    It also knows whether anything is under way that only real time can move on
-    (an invocation in flight, or a callback waiting for someone outside), which
-    is what ``run --skip-time`` asks before letting the clock jump.
+    With ``clock`` (``run --skip-time``) it lets the clock jump only while nothing
+    is under way that only real time can move on: an invocation in flight, or a
+    callback waiting for someone outside.
     """
 
     function_name: str
     endpoint: str
+    clock: MockClock | None = None
     out: TextIO = sys.stderr
     open_callbacks: set[str] = field(default_factory=set)
     invocations: int = 0
     in_flight: bool = False
     _invocation_id: str | None = None
     _starts: dict[str, float] = field(default_factory=dict)
+
+    def on_load(self, stored: StoredExecution) -> None:
+        """An execution that was already in the store: print its history so far."""
+        record = stored.execution
+        if record.function_name != self.function_name or record.closed:
+            return
+        self._starts[record.arn] = record.start_timestamp
+        print(f"{'':14}history so far of {record.arn}:", file=self.out, flush=True)
+        for event in stored.events:
+            self._print_event(record, event)
+        self._hold_clock()
 
     def on_write(self, changes: Sequence[ExecutionChange]) -> None:
         for change in changes:
@@ -198,11 +219,17 @@ class Timeline:
                 )
             self._invocation_id = record.invocation_id
             self.in_flight = record.invocation_id is not None
+        self._hold_clock()
 
     @property
     def idle(self) -> bool:
         """No invocation is running and no callback waits for the outside world."""
         return not self.in_flight and not self.open_callbacks
+
+    def _hold_clock(self) -> None:
+        """Let a virtual clock jump only while idle (else it runs at real speed)."""
+        if self.clock is not None:
+            self.clock.autojump_threshold = 0 if self.idle else math.inf
 
     def _print_event(self, record: ExecutionRecord, event: Mapping[str, Any]) -> None:
         event_type = event.get("EventType", "")
@@ -294,17 +321,12 @@ async def _run(args: argparse.Namespace, clock: MockClock | None) -> int:
     function_name = args.function_name or split_target(args.target)[1].rpartition(".")[2]
     sock = http.bind_socket(args.host, args.port)
     endpoint = http.endpoint_of(sock)
-    timeline = Timeline(function_name, endpoint)
+    timeline = Timeline(function_name, endpoint, clock=clock)
     # Code in this process that reaches for a Lambda client (the handler's own
     # systems, a simulated approver) talks to this run's service, as on Lambda.
     _point_sdks_at(endpoint, args.region)
 
-    def on_write(changes: Sequence[ExecutionChange]) -> None:
-        timeline.on_write(changes)
-        if clock is not None:
-            clock.autojump_threshold = 0 if timeline.idle else math.inf
-
-    store = ObservedStore(open_store(args.store), on_write)
+    store = ObservedStore(open_store(args.store), timeline)
     async with AsyncExitStack() as stack:
         stack.callback(store.close)
         invoker = make_invoker(args.target, args.invoker, endpoint=endpoint, region=args.region)
@@ -321,8 +343,6 @@ async def _run(args: argparse.Namespace, clock: MockClock | None) -> int:
         started = service.start_execution(
             function_name, payload, execution_name=args.name, timeout_seconds=args.timeout
         )
-        if started.already_started:
-            print(f"{'':14}resuming execution {started.arn}", file=sys.stderr, flush=True)
         execution = await service.wait_until_terminal(started.arn)
         nursery.cancel_scope.cancel()
     status = execution["Status"]

@@ -191,3 +191,24 @@ def test_serve_runs_a_trio_durable_handler_in_worker_processes_over_http() -> No
         "confirmation": "confirmed:reserved:B7",
         "approval": "ok",
     }
+
+
+def test_a_killed_run_on_sqlite_resumes_when_run_again(tmp_path: Path) -> None:
+    args = ["run", CALLBACK_WORKFLOW, "--input", '{"a": 2, "b": 2}', "--name", "resumable"]
+    args += ["--store", f"sqlite:{tmp_path / 'state.db'}"]
+    with background(args) as first:
+        first.wait_for_line(r"execution suspended")
+        callback_id = first.wait_for_line(r"callback id (\w+)").group(1)
+        first.process.kill()
+        first.process.wait(30)
+    with background(args) as second:
+        second.wait_for_line(r"history so far of .*/durable-execution/resumable/")
+        command = second.wait_for_line(r"complete it: (trio-durable callback succeed .*)").group(1)
+        assert callback_id in command
+        completed = cli(*shlex.split(command.replace("'<json result>'", "7"))[1:])
+        assert completed.returncode == 0, completed.stderr
+        status, out, err = second.finish()
+    assert status == 0, err
+    assert json.loads(out) == {"total": 4, "approval": "7"}
+    assert "step 'add' started" in err  # from the history, not run again:
+    assert err.count("step 'add' started") == 1
