@@ -183,3 +183,23 @@ def test_a_file_that_is_not_sqlite_is_reported(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a database, just some text" * 100)
     with pytest.raises(Exception, match="not a usable SQLite database"):
         SQLiteStore(path)
+
+
+def test_a_write_touches_only_the_rows_it_changes(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    many = tuple(
+        OperationRecord(ARN, n, replace(STEP, id=f"op-{n}", status=OperationStatus.SUCCEEDED))
+        for n in range(1, 501)
+    )
+    events = tuple({"EventId": n, "EventType": "StepSucceeded"} for n in range(1, 501))
+    store.write([ExecutionChange(replace(EXECUTION, event_count=500), many, events)])
+    conn = store._conn  # the one connection: count the rows the next write changes
+    before = conn.total_changes
+    one_more = ExecutionChange(
+        replace(EXECUTION, event_count=501),
+        (OperationRecord(ARN, 501, replace(STEP, id="op-501")),),
+        ({"EventId": 501, "EventType": "StepStarted"},),
+    )
+    store.write([one_more])
+    assert conn.total_changes - before == 3  # the execution row, one operation, one event
+    store.close()
