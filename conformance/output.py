@@ -1,9 +1,10 @@
 """Per-thread capture of what the validator prints.
 
-The validator reports progress with ``print``; with several requirements
-validated at once on worker threads, their lines would interleave. While a
-``ThreadRoutedStdout`` is installed, each worker thread's output goes to its own
-buffer (kept with the requirement's result) and every other thread writes through.
+The validator reports progress with ``print`` (and problems on stderr); with
+several requirements validated at once on worker threads, their lines would
+interleave. While ``routed_output`` is active, each capturing thread's stdout
+and stderr go to that thread's own buffer (kept with the requirement's result)
+and every other thread writes through.
 """
 
 from __future__ import annotations
@@ -16,23 +17,16 @@ from contextlib import contextmanager
 from typing import TextIO
 
 
-class ThreadRoutedStdout(io.TextIOBase):
-    """A stdout that sends each capturing thread's writes to that thread's buffer."""
+class ThreadRouter:
+    """The buffers of the threads that are capturing their output right now."""
 
-    def __init__(self, passthrough: TextIO) -> None:
-        self._passthrough = passthrough
+    def __init__(self) -> None:
         self._buffers: dict[int, io.StringIO] = {}
         self._lock = threading.Lock()
 
-    def write(self, text: str) -> int:
+    def buffer_of_current_thread(self) -> io.StringIO | None:
         with self._lock:
-            buffer = self._buffers.get(threading.get_ident())
-        if buffer is None:
-            return self._passthrough.write(text)
-        return buffer.write(text)
-
-    def flush(self) -> None:
-        self._passthrough.flush()
+            return self._buffers.get(threading.get_ident())
 
     @contextmanager
     def capture(self) -> Iterator[io.StringIO]:
@@ -48,13 +42,31 @@ class ThreadRoutedStdout(io.TextIOBase):
                 del self._buffers[ident]
 
 
+class _RoutedStream(io.TextIOBase):
+    """A text stream writing to the current thread's buffer, or else to ``passthrough``."""
+
+    def __init__(self, router: ThreadRouter, passthrough: TextIO) -> None:
+        self._router = router
+        self._passthrough = passthrough
+
+    def write(self, text: str) -> int:
+        buffer = self._router.buffer_of_current_thread()
+        if buffer is None:
+            return self._passthrough.write(text)
+        return buffer.write(text)
+
+    def flush(self) -> None:
+        self._passthrough.flush()
+
+
 @contextmanager
-def routed_stdout() -> Iterator[ThreadRoutedStdout]:
-    """Install a ``ThreadRoutedStdout`` as ``sys.stdout`` for the block."""
-    original = sys.stdout
-    routed = ThreadRoutedStdout(original)
-    sys.stdout = routed
+def routed_output() -> Iterator[ThreadRouter]:
+    """Route ``sys.stdout`` and ``sys.stderr`` per thread for the block."""
+    router = ThreadRouter()
+    original = sys.stdout, sys.stderr
+    sys.stdout = _RoutedStream(router, original[0])
+    sys.stderr = _RoutedStream(router, original[1])
     try:
-        yield routed
+        yield router
     finally:
-        sys.stdout = original
+        sys.stdout, sys.stderr = original

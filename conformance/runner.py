@@ -27,7 +27,7 @@ from typing import Any
 from conformance import logcapture
 from conformance.handlers.support import STATE_DIR_ENV_VAR
 from conformance.mapping import BY_ID, NOT_IMPLEMENTED, Requirement
-from conformance.output import ThreadRoutedStdout, routed_stdout
+from conformance.output import ThreadRouter, routed_output
 from conformance.report import Outcome, Report, render_markdown, requirement_sort_key
 from conformance.selection import Selected, discover, select
 
@@ -80,7 +80,7 @@ def validate_one(
     invoker: Any,
     clients: Any,
     workdir: Path,
-    routed: ThreadRoutedStdout,
+    routed: ThreadRouter,
 ) -> Outcome:
     """Run the validator on one requirement; its printed lines are kept on failure."""
     from aws_durable_execution_conformance_tests import validate
@@ -192,7 +192,7 @@ def _validate_all(
         )
         invoker = sam.Invoker(stack_name=STACK_NAME, region=REGION, lambda_client=client)
         invoker._function_map = {r.function: r.function for r in requirements}
-        with routed_stdout() as routed, ThreadPoolExecutor(max_workers=jobs) as pool:
+        with routed_output() as routed, ThreadPoolExecutor(max_workers=jobs) as pool:
             futures: dict[Future[Outcome], str] = {
                 pool.submit(validate_one, s, r, invoker, clients, workdir, routed): s.id
                 for s, r in sorted(to_run, key=lambda pair: -pair[0].estimate)

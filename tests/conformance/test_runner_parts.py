@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from aws_durable_execution_conformance_tests.cloudwatch import (
 
 from conformance import logcapture
 from conformance.mapping import BY_ID, NOT_IMPLEMENTED, REQUIREMENTS
-from conformance.output import routed_stdout
+from conformance.output import routed_output
 from conformance.report import Outcome, Report, render_markdown, requirement_sort_key
 from conformance.selection import discover, estimate_seconds, select
 
@@ -113,18 +114,23 @@ def test_output_of_each_capturing_thread_is_kept_apart(capsys: pytest.CaptureFix
         with routed.capture() as buffer:
             for i in range(50):
                 print(f"{name}-{i}")
+                print(f"{name}-err-{i}", file=sys.stderr)
         seen[name] = buffer.getvalue()
 
-    with routed_stdout() as routed:
+    with routed_output() as routed:
         threads = [threading.Thread(target=work, args=(n,)) for n in ("a", "b")]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         print("main thread line")
-    assert seen["a"].split() == [f"a-{i}" for i in range(50)]
-    assert seen["b"].split() == [f"b-{i}" for i in range(50)]
-    assert capsys.readouterr().out == "main thread line\n"
+        print("main thread problem", file=sys.stderr)
+    for name in ("a", "b"):
+        expected = [f"{name}{part}-{i}" for i in range(50) for part in ("", "-err")]
+        assert seen[name].split() == expected
+    captured = capsys.readouterr()
+    assert captured.out == "main thread line\n"
+    assert captured.err == "main thread problem\n"
 
 
 def test_report_round_trip_summary_and_table(tmp_path: Path) -> None:
