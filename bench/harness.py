@@ -2,9 +2,10 @@
 
 A ``Workload`` pairs two measurement functions (ours, theirs) that each run the
 same workflow once at a given size and return one number in the workload's
-unit. ``run_workloads`` runs the two sides alternately (ours first on even
-repetitions, theirs first on odd ones) so that drift in the machine's load hits
-both alike, and keeps every sample; the report gives the median and the spread.
+unit. ``run_workloads`` warms each side up with one untimed size-1 run, then runs the
+two sides alternately (ours first on even repetitions, theirs first on odd
+ones) so that drift in the machine's load hits both alike, and keeps every
+sample; the report gives the median and the spread.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import statistics
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,7 @@ Measure = Callable[[int], float]
 
 
 class BenchError(Exception):
-    """A workload produced a wrong result (the measurement is void)."""
+    """A workload produced a wrong result or hung: that side's measurement is void."""
 
 
 class Unavailable(Exception):
@@ -45,6 +47,7 @@ class Workload:
     quick_reps: int = 1
     target: float | None = None  # minimum ratio theirs/ours the issue asks for
     note: str = ""
+    warm_up: bool = True  # one untimed size-1 run per side first (imports, thread pools)
 
 
 @dataclass
@@ -53,10 +56,22 @@ class Side:
 
     samples: list[float] = field(default_factory=list)
     unavailable: str | None = None
+    error: str | None = None  # a wrong result or a hang: the side's samples are void
+
+    @property
+    def stopped(self) -> str | None:
+        """Why no more samples are taken, if so."""
+        if self.error is not None:
+            return f"FAILED: {self.error}"
+        if self.unavailable is not None:
+            return f"unavailable: {self.unavailable}"
+        return None
 
     @property
     def median(self) -> float | None:
-        return statistics.median(self.samples) if self.samples else None
+        if self.error is not None or not self.samples:
+            return None
+        return statistics.median(self.samples)
 
     def spread(self) -> str:
         """``min..max`` of the samples, or ``-`` with fewer than two."""
@@ -91,10 +106,12 @@ class Row:
 
 
 def _measure(side: Side, fn: Measure, size: int) -> None:
-    if side.unavailable is not None:
+    if side.stopped is not None:
         return
     try:
         side.samples.append(fn(size))
+    except BenchError as exc:
+        side.error = str(exc)
     except Unavailable as exc:
         side.unavailable = str(exc)
     except (ImportError, NotImplementedError) as exc:  # a piece not written yet
@@ -115,22 +132,29 @@ def run_workloads(
         n_reps = reps if reps is not None else (wl.quick_reps if quick else wl.reps)
         row = Row(wl, size, Side(), Side())
         print(f"== {wl.name} (n={size}, {n_reps} reps)", file=out, flush=True)
+        started = time.monotonic()
+        if wl.warm_up:
+            _measure(row.ours, wl.ours, 1)
+            _measure(row.theirs, wl.theirs, 1)
+            row.ours.samples.clear()
+            row.theirs.samples.clear()
         for rep in range(n_reps):
             order = [("ours", row.ours, wl.ours), ("theirs", row.theirs, wl.theirs)]
             if rep % 2:
                 order.reverse()
             for label, side, fn in order:
                 _measure(side, fn, size)
-                shown = "unavailable" if side.unavailable else f"{_num(side.samples[-1])} {wl.unit}"
-                print(f"   rep {rep + 1} {label:6} {shown}", file=out, flush=True)
+                shown = side.stopped or f"{_num(side.samples[-1])} {wl.unit}"
+                print(f"   rep {rep + 1} {label:6} {shown.splitlines()[0]}", file=out, flush=True)
         for label, side in (("ours", row.ours), ("theirs", row.theirs)):
-            if side.unavailable is not None:
-                print(f"   {label}: unavailable: {side.unavailable}", file=out)
+            if side.stopped is not None:
+                print(f"   {label}: {side.stopped}", file=out)
             else:
                 print(
                     f"   {label}: median {_num(side.median)} {wl.unit}, spread {side.spread()}",
                     file=out,
                 )
+        print(f"   ({time.monotonic() - started:.1f} s)", file=out, flush=True)
         rows.append(row)
     return rows
 
@@ -147,6 +171,20 @@ def _num(value: float | None) -> str:
     return f"{value:.2e}"
 
 
+def failures(rows: Sequence[Row]) -> list[str]:
+    """``workload side: why`` for every side that failed."""
+    return [
+        f"{row.workload.name} {label}: {side.error}"
+        for row in rows
+        for label, side in (("ours", row.ours), ("theirs", row.theirs))
+        if side.error is not None
+    ]
+
+
+def _cell(side: Side) -> str:
+    return "FAILED" if side.error is not None else _num(side.median)
+
+
 def format_table(rows: Sequence[Row]) -> str:
     """The closing table: workload, ours, theirs, ratio (theirs/ours), target."""
     header = ("workload", "unit", "ours", "theirs", "ratio", "target")
@@ -161,8 +199,8 @@ def format_table(rows: Sequence[Row]) -> str:
             (
                 row.workload.name,
                 row.workload.unit,
-                _num(row.ours.median),
-                _num(row.theirs.median),
+                _cell(row.ours),
+                _cell(row.theirs),
                 "n/a" if ratio is None else f"{ratio:.2f}x",
                 verdict,
             )

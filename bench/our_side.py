@@ -4,30 +4,62 @@ The workflows match ``bench.aws_side`` one for one (same sizes from the input,
 same results checked). Each function runs one execution under a fresh
 ``trio.run`` and returns the elapsed wall time; the step-and-wait workload runs
 under ``MockClock(autojump_threshold=0)`` so that every wait is skipped.
-A piece of trio-durable that does not exist yet raises ``ImportError`` or
-``NotImplementedError``, which the harness reports as unavailable.
+Step functions are sync, like AWS's (trio-durable runs them in a worker
+thread), except in ``async_steps`` and ``step_wait``: under ``MockClock``'s
+autojump, a step running in a thread leaves every task blocked, so virtual time
+would jump to the execution's timeout.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import trio
 
+from bench import our_workflows
 from bench.harness import BenchError
+from trio_durable.local.invokers import InProcessInvoker
+from trio_durable.local.service import LocalService, open_local_service
+from trio_durable.local.sqlite_store import SQLiteStore
+from trio_durable.local.store import Store
 
 CALLBACK_PAYLOAD = b'"done"'
 
 
+REAL_TIME_LIMIT_SECONDS = 900.0
+
+
 def run_trio(fn: Callable[[], Awaitable[Any]], *, virtual_time: bool = False) -> Any:
+    """``trio.run(fn)``, cancelled by a real-time watchdog after 15 minutes.
+
+    The watchdog is a thread because under a ``MockClock`` a busy loop freezes
+    virtual time, so no Trio deadline would ever expire.
+    """
+
+    async def guarded() -> Any:
+        token = trio.lowlevel.current_trio_token()
+        with trio.CancelScope() as scope:
+            timer = threading.Timer(
+                REAL_TIME_LIMIT_SECONDS, lambda: token.run_sync_soon(scope.cancel)
+            )
+            timer.start()
+            try:
+                return await fn()
+            finally:
+                timer.cancel()
+        raise BenchError(f"no result after {REAL_TIME_LIMIT_SECONDS:.0f} s of real time")
+
     if not virtual_time:
-        return trio.run(fn)
+        return trio.run(guarded)
     from trio.testing import MockClock  # imported only here: it pulls in pytest
 
-    return trio.run(fn, clock=MockClock(autojump_threshold=0))
+    return trio.run(guarded, clock=MockClock(autojump_threshold=0))
 
 
 def _check(execution: dict[str, Any], expected: int) -> None:
@@ -48,11 +80,7 @@ def _timed(
     return elapsed
 
 
-async def _run_in_process(function: str, n: int, store: Any = None) -> dict[str, Any]:
-    from bench import our_workflows
-    from trio_durable.local.invokers import InProcessInvoker
-    from trio_durable.local.service import open_local_service
-
+async def _run_in_process(function: str, n: int, store: Store | None = None) -> dict[str, Any]:
     async with open_local_service(store=store) as service:
         service.register_function(function, InProcessInvoker(our_workflows.HANDLERS[function]))
         started = service.start_execution(function, json.dumps({"n": n}))
@@ -63,17 +91,16 @@ def sequential_steps(n: int) -> float:
     return _timed(lambda: _run_in_process("steps", n), n)
 
 
+def sequential_async_steps(n: int) -> float:
+    return _timed(lambda: _run_in_process("async_steps", n), n)
+
+
 def step_wait(n: int) -> float:
     return _timed(lambda: _run_in_process("step_wait", n), n, virtual_time=True)
 
 
 def sqlite_steps(n: int) -> float:
-    import tempfile
-    from pathlib import Path
-
     async def body() -> dict[str, Any]:
-        from trio_durable.local.sqlite_store import SQLiteStore
-
         with tempfile.TemporaryDirectory(prefix="bench-ours-sqlite-") as tmp:
             store = SQLiteStore(Path(tmp) / "executions.db")
             try:
@@ -88,10 +115,6 @@ def callback_roundtrip(n: int) -> float:
     """Milliseconds per callback: create, complete from outside, resume."""
 
     async def body() -> dict[str, Any]:
-        from bench import our_workflows
-        from trio_durable.local.invokers import InProcessInvoker
-        from trio_durable.local.service import open_local_service
-
         async with open_local_service() as service:
             service.register_function(
                 "callbacks", InProcessInvoker(our_workflows.HANDLERS["callbacks"])
@@ -109,7 +132,7 @@ def callback_roundtrip(n: int) -> float:
     return elapsed * 1000 / n
 
 
-async def _wait_for_callback(service: Any, arn: str, name: str) -> str:
+async def _wait_for_callback(service: LocalService, arn: str, name: str) -> str:
     """Poll the history (as an outside system would) for callback ``name``'s id."""
     while True:
         history = service.get_execution_history(arn)

@@ -22,12 +22,26 @@ async def steps(event: dict[str, Any], ctx: DurableContext) -> int:
     return total
 
 
+async def add_one_async(value: int) -> int:
+    return value + 1
+
+
 @durable_execution
-async def step_wait(event: dict[str, Any], ctx: DurableContext) -> int:
-    """``n`` x (step + 60 s wait): ``n + 1`` invocations."""
+async def async_steps(event: dict[str, Any], ctx: DurableContext) -> int:
+    """``steps`` with an async step function: no worker-thread hop per step."""
     total = 0
     for _ in range(event["n"]):
-        total = await ctx.step(add_one, total)
+        total = await ctx.step(add_one_async, total)
+    return total
+
+
+@durable_execution
+async def step_wait(event: dict[str, Any], ctx: DurableContext) -> int:
+    """``n`` x (step + 60 s wait): ``n + 1`` invocations. The step is async: under
+    ``MockClock``'s autojump a thread-run step would let time jump to the timeout."""
+    total = 0
+    for _ in range(event["n"]):
+        total = await ctx.step(add_one_async, total)
         await ctx.wait(60, name="pause")
     return total
 
@@ -43,4 +57,9 @@ async def callbacks(event: dict[str, Any], ctx: DurableContext) -> int:
     return received
 
 
-HANDLERS: dict[str, Any] = {"steps": steps, "step_wait": step_wait, "callbacks": callbacks}
+HANDLERS: dict[str, Any] = {
+    "steps": steps,
+    "async_steps": async_steps,
+    "step_wait": step_wait,
+    "callbacks": callbacks,
+}

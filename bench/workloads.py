@@ -55,36 +55,42 @@ WORKLOADS: tuple[Workload, ...] = (
         our_side.sequential_steps, aws_side.sequential_steps, reps=3, target=20,
     ),
     Workload(
-        "step-wait-100", "s", 100, 5,
+        "sequential-steps-1000-async", "s", 1000, 100,
+        our_side.sequential_async_steps, aws_side.sequential_steps, target=20,
+        note="ours with an async step function (no worker-thread hop); theirs as above",
+    ),
+    Workload(
+        "step-wait-100", "s", 100, 3,
         our_side.step_wait, aws_side.step_wait, reps=3, target=20,
         note="101 invocations; time skipped on both sides",
     ),
     Workload(
-        "sqlite-steps-1000", "s", 1000, 50,
+        "sqlite-steps-1000", "s", 1000, 30,
         our_side.sqlite_steps, aws_side.sqlite_steps, reps=3, target=20,
     ),
     Workload(
-        "http-steps-1000", "s", 1000, 50,
-        http_side.ours_steps, http_side.theirs_steps, reps=3, target=2,
+        "http-steps-1000", "s", 1000, 20,
+        http_side.ours_steps, http_side.theirs_steps, reps=3, target=2, warm_up=False,
         note="both SDKs over boto3 against trio-durable's HTTP service",
     ),
     Workload(
-        "http-steps-1000-own-runner", "s", 1000, 50,
-        http_side.ours_steps, aws_side.web_runner_steps, reps=3, target=2,
+        "http-steps-1000-own-runner", "s", 1000, 20,
+        http_side.ours_steps, aws_side.web_runner_steps, reps=3, target=2, warm_up=False,
         note="theirs against AWS's own web runner",
     ),
     Workload(
-        "callback-roundtrip", "ms", 20, 3,
+        "callback-roundtrip", "ms", 20, 2,
         our_side.callback_roundtrip, aws_side.callback_roundtrip, target=2,
         note="per callback: create, complete from outside, resume",
     ),
     Workload(
         "cold-start", "s", 1, 1, _cold_start("ours"), _cold_start("theirs"), target=1,
+        warm_up=False,
         note="fresh interpreter: import SDK + runner, one 1-step execution",
     ),
     Workload(
-        "memory-steps-10000", "MB", 10_000, 500,
-        _peak_memory("ours"), _peak_memory("theirs"), reps=2, target=1,
+        "memory-steps-10000", "MB", 10_000, 200,
+        _peak_memory("ours"), _peak_memory("theirs"), reps=2, target=1, warm_up=False,
         note="peak RSS of a fresh process running one execution",
     ),
 )  # fmt: skip

@@ -1,0 +1,85 @@
+"""The benchmark harness: alternation, medians, ratios, the table and the JSON schema."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.harness import BenchError, Unavailable, Workload, format_table, run_workloads, write_json
+
+
+def _workload(ours: list[float], theirs: list[float], calls: list[str], **kw: object) -> Workload:
+    def measure(label: str, values: list[float]):  # type: ignore[no-untyped-def]
+        def fn(n: int) -> float:
+            calls.append(f"{label}:{n}")
+            return values.pop(0)
+
+        return fn
+
+    return Workload(
+        name="w",
+        unit="s",
+        size=1000,
+        quick_size=10,
+        ours=measure("ours", ours),
+        theirs=measure("theirs", theirs),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_sides_alternate_and_ratio_is_theirs_over_ours() -> None:
+    calls: list[str] = []
+    wl = _workload([1.0, 3.0, 2.0], [10.0, 30.0, 20.0], calls, reps=3, target=5, warm_up=False)
+    [row] = run_workloads([wl], quick=False, out=io.StringIO())
+    assert calls == ["ours:1000", "theirs:1000", "theirs:1000", "ours:1000", "ours:1000",
+                     "theirs:1000"]  # fmt: skip
+    assert row.ours.median == 2.0 and row.theirs.median == 20.0
+    assert row.ratio == pytest.approx(10.0)
+    assert row.ours.spread() == "1.000..3.000"
+    table = format_table([row]).splitlines()
+    assert table[0].split() == ["workload", "unit", "ours", "theirs", "ratio", "target"]
+    assert table[-1].split() == ["w", "s", "2.000", "20.0", "10.00x", ">=5x", "ok"]
+
+
+def test_quick_uses_quick_size_and_reps_after_an_untimed_warm_up() -> None:
+    calls: list[str] = []
+    wl = _workload([99.0, 1.0], [99.0, 3.0], calls, reps=5, quick_reps=1)
+    [row] = run_workloads([wl], quick=True, out=io.StringIO())
+    assert calls == ["ours:1", "theirs:1", "ours:10", "theirs:10"]
+    assert row.ours.samples == [1.0] and row.theirs.samples == [3.0]
+
+
+def test_unavailable_and_failed_sides_stop_and_leave_no_median() -> None:
+    def missing(n: int) -> float:
+        raise ImportError("no module named x")
+
+    def wrong(n: int) -> float:
+        raise BenchError("returned 3, expected 4")
+
+    wl = Workload("w", "s", 1, 1, missing, wrong, reps=3, warm_up=False)
+    out = io.StringIO()
+    [row] = run_workloads([wl], quick=False, out=out)
+    assert row.ours.unavailable == "ImportError: no module named x"
+    assert row.theirs.error == "returned 3, expected 4"
+    assert row.ours.median is None and row.theirs.median is None and row.ratio is None
+    assert "FAILED" in format_table([row])
+
+    def unavailable(n: int) -> float:
+        raise Unavailable("later")
+
+    [row] = run_workloads([Workload("w", "s", 1, 1, unavailable, unavailable)], quick=True,
+                          out=io.StringIO())  # fmt: skip
+    assert row.theirs.unavailable == "later"
+
+
+def test_json_has_exactly_the_issue_keys(tmp_path: Path) -> None:
+    wl = _workload([2.0], [8.0], [], reps=1, warm_up=False)
+    rows = run_workloads([wl], quick=False, out=io.StringIO())
+    path = tmp_path / "out.json"
+    write_json(rows, path)
+    assert json.loads(path.read_text()) == [
+        {"workload": "w", "unit": "s", "ours": 2.0, "theirs": 8.0, "ratio": 4.0}
+    ]

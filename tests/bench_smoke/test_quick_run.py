@@ -1,0 +1,44 @@
+"""``python -m bench --quick --json`` end to end, on the cheapest workloads: the file's schema."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.workloads import WORKLOADS
+
+ROOT = Path(__file__).resolve().parents[2]
+ISSUE_NAMES = {
+    "sequential-steps-1000",
+    "sequential-steps-3000",
+    "step-wait-100",
+    "sqlite-steps-1000",
+    "http-steps-1000",
+    "callback-roundtrip",
+    "cold-start",
+    "memory-steps-10000",
+}
+
+
+def test_every_workload_named_by_the_issue_exists() -> None:
+    assert {wl.name for wl in WORKLOADS} >= ISSUE_NAMES
+
+
+def test_quick_json_schema(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--json", str(out),
+         "--only", "sequential-steps-1000", "--only", "cold-start"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(out.read_text())
+    assert [row["workload"] for row in rows] == ["sequential-steps-1000", "cold-start"]
+    for row in rows:
+        assert set(row) == {"workload", "unit", "ours", "theirs", "ratio"}
+        assert row["unit"] == "s"
+        assert row["ours"] > 0 and row["theirs"] > 0
+        assert abs(row["ratio"] - row["theirs"] / row["ours"]) < 1e-3
+    assert proc.stdout.rstrip().splitlines()[-1] == f"wrote {out}"
