@@ -126,11 +126,14 @@ class CheckpointBatcher:
     # --- the callers' side ----------------------------------------------------
 
     def submit(self, update: OperationUpdate, ack: anyio.Event | None = None) -> None:
-        """Queue ``update``; ``ack`` is set once its answer is merged into the state.
+        """Queue ``update``; ``ack`` is set once its answer is merged into the state
+        (or once the batcher has failed).
 
         Without ``ack`` the update may linger (up to ``linger`` seconds) to be
         coalesced with later ones; with one it is sent as soon as possible.
         """
+        if self.failure is not None:
+            raise self.failure
         self._put(_Item(update, ack, update_size(update)))
 
     async def checkpoint(self, update: OperationUpdate) -> None:
@@ -138,13 +141,19 @@ class CheckpointBatcher:
         ack = anyio.Event()
         self.submit(update, ack)
         await ack.wait()
+        if self.failure is not None:
+            raise self.failure
 
     async def flush(self) -> None:
-        """Return once everything queued before this call is recorded and merged.
+        """Return once everything queued before this call is recorded and merged
+        (or the batcher has failed: see ``failure``).
 
         Shielded: a flush that has begun finishes even when the caller is cancelled.
         """
         with anyio.CancelScope(shield=True):
+            if self.failure is not None:
+                await anyio.lowlevel.checkpoint()
+                return
             ack = anyio.Event()
             self._put(_Item(None, ack, 0))
             await ack.wait()
@@ -177,6 +186,7 @@ class CheckpointBatcher:
 
     async def run(self) -> None:
         """Send batches until cancelled; a fatal error ends the loop (see ``failure``)."""
+        acks: list[anyio.Event] = []
         try:
             while True:
                 await self._wait_for_work()
@@ -185,11 +195,20 @@ class CheckpointBatcher:
                 if updates:
                     operations = await self._send_batch(updates)
                 self._state_actor.submit(Merge(operations, tuple(acks)))
+                acks = []
         except Exception as exc:
             self.failure = exc
+            if self._on_fatal is not None:
+                self._on_fatal(exc)
+            # Nobody may wait forever on a batcher that is gone.
+            while self._mailbox:
+                item = self._mailbox.popleft()
+                if item.ack is not None:
+                    acks.append(item.ack)
+            for ack in acks:
+                ack.set()
             if self._on_fatal is None:
                 raise
-            self._on_fatal(exc)
 
     async def _wait_for_work(self) -> None:
         """Return when a batch is due: someone waits, the limits are reached, or
@@ -277,7 +296,7 @@ async def with_retries(
             raise
     retrying = AsyncRetrying(
         stop=stop_after_attempt(max_attempts - 1),
-        wait=wait_exponential_jitter(initial=0.1, max=5.0),
+        wait=wait_exponential_jitter(multiplier=0.1, max=5.0),
         retry=retry_if_exception(_is_retryable),
         before=before_retry or before_nothing,
         sleep=anyio.sleep,

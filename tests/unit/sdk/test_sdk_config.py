@@ -1,0 +1,108 @@
+"""Configs: validated at construction; retry strategies computed as data."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+
+from trio_durable import (
+    CallbackConfig,
+    Jitter,
+    RetryPresets,
+    RetryStrategy,
+    StepConfig,
+    StepSemantics,
+    ValidationError,
+    WaitForCallbackConfig,
+)
+from trio_durable.runtime.ids import operation_id
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (-1, "must not be negative"),
+        (timedelta(seconds=-5), "must not be negative"),
+        (0.5, "at least 1 second"),
+        (timedelta(milliseconds=999), "at least 1 second"),
+        (1.5, "whole number of seconds"),
+        ("10", "timedelta or a number"),
+    ],
+)
+def test_callback_timeouts_reject_bad_durations(value: object, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        CallbackConfig(timeout=value)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="heartbeat_timeout"):
+        WaitForCallbackConfig(heartbeat_timeout=value)  # type: ignore[arg-type]
+
+
+def test_zero_timeout_disables_and_whole_seconds_are_kept() -> None:
+    config = CallbackConfig(timeout=0, heartbeat_timeout=timedelta(minutes=2))
+    assert (config.timeout_seconds, config.heartbeat_timeout_seconds) == (0, 120)
+
+
+def test_retry_strategy_validation() -> None:
+    with pytest.raises(ValidationError, match="max_attempts"):
+        RetryStrategy(max_attempts=0)
+    with pytest.raises(ValidationError, match="backoff_rate"):
+        RetryStrategy(backoff_rate=0.5)
+    with pytest.raises(ValidationError, match="max_delay"):
+        RetryStrategy(initial_delay=10, max_delay=5)
+    with pytest.raises(ValidationError, match="jitter"):
+        RetryStrategy(jitter="SOME")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="retry_on"):
+        RetryStrategy(retry_on=(int,))  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="semantics"):
+        StepConfig(semantics="ONCE")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="retry_strategy"):
+        StepConfig(retry_strategy=3)  # type: ignore[arg-type]
+
+
+def test_default_preset_matches_the_published_default() -> None:
+    default = RetryPresets.default()
+    assert (default.max_attempts, default.backoff_rate, default.jitter) == (6, 2.0, Jitter.FULL)
+    assert (default.initial_delay, default.max_delay) == (5, 60)
+    assert RetryPresets.none().next_delay(RuntimeError(), 1) is None
+
+
+def test_backoff_without_jitter_is_exact_and_capped() -> None:
+    strategy = RetryStrategy(
+        max_attempts=6, initial_delay=2, max_delay=20, backoff_rate=3, jitter=Jitter.NONE
+    )
+    delays = [strategy.next_delay(RuntimeError(), n) for n in range(1, 7)]
+    assert delays == [2, 6, 18, 20, 20, None]
+
+
+@pytest.mark.parametrize(("jitter", "low"), [(Jitter.FULL, 1), (Jitter.HALF, 5)])
+def test_jitter_stays_within_its_range(jitter: Jitter, low: int) -> None:
+    strategy = RetryStrategy(initial_delay=10, max_delay=10, jitter=jitter)
+    rng = random.Random(7)
+    delays = {strategy.next_delay(RuntimeError(), 1, rng) for _ in range(300)}
+    assert min(delays) >= low  # type: ignore[type-var]
+    assert max(delays) <= 10  # type: ignore[type-var]
+    assert len(delays) > 3
+
+
+def test_only_listed_exceptions_are_retried() -> None:
+    class Transient(Exception):
+        pass
+
+    strategy = RetryStrategy(retry_on=(Transient,), jitter=Jitter.NONE)
+    assert strategy.next_delay(Transient(), 1) == 5
+    assert strategy.next_delay(ValueError(), 1) is None
+
+
+def test_semantics_accepts_its_string_value() -> None:
+    config = StepConfig(semantics="AT_MOST_ONCE_PER_RETRY")  # type: ignore[arg-type]
+    assert config.semantics is StepSemantics.AT_MOST_ONCE_PER_RETRY
+
+
+def test_operation_ids_follow_the_official_scheme() -> None:
+    import hashlib
+
+    assert operation_id(None, 1) == hashlib.blake2b(b"1").hexdigest()[:64]
+    child = operation_id(None, 3)
+    assert operation_id(child, 2) == hashlib.blake2b(f"{child}-2".encode()).hexdigest()[:64]
+    assert operation_id(None, 1) != operation_id(None, 2)
