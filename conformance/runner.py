@@ -12,6 +12,7 @@ the exit status is 1 when any requirement FAILED.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shlex
 import sys
@@ -36,6 +37,7 @@ STACK_NAME = "trio-durable-local"
 # The validator sleeps this long between history polls of an asynchronous requirement.
 POLL_INTERVAL_SECONDS = 0.25
 DEFAULT_JOBS = 24
+VALIDATOR = "aws-durable-execution-conformance-tests==1.0.0"
 DOCS_COMMAND = "python -m conformance --docs docs/conformance.md"
 
 
@@ -253,8 +255,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if importlib.util.find_spec("aws_durable_execution_conformance_tests") is None:
+        raise SystemExit(
+            "conformance: AWS's validator is not installed; `python3 dev.py test` installs it, or\n"
+            f"  pip install --no-deps --ignore-requires-python {VALIDATOR} boto3 packaging pyyaml"
+        )
     published = discover()
     if args.from_report:
+        if not args.report.is_file():
+            raise SystemExit(f"conformance: no report at {args.report} (run without --from-report)")
         report = Report.read(args.report)
         write_docs(args.docs, report, published)
         print(report.summary_line())

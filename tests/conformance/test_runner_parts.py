@@ -164,3 +164,12 @@ def test_estimate_counts_named_delays_and_the_log_read_pause() -> None:
     by_id = {s.id: s.estimate for s in discover()}
     assert by_id["1-1"] == 0.0
     assert by_id["1-17"] >= 10.0
+
+
+def test_regenerating_docs_without_a_report_names_the_missing_file(tmp_path: Path) -> None:
+    from conformance.runner import main
+
+    missing = tmp_path / "none.json"
+    with pytest.raises(SystemExit, match="no report at .*none.json"):
+        main(["--from-report", "--report", str(missing), "--docs", str(tmp_path / "d.md")])
+    assert not (tmp_path / "d.md").exists()
