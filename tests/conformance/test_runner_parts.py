@@ -170,6 +170,6 @@ def test_regenerating_docs_without_a_report_names_the_missing_file(tmp_path: Pat
     from conformance.runner import main
 
     missing = tmp_path / "none.json"
-    with pytest.raises(SystemExit, match="no report at .*none.json"):
+    with pytest.raises(SystemExit, match=r"no report at .*none\.json"):
         main(["--from-report", "--report", str(missing), "--docs", str(tmp_path / "d.md")])
     assert not (tmp_path / "d.md").exists()
