@@ -1,8 +1,8 @@
 """``DurableContext``: what a workflow uses to run durable operations.
 
 Each context numbers its operations in program order (``runtime/ids.py``), so
-ids never depend on task scheduling. A context is *replaying* until it asks for
-an operation the service has not recorded; its logger is silent until then.
+ids never depend on task scheduling. A context is *replaying* until it reaches
+its last recorded operation; its logger is silent until then.
 """
 
 from __future__ import annotations
@@ -97,8 +97,12 @@ class DurableContext:
         """The next operation id in program order, and its record if one exists."""
         self._counter += 1
         op_id = operation_id(self.parent_id, self._counter)
-        recorded = self._invocation.state.get(op_id)
-        if recorded is None:
+        state = self._invocation.state
+        recorded = state.get(op_id)
+        if self._replaying and (
+            recorded is None or state.get(operation_id(self.parent_id, self._counter + 1)) is None
+        ):
+            # Past the last recorded operation: what follows runs for the first time.
             self._replaying = False
         return op_id, recorded
 

@@ -9,7 +9,7 @@ waits, retries and callbacks explicitly (``advance``, ``complete_callback``...).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -51,6 +51,9 @@ class FakeService:
     _tokens: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _callbacks: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     now: float = 1_000.0
+    # Called after each applied checkpoint; returns ids of operations it changed,
+    # which the answer then includes (what a busy real service does).
+    on_checkpoint: Callable[[FakeService, Sequence[OperationUpdate]], list[str]] | None = None
 
     def start(self, input_payload: str | None = None) -> None:
         self.operations["exec"] = Operation(
@@ -79,6 +82,8 @@ class FakeService:
         if checkpoint_token != self.token:
             raise ServiceError("InvalidParameterValueException", "Invalid checkpoint token")
         changed = [self._apply(u) for u in updates]
+        if self.on_checkpoint is not None:
+            changed += [self.operations[i] for i in self.on_checkpoint(self, updates)]
         self.token = f"token-{next(self._tokens)}"
         result = CheckpointResult(self.token, StatePage(tuple(changed)))
         if client_token is not None:

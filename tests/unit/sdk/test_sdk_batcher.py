@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import trio
-
 from sdk_fakes import FakeService
+
 from trio_durable.batcher.batcher import CheckpointBatcher, update_size
 from trio_durable.errors import ServiceError
 from trio_durable.runtime.state import Activity, ExecutionState, StateActor

@@ -1,0 +1,434 @@
+"""Steps, waits and the invocation around them, against the in-memory fake service."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import orjson
+import pytest
+from sdk_fakes import FakeService, drive
+
+from trio_durable import (
+    DurableContext,
+    Jitter,
+    NonDeterministicExecutionError,
+    RetryPresets,
+    RetryStrategy,
+    SerializationError,
+    ServiceError,
+    StepConfig,
+    StepContext,
+    StepError,
+    StepSemantics,
+    ValidationError,
+    durable_execution,
+)
+from trio_durable.wire import (
+    OperationAction,
+    OperationStatus,
+    OperationType,
+    OperationUpdate,
+    error_from_wire,
+)
+
+NO_RETRY = StepConfig(retry_strategy=RetryPresets.none())
+AT_MOST_ONCE = StepConfig(
+    retry_strategy=RetryPresets.none(), semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY
+)
+
+
+def sent(service: FakeService) -> list[tuple[str, str, str | None]]:
+    return [(u.type.value, u.action.value, u.name) for c in service.calls for u in c.updates]
+
+
+async def test_a_completed_step_is_not_run_again_on_replay() -> None:
+    runs: list[str] = []
+
+    def greet(name: str) -> str:
+        runs.append(name)
+        return f"hello {name}"
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> Any:
+        greeting = await ctx.step(greet, event["name"])
+        await ctx.wait(3)
+        return greeting
+
+    service = FakeService()
+    service.start('{"name": "ada"}')
+    answers = await drive(handler, service)
+    assert [a["Status"] for a in answers] == ["PENDING", "SUCCEEDED"]
+    assert answers[-1]["Result"] == '"hello ada"'
+    assert runs == ["ada"]
+    assert sent(service) == [
+        ("STEP", "START", "greet"),
+        ("STEP", "SUCCEED", "greet"),
+        ("WAIT", "START", None),
+    ]
+    wait = service.by_type(OperationType.WAIT)[0]
+    assert service.calls[-1].updates[-1].wait_seconds == 3 and wait.sub_type == "Wait"
+
+
+async def test_sync_steps_run_in_a_worker_thread_and_async_steps_in_the_loop() -> None:
+    loop_thread = threading.get_ident()
+    seen: dict[str, int] = {}
+
+    def sync_body() -> None:
+        seen["sync"] = threading.get_ident()
+
+    async def async_body() -> None:
+        seen["async"] = threading.get_ident()
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> None:
+        await ctx.step(sync_body)
+        await ctx.step(async_body)
+
+    service = FakeService()
+    service.start()
+    await drive(handler, service)
+    assert seen["async"] == loop_thread != seen["sync"]
+
+
+async def test_step_context_is_passed_only_when_declared() -> None:
+    contexts: list[StepContext] = []
+
+    async def with_context(x: int, *, step_context: StepContext) -> int:
+        contexts.append(step_context)
+        step_context.logger.info("working on %s", x)
+        return x + 1
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> int:
+        first: int = await ctx.step(with_context, 1, name="inc")
+        second: int = await ctx.step(abs, -5)
+        return first + second
+
+    service = FakeService()
+    service.start()
+    answers = await drive(handler, service)
+    assert answers[-1]["Result"] == "7"
+    (context,) = contexts
+    assert context.attempt == 1
+    assert context.logger.fields["operation_name"] == "inc"
+    assert context.logger.fields["execution_arn"] == service.arn
+
+
+async def test_a_failed_step_replays_its_error_without_running() -> None:
+    runs: list[int] = []
+
+    def explode() -> None:
+        runs.append(1)
+        raise KeyError("missing")
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> str:
+        try:
+            await ctx.step(explode, config=NO_RETRY)
+        except StepError as exc:
+            caught = f"{exc.error_type}:{exc.message}"
+        await ctx.wait(1)
+        return caught
+
+    service = FakeService()
+    service.start()
+    answers = await drive(handler, service)
+    assert runs == [1]
+    assert orjson.loads(answers[-1]["Result"]) == "KeyError:'missing'"
+    assert ("STEP", "FAIL", "explode") in sent(service)
+
+
+async def test_retries_are_durable_and_count_attempts_from_the_service() -> None:
+    attempts: list[int] = []
+
+    async def flaky(*, step_context: StepContext) -> str:
+        attempts.append(step_context.attempt)
+        if step_context.attempt < 3:
+            raise RuntimeError(f"attempt {step_context.attempt}")
+        return "done"
+
+    strategy = RetryStrategy(max_attempts=5, initial_delay=2, backoff_rate=3, jitter=Jitter.NONE)
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> str:
+        return await ctx.step(flaky, config=StepConfig(retry_strategy=strategy))
+
+    service = FakeService()
+    service.start()
+    answers = await drive(handler, service)
+    assert [a["Status"] for a in answers] == ["PENDING", "PENDING", "SUCCEEDED"]
+    assert attempts == [1, 2, 3]
+    retries = [u for c in service.calls for u in c.updates if u.action is OperationAction.RETRY]
+    assert [u.next_attempt_delay_seconds for u in retries] == [2, 6]
+    assert retries[0].error is not None and retries[0].error.message == "attempt 1"
+    starts = [u for c in service.calls for u in c.updates if u.action is OperationAction.START]
+    assert len(starts) == 3  # one START per attempt, READY -> START
+
+
+async def test_retries_stop_at_max_attempts_and_only_for_listed_errors() -> None:
+    class Transient(Exception):
+        pass
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> None:
+        async def boom() -> None:
+            raise Transient("again")
+
+        strategy = RetryStrategy(max_attempts=2, initial_delay=1, retry_on=(Transient,))
+        await ctx.step(boom, config=StepConfig(retry_strategy=strategy))
+
+    service = FakeService()
+    service.start()
+    answers = await drive(handler, service)
+    assert [a["Status"] for a in answers] == ["PENDING", "FAILED"]
+    error = error_from_wire(answers[-1]["Error"])
+    assert error is not None and (error.type, error.message) == ("Transient", "again")
+
+    @durable_execution
+    async def not_listed(event: Any, ctx: DurableContext) -> None:
+        def bad() -> None:
+            raise ValueError("not transient")
+
+        await ctx.step(bad, config=StepConfig(retry_strategy=RetryStrategy(retry_on=(Transient,))))
+
+    other = FakeService()
+    other.start()
+    assert [a["Status"] for a in await drive(not_listed, other)] == ["FAILED"]
+
+
+async def test_at_most_once_start_is_acknowledged_before_the_body_runs() -> None:
+    observed: list[OperationStatus | None] = []
+    service = FakeService()
+
+    def body() -> None:
+        ops = service.by_type(OperationType.STEP)
+        observed.append(ops[0].status if ops else None)
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> None:
+        await ctx.step(body, config=AT_MOST_ONCE)
+        await ctx.step(body, name="second", config=NO_RETRY)
+
+    service.start()
+    await drive(handler, service)
+    # at-most-once: START recorded first; at-least-once: START still lingering.
+    assert observed == [OperationStatus.STARTED, OperationStatus.SUCCEEDED]
+    assert [len(c.updates) for c in service.calls][:2] == [1, 1]
+
+
+def _interrupted(service: FakeService, name: str) -> None:
+    """Record a step that an earlier invocation STARTED and never finished."""
+    from trio_durable.runtime.ids import operation_id
+
+    service._apply(
+        OperationUpdate(
+            id=operation_id(None, 1),
+            type=OperationType.STEP,
+            action=OperationAction.START,
+            name=name,
+            sub_type="Step",
+        )
+    )
+
+
+async def test_an_interrupted_at_most_once_step_is_not_run_again() -> None:
+    runs: list[int] = []
+
+    def charge() -> str:
+        runs.append(1)
+        return "charged"
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> str:
+        return await ctx.step(charge, config=AT_MOST_ONCE)
+
+    service = FakeService()
+    service.start()
+    _interrupted(service, "charge")
+    answers = await drive(handler, service)
+    assert runs == []
+    error = error_from_wire(answers[-1]["Error"])
+    assert error is not None and error.type == "StepInterruptedError"
+
+    @durable_execution
+    async def with_retry(event: Any, ctx: DurableContext) -> str:
+        config = StepConfig(
+            retry_strategy=RetryStrategy(max_attempts=2, initial_delay=1),
+            semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY,
+        )
+        return await ctx.step(charge, config=config)
+
+    retried = FakeService()
+    retried.start()
+    _interrupted(retried, "charge")
+    answers = await drive(with_retry, retried)
+    assert [a["Status"] for a in answers] == ["PENDING", "SUCCEEDED"]
+    assert runs == [1]
+    (step,) = retried.by_type(OperationType.STEP)
+    assert step.attempt == 2
+
+
+async def test_an_interrupted_at_least_once_step_runs_again_without_a_second_start() -> None:
+    runs: list[int] = []
+
+    def work() -> str:
+        runs.append(1)
+        return "ok"
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> str:
+        return await ctx.step(work)
+
+    service = FakeService()
+    service.start()
+    _interrupted(service, "work")
+    answers = await drive(handler, service)
+    assert answers[-1] == {"Status": "SUCCEEDED", "Result": '"ok"'}
+    assert runs == [1]
+    assert sent(service) == [("STEP", "SUCCEED", "work")]
+
+
+@pytest.mark.parametrize("second", ["other_name", "wait"])
+async def test_replay_detects_a_different_operation(second: str) -> None:
+    @durable_execution
+    async def first(event: Any, ctx: DurableContext) -> None:
+        await ctx.step(abs, 1, name="original")
+        await ctx.wait(1)
+
+    @durable_execution
+    async def changed(event: Any, ctx: DurableContext) -> None:
+        if second == "wait":
+            await ctx.wait(1)
+        else:
+            await ctx.step(abs, 1, name=second)
+
+    service = FakeService()
+    service.start()
+    assert (await first.invoke(service.event(), client=service))["Status"] == "PENDING"
+    answer = await changed.invoke(service.event(), client=service)
+    error = error_from_wire(answer["Error"])
+    assert answer["Status"] == "FAILED"
+    assert error is not None and error.type == NonDeterministicExecutionError.__name__
+    assert "original" in (error.message or "")
+
+
+async def test_an_unserializable_step_result_fails_without_retry() -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> str:
+        try:
+            await ctx.step(set)
+        except SerializationError as exc:
+            return exc.message
+        return "unreachable"
+
+    service = FakeService()
+    service.start()
+    answers = await drive(handler, service)
+    assert "cannot serialize set" in orjson.loads(answers[-1]["Result"])
+    assert ("STEP", "FAIL", "set") in sent(service)
+    assert not any(u.action is OperationAction.RETRY for c in service.calls for u in c.updates)
+
+
+async def test_a_step_result_over_256_kb_is_refused() -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> None:
+        await ctx.step(lambda: "x" * (300 * 1024), name="big")
+
+    service = FakeService()
+    service.start()
+    answers = await drive(handler, service)
+    error = error_from_wire(answers[-1]["Error"])
+    assert error is not None and error.type == "SerializationError"
+    assert "limit is 262144 bytes" in (error.message or "")
+
+
+async def test_a_result_over_6_mb_is_checkpointed_instead_of_returned() -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> str:
+        return "y" * (7 * 1024 * 1024)
+
+    service = FakeService()
+    service.start()
+    answers = await drive(handler, service)
+    assert answers == [{"Status": "SUCCEEDED"}]
+    (update,) = service.calls[-1].updates
+    assert (update.type, update.action, update.id) == (
+        OperationType.EXECUTION,
+        OperationAction.SUCCEED,
+        "exec",
+    )
+    assert update.payload is not None and len(update.payload) > 7 * 1024 * 1024
+
+
+async def test_the_initial_state_is_read_page_by_page() -> None:
+    runs: list[int] = []
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> int:
+        def record(n: int) -> int:
+            runs.append(n)
+            return n
+
+        total = 0
+        for n in range(5):
+            total += await ctx.step(record, n, name=f"s{n}")
+        await ctx.wait(1)
+        return total
+
+    service = FakeService(page_size=2)
+    service.start()
+    answers = await drive(handler, service)
+    assert answers[-1]["Result"] == "10"
+    assert runs == [0, 1, 2, 3, 4]
+    assert "NextMarker" in service.event()["InitialExecutionState"]
+
+
+async def test_the_workflow_logger_is_silent_while_replaying(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> None:
+        ctx.logger.info("before the wait")
+        await ctx.wait(1)
+        ctx.logger.info("after the wait")
+
+    service = FakeService()
+    service.start()
+    with caplog.at_level(logging.INFO, logger="trio_durable.workflow"):
+        await drive(handler, service)
+    messages = [r.getMessage() for r in caplog.records if r.name == "trio_durable.workflow"]
+    assert messages == ["before the wait", "after the wait"]
+    assert all(getattr(r, "execution_arn", None) == service.arn for r in caplog.records)
+
+
+async def test_invalid_arguments_fail_clearly() -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> None:
+        await ctx.wait(0.5)
+
+    service = FakeService()
+    service.start()
+    answers = await drive(handler, service)
+    error = error_from_wire(answers[-1]["Error"])
+    assert error is not None and error.type == "ValidationError"
+    assert "wait duration must be at least 1 second" in (error.message or "")
+    assert service.calls == []  # nothing recorded
+
+    with pytest.raises(ValidationError, match="async function"):
+        durable_execution(lambda event, ctx: None)  # type: ignore[arg-type, return-value]
+    with pytest.raises(ValidationError, match="missing CheckpointToken"):
+        await handler.invoke({"DurableExecutionArn": "arn"}, client=service)
+
+
+async def test_a_service_failure_is_an_invocation_error_not_a_workflow_failure() -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> None:
+        await ctx.step(abs, 1, config=AT_MOST_ONCE)
+
+    service = FakeService()
+    service.start()
+    service.fail_next = [ServiceError("InvalidParameterValueException", "token revoked")]
+    with pytest.raises(ServiceError, match="token revoked"):
+        await handler.invoke(service.event(), client=service)
