@@ -15,11 +15,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
+import orjson
 
 from trio_durable.batcher.batcher import CheckpointBatcher, fetch_all_pages, with_retries
 from trio_durable.batcher.client import ServiceClient
 from trio_durable.errors import (
     DurableExecutionError,
+    SerializationError,
     ValidationError,
     error_object_from_exception,
 )
@@ -41,8 +43,8 @@ from trio_durable.wire import (
 
 Workflow = Callable[[Any, DurableContext], Awaitable[Any]]
 
-# Room left in the Lambda response for the envelope around the result.
-_RESPONSE_ENVELOPE_BYTES = 50
+# Below this many characters a result cannot make the answer exceed 6 MB.
+_SMALL_RESULT_CHARS = MAX_LAMBDA_RESPONSE_BYTES // 8
 
 
 def parse_event(event: Mapping[str, Any]) -> tuple[str, str, StatePage]:
@@ -135,24 +137,39 @@ async def _run_workflow(
         finally:
             activity.task_finished()
         await batcher.flush()
-        if payload is not None and (
-            len(payload.encode()) > MAX_LAMBDA_RESPONSE_BYTES - _RESPONSE_ENVELOPE_BYTES
-        ):
-            await batcher.checkpoint(
-                OperationUpdate(
-                    id=execution.id,
-                    type=OperationType.EXECUTION,
-                    action=OperationAction.SUCCEED,
-                    payload=payload,
+        answer: dict[str, Any] = {"Status": InvocationStatus.SUCCEEDED.value}
+        if payload is None:
+            return answer
+        answer["Result"] = payload
+        if _fits_in_response(answer):
+            return answer
+        size = len(payload.encode())
+        if size > MAX_LAMBDA_RESPONSE_BYTES:
+            return _failed(
+                SerializationError(
+                    f"the execution result is {size} bytes serialized; the service stores "
+                    f"at most {MAX_LAMBDA_RESPONSE_BYTES} bytes"
                 )
             )
-            return {"Status": InvocationStatus.SUCCEEDED.value}
-        answer: dict[str, Any] = {"Status": InvocationStatus.SUCCEEDED.value}
-        if payload is not None:
-            answer["Result"] = payload
-        return answer
+        await batcher.checkpoint(
+            OperationUpdate(
+                id=execution.id,
+                type=OperationType.EXECUTION,
+                action=OperationAction.SUCCEED,
+                payload=payload,
+            )
+        )
+        return {"Status": InvocationStatus.SUCCEEDED.value}
     await batcher.flush()
     return {"Status": InvocationStatus.PENDING.value}
+
+
+def _fits_in_response(answer: dict[str, Any]) -> bool:
+    """Whether the answer, as the JSON Lambda sends (result escaped inside), fits in 6 MB."""
+    return (
+        len(answer["Result"]) < _SMALL_RESULT_CHARS
+        or len(orjson.dumps(answer)) <= MAX_LAMBDA_RESPONSE_BYTES
+    )
 
 
 def _failed(exc: Exception) -> dict[str, Any]:

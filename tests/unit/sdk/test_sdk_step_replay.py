@@ -346,8 +346,8 @@ async def test_a_step_result_over_256_kb_is_refused() -> None:
 
 async def test_a_result_over_6_mb_is_checkpointed_instead_of_returned() -> None:
     @durable_execution
-    async def handler(event: Any, ctx: DurableContext) -> str:
-        return "y" * (7 * 1024 * 1024)
+    async def handler(event: Any, ctx: DurableContext) -> list[str]:
+        return ["12345678"] * 520_000  # 5.7 MB, over 6 MB escaped inside the answer
 
     service = FakeService()
     service.start()
@@ -359,7 +359,7 @@ async def test_a_result_over_6_mb_is_checkpointed_instead_of_returned() -> None:
         OperationAction.SUCCEED,
         "exec",
     )
-    assert update.payload is not None and len(update.payload) > 7 * 1024 * 1024
+    assert update.payload is not None and orjson.loads(update.payload) == ["12345678"] * 520_000
 
 
 async def test_the_initial_state_is_read_page_by_page() -> None:
