@@ -25,8 +25,6 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
-import orjson
-
 from trio_durable.errors import ServiceError, invalid_parameter, not_found
 from trio_durable.local import arns, history
 from trio_durable.local.store import (
@@ -37,16 +35,25 @@ from trio_durable.local.store import (
     OperationRecord,
     Store,
 )
+from trio_durable.local.validation import (
+    MAX_PAGE_ITEMS,
+    check_client_token,
+    check_error,
+    check_same_identity,
+    check_timeout,
+    check_update_fields,
+    coerce_update,
+    error_size,
+    offset_marker,
+    page_limit,
+    payload_size,
+    update_bytes,
+)
 from trio_durable.wire import (
-    MAX_CALLBACK_TIMEOUT_SECONDS,
     MAX_CHECKPOINT_BYTES,
     MAX_CHECKPOINT_UPDATES,
     MAX_LAMBDA_RESPONSE_BYTES,
-    MAX_OPERATION_ID_LENGTH,
-    MAX_OPERATION_NAME_LENGTH,
     MAX_OPERATION_PAYLOAD_BYTES,
-    MAX_SUB_TYPE_LENGTH,
-    MAX_WAIT_SECONDS,
     CheckpointResult,
     ErrorObject,
     ExecutionStatus,
@@ -62,38 +69,8 @@ from trio_durable.wire import (
     state_page_to_wire,
 )
 
-MAX_ERROR_BYTES = 32 * 1024
-"""Largest ``ErrorObject`` (as JSON) an update may carry."""
-MAX_PAGE_ITEMS = 1000
-"""Largest ``MaxItems`` of any paged call (the model's ``ItemCount``)."""
 MAX_PAGE_BYTES = 5 * 1024 * 1024
 """Rough byte budget of one page of operations, so a page fits a Lambda event."""
-MAX_EXECUTION_TIMEOUT_SECONDS = 31_622_400
-
-_ACTIONS: dict[OperationType, frozenset[OperationAction]] = {
-    OperationType.EXECUTION: frozenset({OperationAction.SUCCEED, OperationAction.FAIL}),
-    OperationType.STEP: frozenset(
-        {
-            OperationAction.START,
-            OperationAction.SUCCEED,
-            OperationAction.FAIL,
-            OperationAction.RETRY,
-        }
-    ),
-    OperationType.WAIT: frozenset({OperationAction.START, OperationAction.CANCEL}),
-    OperationType.CALLBACK: frozenset({OperationAction.START}),
-    OperationType.CONTEXT: frozenset(
-        {OperationAction.START, OperationAction.SUCCEED, OperationAction.FAIL}
-    ),
-    OperationType.CHAINED_INVOKE: frozenset({OperationAction.START}),
-}
-_EVENT_PREFIX = {
-    OperationType.STEP: "Step",
-    OperationType.WAIT: "Wait",
-    OperationType.CALLBACK: "Callback",
-    OperationType.CONTEXT: "Context",
-    OperationType.CHAINED_INVOKE: "ChainedInvoke",
-}
 _TERMINAL_EXECUTION = {
     ExecutionStatus.SUCCEEDED: ("ExecutionSucceeded", OperationStatus.SUCCEEDED),
     ExecutionStatus.FAILED: ("ExecutionFailed", OperationStatus.FAILED),
@@ -248,7 +225,7 @@ class Engine:
         self._account = account
         self._max_crash_retries = max_crash_retries
         self._page_size = state_page_size
-        self._default_timeout = _check_timeout(default_timeout_seconds)
+        self._default_timeout = check_timeout(default_timeout_seconds)
         self._executions: dict[str, _Execution] = {}
         self._by_name: dict[tuple[str, str], str] = {}
         self._by_function: dict[str, list[str]] = {}
@@ -280,10 +257,10 @@ class Engine:
         ``DurableExecutionAlreadyStartedException`` otherwise.
         """
         function_name = arns.function_name_of(function_name)
-        if payload is not None and _size(payload) > MAX_LAMBDA_RESPONSE_BYTES:
+        if payload is not None and payload_size(payload) > MAX_LAMBDA_RESPONSE_BYTES:
             raise ServiceError(
                 "RequestTooLargeException",
-                f"Payload: {_size(payload)} bytes exceeds {MAX_LAMBDA_RESPONSE_BYTES}",
+                f"Payload: {payload_size(payload)} bytes exceeds {MAX_LAMBDA_RESPONSE_BYTES}",
             )
         if execution_name is not None:
             if arns.EXECUTION_NAME.fullmatch(execution_name) is None:
@@ -301,7 +278,7 @@ class Engine:
                     f" {function_name!r} already exists with a different input",
                 )
         timeout = self._default_timeout if timeout_seconds is None else timeout_seconds
-        _check_timeout(timeout)
+        check_timeout(timeout)
         action = _Action()
         arn = self._create_execution(
             action, function_name, payload, execution_name or arns.new_execution_name(), timeout
@@ -346,8 +323,8 @@ class Engine:
     ) -> dict[str, Any]:
         """``GetDurableExecutionHistory`` output: one page of events."""
         events = self._execution(arn).events
-        limit = _page_limit(max_items, MAX_PAGE_ITEMS)
-        start = _offset_marker(marker, len(events))
+        limit = page_limit(max_items, MAX_PAGE_ITEMS)
+        start = offset_marker(marker, len(events))
         if reverse_order:
             stop = len(events) - start
             page = events[max(0, stop - limit) : stop][::-1]
@@ -384,7 +361,7 @@ class Engine:
                 raise invalid_parameter(
                     f"Statuses: {list(statuses)!r} holds an unknown execution status"
                 ) from None
-        limit = _page_limit(max_items, MAX_PAGE_ITEMS)
+        limit = page_limit(max_items, MAX_PAGE_ITEMS)
         found: list[ExecutionRecord] = []
         for arn in self._by_function.get(name, ()):
             rec = self._executions[arn].record
@@ -399,7 +376,7 @@ class Engine:
             found.append(rec)
         if reverse_order:
             found.reverse()
-        start = _offset_marker(marker, len(found))
+        start = offset_marker(marker, len(found))
         page = found[start : start + limit]
         out: dict[str, Any] = {"DurableExecutions": [self._summary(rec) for rec in page]}
         if start + len(page) < len(found):
@@ -417,7 +394,7 @@ class Engine:
                 f"DurableExecutionArn: execution is already {ex.record.status.value}"
             )
         if error is not None:
-            _check_error("Error", error)
+            check_error("Error", error)
         now = self._clock()
         action = _Action()
         self._end_execution(action.stage(ex), action, ExecutionStatus.STOPPED, now, None, error)
@@ -461,7 +438,7 @@ class Engine:
         ex = self._checked_execution(arn)
         rec = ex.record
         if client_token is not None:
-            _check_client_token(client_token)
+            check_client_token(client_token)
             last = rec.last_checkpoint
             if (
                 last is not None
@@ -480,8 +457,8 @@ class Engine:
         total = 0
         last_action: dict[str, OperationAction] = {}
         for index, update in enumerate(updates):
-            update = _coerce(index, update)
-            total += _update_bytes(update)
+            update = coerce_update(index, update)
+            total += update_bytes(update)
             if total > MAX_CHECKPOINT_BYTES:
                 raise invalid_parameter(
                     f"Updates: the call carries more than {MAX_CHECKPOINT_BYTES} bytes"
@@ -525,17 +502,17 @@ class Engine:
             raise invalid_parameter(
                 "Invalid checkpoint token: CheckpointToken is not the execution's current token"
             )
-        limit = _page_limit(max_items, self._page_size)
+        limit = page_limit(max_items, self._page_size)
         if marker is not None and marker.startswith("d"):
             prefix, _, offset_text = marker.rpartition(":")
             if ex.delta is None or ex.delta[0] != prefix:
                 raise invalid_parameter(f"Marker: {marker!r} is not a marker of this execution")
             ops = ex.delta[1]
-            offset = _offset_marker(offset_text, len(ops))
+            offset = offset_marker(offset_text, len(ops))
             page = _take_page(ops[offset : offset + limit])
             end = offset + len(page)
             return StatePage(page, f"{prefix}:{end}" if end < len(ops) else None)
-        offset = _offset_marker(marker, len(ex.order))
+        offset = offset_marker(marker, len(ex.order))
         page = _take_page(ex.ops[op_id].operation for op_id in ex.order[offset : offset + limit])
         end = offset + len(page)
         return StatePage(page, str(end) if end < len(ex.order) else None)
@@ -560,7 +537,7 @@ class Engine:
     def send_callback_failure(self, callback_id: str, error: ErrorObject | None) -> None:
         """Fail a callback with ``error``."""
         if error is not None:
-            _check_error("Error", error)
+            check_error("Error", error)
         self._complete_callback(callback_id, OperationStatus.FAILED, None, error)
 
     def send_callback_heartbeat(self, callback_id: str) -> None:
@@ -935,13 +912,13 @@ class Engine:
         self, action: _Action, st: _Stage, index: int, u: OperationUpdate, now: float
     ) -> None:
         where = f"Updates[{index}]"
-        _check_update_fields(where, u)
+        check_update_fields(where, u)
         existing = st.op(u.id)
         if u.type is OperationType.EXECUTION:
             self._apply_execution(st, where, u, existing, now)
             return
         if existing is not None:
-            _check_same_identity(where, u, existing.operation)
+            check_same_identity(where, u, existing.operation)
         elif u.parent_id is not None:
             parent = st.op(u.parent_id)
             if parent is None:
@@ -1501,191 +1478,13 @@ def _operation(st: _Stage, op_id: str) -> Operation:
     return _record(st, op_id).operation
 
 
-def _size(text: str) -> int:
-    return len(text.encode("utf-8"))
-
-
-def _error_size(error: ErrorObject) -> int:
-    return len(orjson.dumps(error_to_wire(error)))
-
-
-def _update_bytes(u: OperationUpdate) -> int:
-    """Bytes an update adds to the per-call limit; an EXECUTION result (which may
-    be larger than any other payload) is exempt."""
-    size = len(u.id) + len(u.parent_id or "") + len(u.name or "") + len(u.sub_type or "")
-    if u.payload is not None and u.type is not OperationType.EXECUTION:
-        size += _size(u.payload)
-    if u.error is not None:
-        size += _error_size(u.error)
-    return size
-
-
-def _coerce(index: int, u: OperationUpdate) -> OperationUpdate:
-    """Make sure the enum fields are enums (an update built by hand may hold text)."""
-    try:
-        op_type = OperationType(u.type)
-    except ValueError:
-        raise invalid_parameter(f"Updates[{index}].Type: unknown type {u.type!r}") from None
-    try:
-        op_action = OperationAction(u.action)
-    except ValueError:
-        raise invalid_parameter(f"Updates[{index}].Action: unknown action {u.action!r}") from None
-    if op_type is u.type and op_action is u.action:
-        return u
-    return replace(u, type=op_type, action=op_action)
-
-
-def _check_text(where: str, value: object, low: int, high: int) -> None:
-    if not isinstance(value, str) or not low <= len(value) <= high:
-        raise invalid_parameter(f"{where}: must be text of {low} to {high} characters")
-
-
-def _check_int(where: str, value: object, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise invalid_parameter(f"{where}: must be an integer from {low} to {high}")
-
-
-def _check_error(where: str, error: ErrorObject) -> None:
-    if not isinstance(error, ErrorObject):
-        raise invalid_parameter(f"{where}: must be an ErrorObject")
-    if _error_size(error) > MAX_ERROR_BYTES:
-        raise invalid_parameter(f"{where}: the error object exceeds {MAX_ERROR_BYTES} bytes")
-
-
-def _check_update_fields(where: str, u: OperationUpdate) -> None:
-    """Field-level checks of one update (types, lengths, sizes, option placement)."""
-    _check_text(f"{where}.Id", u.id, 1, MAX_OPERATION_ID_LENGTH)
-    if u.parent_id is not None:
-        _check_text(f"{where}.ParentId", u.parent_id, 1, MAX_OPERATION_ID_LENGTH)
-    if u.name is not None:
-        _check_text(f"{where}.Name", u.name, 1, MAX_OPERATION_NAME_LENGTH)
-    if u.sub_type is not None:
-        _check_text(f"{where}.SubType", u.sub_type, 1, MAX_SUB_TYPE_LENGTH)
-    if u.action not in _ACTIONS[u.type]:
-        raise invalid_parameter(
-            f"{where}.Action: {u.action.value} is not an action of {u.type.value} operations"
-        )
-    if u.payload is not None:
-        if not isinstance(u.payload, str):
-            raise invalid_parameter(f"{where}.Payload: must be text")
-        limit = (
-            MAX_LAMBDA_RESPONSE_BYTES
-            if u.type is OperationType.EXECUTION
-            else MAX_OPERATION_PAYLOAD_BYTES
-        )
-        if _size(u.payload) > limit:
-            raise invalid_parameter(f"{where}.Payload: exceeds {limit} bytes")
-        if u.action in (OperationAction.FAIL, OperationAction.CANCEL):
-            raise invalid_parameter(f"{where}.Payload: not allowed for {u.action.value}")
-    if u.error is not None:
-        _check_error(f"{where}.Error", u.error)
-        if u.action is OperationAction.SUCCEED or u.action is OperationAction.START:
-            raise invalid_parameter(f"{where}.Error: not allowed for {u.action.value}")
-    options = (
-        ("ContextOptions", u.replay_children is not None, OperationType.CONTEXT),
-        ("StepOptions", u.next_attempt_delay_seconds is not None, OperationType.STEP),
-        ("WaitOptions", u.wait_seconds is not None, OperationType.WAIT),
-        (
-            "CallbackOptions",
-            u.callback_timeout_seconds is not None
-            or u.callback_heartbeat_timeout_seconds is not None,
-            OperationType.CALLBACK,
-        ),
-        (
-            "ChainedInvokeOptions",
-            u.invoke_function_name is not None or u.invoke_tenant_id is not None,
-            OperationType.CHAINED_INVOKE,
-        ),
-    )
-    for label, present, op_type in options:
-        if present and u.type is not op_type:
-            raise invalid_parameter(
-                f"{where}.{label}: only allowed on {op_type.value} updates, not {u.type.value}"
-            )
-    if u.next_attempt_delay_seconds is not None:
-        if u.action is not OperationAction.RETRY:
-            raise invalid_parameter(f"{where}.StepOptions: only allowed with RETRY")
-        _check_int(
-            f"{where}.StepOptions.NextAttemptDelaySeconds",
-            u.next_attempt_delay_seconds,
-            1,
-            MAX_WAIT_SECONDS,
-        )
-    if u.wait_seconds is not None:
-        _check_int(f"{where}.WaitOptions.WaitSeconds", u.wait_seconds, 1, MAX_WAIT_SECONDS)
-    if u.callback_timeout_seconds is not None:
-        _check_int(
-            f"{where}.CallbackOptions.TimeoutSeconds",
-            u.callback_timeout_seconds,
-            0,
-            MAX_CALLBACK_TIMEOUT_SECONDS,
-        )
-    if u.callback_heartbeat_timeout_seconds is not None:
-        _check_int(
-            f"{where}.CallbackOptions.HeartbeatTimeoutSeconds",
-            u.callback_heartbeat_timeout_seconds,
-            0,
-            MAX_CALLBACK_TIMEOUT_SECONDS,
-        )
-    if u.invoke_function_name is not None:
-        _check_text(f"{where}.ChainedInvokeOptions.FunctionName", u.invoke_function_name, 1, 256)
-    if u.invoke_tenant_id is not None:
-        _check_text(f"{where}.ChainedInvokeOptions.TenantId", u.invoke_tenant_id, 1, 256)
-
-
-def _check_same_identity(where: str, u: OperationUpdate, op: Operation) -> None:
-    if u.type is not op.type:
-        raise invalid_parameter(
-            f"{where}.Type: operation {u.id!r} is a {op.type.value}, not a {u.type.value}"
-        )
-    for label, given, recorded in (
-        ("SubType", u.sub_type, op.sub_type),
-        ("Name", u.name, op.name),
-        ("ParentId", u.parent_id, op.parent_id),
-    ):
-        if given is not None and given != recorded:
-            raise invalid_parameter(
-                f"{where}.{label}: operation {u.id!r} was recorded with {label}"
-                f" {recorded!r}, not {given!r}"
-            )
-
-
-def _check_client_token(token: str) -> None:
-    if (
-        not isinstance(token, str)
-        or not 1 <= len(token) <= 64
-        or any(not 0x21 <= ord(c) <= 0x7E for c in token)
-    ):
-        raise invalid_parameter("ClientToken: must be 1-64 printable ASCII characters")
-
-
-def _check_timeout(seconds: int) -> int:
-    _check_int("ExecutionTimeout", seconds, 1, MAX_EXECUTION_TIMEOUT_SECONDS)
-    return seconds
-
-
-def _page_limit(max_items: int | None, default: int) -> int:
-    if max_items is None or max_items == 0:
-        return default
-    _check_int("MaxItems", max_items, 0, MAX_PAGE_ITEMS)
-    return max_items
-
-
-def _offset_marker(marker: str | None, length: int) -> int:
-    if marker is None or marker == "":
-        return 0
-    if not marker.isdigit() or int(marker) > length:
-        raise invalid_parameter(f"Marker: {marker!r} is not a marker of this listing")
-    return int(marker)
-
-
 def _op_bytes(op: Operation) -> int:
     size = 300
     for text in (op.result, op.input_payload):
         if text is not None:
             size += len(text)
     if op.error is not None:
-        size += _error_size(op.error)
+        size += error_size(op.error)
     return size
 
 

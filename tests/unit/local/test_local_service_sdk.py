@@ -42,7 +42,9 @@ async def _callback_ids(service: LocalService, arn: str, count: int) -> list[str
 
 
 async def test_step_wait_and_callback_workflow(autojump_clock: trio.testing.MockClock) -> None:
-    def greet(name: str) -> str:
+    # Step functions are async: a sync one would run in a worker thread, and an
+    # autojumping MockClock may jump (to the execution timeout) while it runs.
+    async def greet(name: str) -> str:
         return f"Hello, {name}!"
 
     @durable_execution
@@ -79,7 +81,7 @@ async def test_step_wait_and_callback_workflow(autojump_clock: trio.testing.Mock
 async def test_step_retries_are_durable(autojump_clock: trio.testing.MockClock) -> None:
     attempts = 0
 
-    def flaky() -> str:
+    async def flaky() -> str:
         nonlocal attempts
         attempts += 1
         if attempts < 3:

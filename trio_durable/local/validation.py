@@ -1,0 +1,232 @@
+"""Validation of the engine's inputs: every check names the field it refuses.
+
+Field-level checks of ``OperationUpdate`` (types, lengths, sizes, which options
+belong to which type and action), identity checks against a recorded
+operation, and the small argument checks of the other calls. Each raises
+``InvalidParameterValueException`` with a message that starts with the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import orjson
+
+from trio_durable.errors import invalid_parameter
+from trio_durable.wire import (
+    MAX_CALLBACK_TIMEOUT_SECONDS,
+    MAX_LAMBDA_RESPONSE_BYTES,
+    MAX_OPERATION_ID_LENGTH,
+    MAX_OPERATION_NAME_LENGTH,
+    MAX_OPERATION_PAYLOAD_BYTES,
+    MAX_SUB_TYPE_LENGTH,
+    MAX_WAIT_SECONDS,
+    ErrorObject,
+    Operation,
+    OperationAction,
+    OperationType,
+    OperationUpdate,
+    error_to_wire,
+)
+
+MAX_ERROR_BYTES = 32 * 1024
+"""Largest ``ErrorObject`` (as JSON) an update may carry."""
+MAX_PAGE_ITEMS = 1000
+"""Largest ``MaxItems`` of any paged call (the model's ``ItemCount``)."""
+MAX_EXECUTION_TIMEOUT_SECONDS = 31_622_400
+
+ACTIONS: dict[OperationType, frozenset[OperationAction]] = {
+    OperationType.EXECUTION: frozenset({OperationAction.SUCCEED, OperationAction.FAIL}),
+    OperationType.STEP: frozenset(
+        {
+            OperationAction.START,
+            OperationAction.SUCCEED,
+            OperationAction.FAIL,
+            OperationAction.RETRY,
+        }
+    ),
+    OperationType.WAIT: frozenset({OperationAction.START, OperationAction.CANCEL}),
+    OperationType.CALLBACK: frozenset({OperationAction.START}),
+    OperationType.CONTEXT: frozenset(
+        {OperationAction.START, OperationAction.SUCCEED, OperationAction.FAIL}
+    ),
+    OperationType.CHAINED_INVOKE: frozenset({OperationAction.START}),
+}
+
+
+def payload_size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def error_size(error: ErrorObject) -> int:
+    return len(orjson.dumps(error_to_wire(error)))
+
+
+def update_bytes(u: OperationUpdate) -> int:
+    """Bytes an update adds to the per-call limit; an EXECUTION result (which may
+    be larger than any other payload) is exempt."""
+    size = len(u.id) + len(u.parent_id or "") + len(u.name or "") + len(u.sub_type or "")
+    if u.payload is not None and u.type is not OperationType.EXECUTION:
+        size += payload_size(u.payload)
+    if u.error is not None:
+        size += error_size(u.error)
+    return size
+
+
+def coerce_update(index: int, u: OperationUpdate) -> OperationUpdate:
+    """Make sure the enum fields are enums (an update built by hand may hold text)."""
+    try:
+        op_type = OperationType(u.type)
+    except ValueError:
+        raise invalid_parameter(f"Updates[{index}].Type: unknown type {u.type!r}") from None
+    try:
+        op_action = OperationAction(u.action)
+    except ValueError:
+        raise invalid_parameter(f"Updates[{index}].Action: unknown action {u.action!r}") from None
+    if op_type is u.type and op_action is u.action:
+        return u
+    return replace(u, type=op_type, action=op_action)
+
+
+def check_text(where: str, value: object, low: int, high: int) -> None:
+    if not isinstance(value, str) or not low <= len(value) <= high:
+        raise invalid_parameter(f"{where}: must be text of {low} to {high} characters")
+
+
+def check_int(where: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise invalid_parameter(f"{where}: must be an integer from {low} to {high}")
+
+
+def check_error(where: str, error: ErrorObject) -> None:
+    if not isinstance(error, ErrorObject):
+        raise invalid_parameter(f"{where}: must be an ErrorObject")
+    if error_size(error) > MAX_ERROR_BYTES:
+        raise invalid_parameter(f"{where}: the error object exceeds {MAX_ERROR_BYTES} bytes")
+
+
+def check_update_fields(where: str, u: OperationUpdate) -> None:
+    """Field-level checks of one update (types, lengths, sizes, option placement)."""
+    check_text(f"{where}.Id", u.id, 1, MAX_OPERATION_ID_LENGTH)
+    if u.parent_id is not None:
+        check_text(f"{where}.ParentId", u.parent_id, 1, MAX_OPERATION_ID_LENGTH)
+    if u.name is not None:
+        check_text(f"{where}.Name", u.name, 1, MAX_OPERATION_NAME_LENGTH)
+    if u.sub_type is not None:
+        check_text(f"{where}.SubType", u.sub_type, 1, MAX_SUB_TYPE_LENGTH)
+    if u.action not in ACTIONS[u.type]:
+        raise invalid_parameter(
+            f"{where}.Action: {u.action.value} is not an action of {u.type.value} operations"
+        )
+    if u.payload is not None:
+        if not isinstance(u.payload, str):
+            raise invalid_parameter(f"{where}.Payload: must be text")
+        limit = (
+            MAX_LAMBDA_RESPONSE_BYTES
+            if u.type is OperationType.EXECUTION
+            else MAX_OPERATION_PAYLOAD_BYTES
+        )
+        if payload_size(u.payload) > limit:
+            raise invalid_parameter(f"{where}.Payload: exceeds {limit} bytes")
+        if u.action in (OperationAction.FAIL, OperationAction.CANCEL):
+            raise invalid_parameter(f"{where}.Payload: not allowed for {u.action.value}")
+    if u.error is not None:
+        check_error(f"{where}.Error", u.error)
+        if u.action is OperationAction.SUCCEED or u.action is OperationAction.START:
+            raise invalid_parameter(f"{where}.Error: not allowed for {u.action.value}")
+    options = (
+        ("ContextOptions", u.replay_children is not None, OperationType.CONTEXT),
+        ("StepOptions", u.next_attempt_delay_seconds is not None, OperationType.STEP),
+        ("WaitOptions", u.wait_seconds is not None, OperationType.WAIT),
+        (
+            "CallbackOptions",
+            u.callback_timeout_seconds is not None
+            or u.callback_heartbeat_timeout_seconds is not None,
+            OperationType.CALLBACK,
+        ),
+        (
+            "ChainedInvokeOptions",
+            u.invoke_function_name is not None or u.invoke_tenant_id is not None,
+            OperationType.CHAINED_INVOKE,
+        ),
+    )
+    for label, present, op_type in options:
+        if present and u.type is not op_type:
+            raise invalid_parameter(
+                f"{where}.{label}: only allowed on {op_type.value} updates, not {u.type.value}"
+            )
+    if u.next_attempt_delay_seconds is not None:
+        if u.action is not OperationAction.RETRY:
+            raise invalid_parameter(f"{where}.StepOptions: only allowed with RETRY")
+        check_int(
+            f"{where}.StepOptions.NextAttemptDelaySeconds",
+            u.next_attempt_delay_seconds,
+            1,
+            MAX_WAIT_SECONDS,
+        )
+    if u.wait_seconds is not None:
+        check_int(f"{where}.WaitOptions.WaitSeconds", u.wait_seconds, 1, MAX_WAIT_SECONDS)
+    if u.callback_timeout_seconds is not None:
+        check_int(
+            f"{where}.CallbackOptions.TimeoutSeconds",
+            u.callback_timeout_seconds,
+            0,
+            MAX_CALLBACK_TIMEOUT_SECONDS,
+        )
+    if u.callback_heartbeat_timeout_seconds is not None:
+        check_int(
+            f"{where}.CallbackOptions.HeartbeatTimeoutSeconds",
+            u.callback_heartbeat_timeout_seconds,
+            0,
+            MAX_CALLBACK_TIMEOUT_SECONDS,
+        )
+    if u.invoke_function_name is not None:
+        check_text(f"{where}.ChainedInvokeOptions.FunctionName", u.invoke_function_name, 1, 256)
+    if u.invoke_tenant_id is not None:
+        check_text(f"{where}.ChainedInvokeOptions.TenantId", u.invoke_tenant_id, 1, 256)
+
+
+def check_same_identity(where: str, u: OperationUpdate, op: Operation) -> None:
+    if u.type is not op.type:
+        raise invalid_parameter(
+            f"{where}.Type: operation {u.id!r} is a {op.type.value}, not a {u.type.value}"
+        )
+    for label, given, recorded in (
+        ("SubType", u.sub_type, op.sub_type),
+        ("Name", u.name, op.name),
+        ("ParentId", u.parent_id, op.parent_id),
+    ):
+        if given is not None and given != recorded:
+            raise invalid_parameter(
+                f"{where}.{label}: operation {u.id!r} was recorded with {label}"
+                f" {recorded!r}, not {given!r}"
+            )
+
+
+def check_client_token(token: str) -> None:
+    if (
+        not isinstance(token, str)
+        or not 1 <= len(token) <= 64
+        or any(not 0x21 <= ord(c) <= 0x7E for c in token)
+    ):
+        raise invalid_parameter("ClientToken: must be 1-64 printable ASCII characters")
+
+
+def check_timeout(seconds: int) -> int:
+    check_int("ExecutionTimeout", seconds, 1, MAX_EXECUTION_TIMEOUT_SECONDS)
+    return seconds
+
+
+def page_limit(max_items: int | None, default: int) -> int:
+    if max_items is None or max_items == 0:
+        return default
+    check_int("MaxItems", max_items, 0, MAX_PAGE_ITEMS)
+    return max_items
+
+
+def offset_marker(marker: str | None, length: int) -> int:
+    if marker is None or marker == "":
+        return 0
+    if not marker.isdigit() or int(marker) > length:
+        raise invalid_parameter(f"Marker: {marker!r} is not a marker of this listing")
+    return int(marker)
