@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from local_service_harness import WAIT
+
 CLI = Path(sys.executable).parent / "trio-durable"
-WAIT = 30.0
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

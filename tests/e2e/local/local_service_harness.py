@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 import trio
@@ -20,7 +21,20 @@ from trio_durable.local.invokers import InvocationRequest, Invoker
 from trio_durable.local.service import LocalService, open_local_service
 from trio_durable.local.store import Store
 
-WAIT = 20.0  # seconds a test waits for something that should happen at once (hang guard)
+T = TypeVar("T")
+
+WAIT = 60.0  # seconds a test waits for something that should happen soon (a hang guard)
+
+
+def poll(what: str, check: Callable[[], T | None]) -> T:
+    """``check()``'s first truthy answer, asked every 10 ms (up to WAIT seconds)."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def lambda_client(endpoint: str, **config: Any) -> Any:

@@ -6,14 +6,13 @@ import json
 import shlex
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cli_harness import background, cli
-from local_service_harness import lambda_client
+from local_service_harness import WAIT, lambda_client, poll
 
 HANDLERS = Path(__file__).parent / "handlers"
 CALLBACK_WORKFLOW = f"{HANDLERS / 'aws_sdk_workflow.py'}:handler"
@@ -116,15 +115,7 @@ def test_served_functions_are_reached_with_boto3_and_inspected_with_the_cli(serv
     assert listed.returncode == 0, listed.stderr
     assert arn in listed.stdout and "RUNNING" in listed.stdout
 
-    callback_id = None
-    for _ in range(2000):
-        events = client.get_durable_execution_history(DurableExecutionArn=arn)["Events"]
-        started_events = [e for e in events if e["EventType"] == "CallbackStarted"]
-        if started_events:
-            callback_id = started_events[0]["CallbackStartedDetails"]["CallbackId"]
-            break
-        time.sleep(0.01)
-    assert callback_id is not None
+    callback_id = _callback_id(client, arn)
 
     assert cli("callback", "heartbeat", callback_id, env=env).returncode == 0
     failed = cli(
@@ -135,12 +126,11 @@ def test_served_functions_are_reached_with_boto3_and_inspected_with_the_cli(serv
     assert again.returncode == 1
     assert "ResourceNotFoundException" in again.stderr
 
-    for _ in range(2000):
-        execution = client.get_durable_execution(DurableExecutionArn=arn)
-        if execution["Status"] != "RUNNING":
-            break
-        time.sleep(0.01)
-    assert execution["Status"] == "FAILED"
+    def finished() -> str | None:
+        status: str = client.get_durable_execution(DurableExecutionArn=arn)["Status"]
+        return None if status == "RUNNING" else status
+
+    assert poll("the execution to finish", finished) == "FAILED"
     table = cli("history", arn, env=env)
     assert table.returncode == 0, table.stderr
     assert "callback 'approval' failed: Rejected: nope" in table.stdout
@@ -167,24 +157,16 @@ def test_serve_runs_a_trio_durable_handler_in_worker_processes_over_http() -> No
             daemon=True,
         )
         caller.start()
-        callback_id = None
-        for _ in range(2000):
-            [execution] = client.list_durable_executions_by_function(FunctionName="orders")[
-                "DurableExecutions"
-            ] or [None]
-            if execution is not None:
-                events = client.get_durable_execution_history(
-                    DurableExecutionArn=execution["DurableExecutionArn"]
-                )["Events"]
-                found = [e for e in events if e["EventType"] == "CallbackStarted"]
-                if found:
-                    callback_id = found[0]["CallbackStartedDetails"]["CallbackId"]
-                    break
-            time.sleep(0.01)
-        assert callback_id is not None
+
+        def started() -> str | None:
+            listed = client.list_durable_executions_by_function(FunctionName="orders")
+            executions = listed["DurableExecutions"]
+            return str(executions[0]["DurableExecutionArn"]) if executions else None
+
+        callback_id = _callback_id(client, poll("the execution to start", started))
         sent = cli("callback", "succeed", callback_id, '"ok"', "--endpoint", endpoint)
         assert sent.returncode == 0, sent.stderr
-        caller.join(30)
+        caller.join(WAIT)
     [response] = out
     assert "FunctionError" not in response
     assert json.loads(response["Payload"].read()) == {
@@ -212,3 +194,14 @@ def test_a_killed_run_on_sqlite_resumes_when_run_again(tmp_path: Path) -> None:
     assert json.loads(out) == {"total": 4, "approval": "7"}
     assert "step 'add' started" in err  # from the history, not run again:
     assert err.count("step 'add' started") == 1
+
+
+def _callback_id(client: Any, arn: str) -> str:
+    """The id of the first callback the execution opens."""
+
+    def opened() -> str | None:
+        events = client.get_durable_execution_history(DurableExecutionArn=arn)["Events"]
+        found = [e for e in events if e["EventType"] == "CallbackStarted"]
+        return str(found[0]["CallbackStartedDetails"]["CallbackId"]) if found else None
+
+    return poll(f"a callback of {arn}", opened)

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
-from local_service_harness import ParkedInvoker, Server, lambda_client
+from local_service_harness import WAIT, ParkedInvoker, Server, lambda_client, poll
 
 _names = itertools.count(1)
 
@@ -52,7 +52,7 @@ def _in_thread(fn: Callable[[], Any]) -> Callable[[], Any]:
     thread.start()
 
     def join() -> Any:
-        thread.join(20)
+        thread.join(WAIT)
         assert out, "the call did not return"
         return out[0]
 
@@ -388,12 +388,11 @@ def test_get_execution_and_history_describe_a_finished_execution(
 
 
 def _wait_terminal(server: Server, arn: str) -> dict[str, Any]:
-    for _ in range(2000):
+    def finished() -> dict[str, Any] | None:
         execution = server.client.get_durable_execution(DurableExecutionArn=arn)
-        if execution["Status"] != "RUNNING":
-            return dict(execution)
-        threading.Event().wait(0.005)
-    raise AssertionError(f"{arn} did not finish")
+        return dict(execution) if execution["Status"] != "RUNNING" else None
+
+    return poll(f"{arn} to finish", finished)
 
 
 def test_list_executions_filters_and_pages(server: Server, fn: tuple[str, ParkedInvoker]) -> None:
@@ -506,7 +505,7 @@ def test_pause_resume_and_delete_say_they_are_unsupported(
 
 def _raw(server: Server, method: str, path: str, body: bytes = b"", **headers: str) -> Any:
     url = urlsplit(server.endpoint)
-    conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=20)
+    conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=WAIT)
     conn.putrequest(method, path)
     for key, value in headers.items():
         conn.putheader(key.replace("_", "-"), value)

@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
-from cli_harness import WAIT, background
-from local_service_harness import lambda_client
+from cli_harness import background
+from local_service_harness import WAIT, lambda_client, poll
 
 HANDLERS = Path(__file__).parent / "handlers" / "restartable.py"
 
@@ -28,16 +27,6 @@ def _serve_args(store: Path) -> list[str]:
         "--function",
         f"busy={HANDLERS}:busy",
     ]
-
-
-def _poll(what: str, check: Any) -> Any:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _events(client: Any, arn: str) -> list[dict[str, Any]]:
@@ -68,8 +57,8 @@ def test_a_killed_service_resumes_everything_from_its_sqlite_file(tmp_path: Path
             ready = {"CallbackStarted", "WaitStarted", "InvocationCompleted"} <= types
             return events if ready else []
 
-        before = _poll("the approval workflow to suspend", suspended)
-        _poll("the busy step to start", marker.exists)
+        before = poll("the approval workflow to suspend", suspended)
+        poll("the busy step to start", marker.exists)
         os.killpg(first.process.pid, signal.SIGKILL)
         first.process.wait(WAIT)
 
@@ -85,7 +74,7 @@ def test_a_killed_service_resumes_everything_from_its_sqlite_file(tmp_path: Path
             execution: dict[str, Any] = client.get_durable_execution(DurableExecutionArn=arn)
             return execution if execution["Status"] != "RUNNING" else None
 
-        approved = _poll("the approval workflow to finish", lambda: finished(approve_arn))
+        approved = poll("the approval workflow to finish", lambda: finished(approve_arn))
         assert approved["Status"] == "SUCCEEDED"
         assert json.loads(approved["Result"]) == {"approval": '"yes"'}
         events = _events(client, approve_arn)
@@ -95,7 +84,7 @@ def test_a_killed_service_resumes_everything_from_its_sqlite_file(tmp_path: Path
         assert "WaitSucceeded" in types and "CallbackSucceeded" in types
         assert types[-1] == "ExecutionSucceeded"
 
-        done = _poll("the busy workflow to finish", lambda: finished(busy_arn))
+        done = poll("the busy workflow to finish", lambda: finished(busy_arn))
         assert done["Status"] == "SUCCEEDED"
         assert json.loads(done["Result"]) == "done"
         busy_events = _events(client, busy_arn)

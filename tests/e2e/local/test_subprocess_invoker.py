@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
-from local_service_harness import WAIT, Server, running_server
+from local_service_harness import WAIT, Server, poll, running_server
 
 from trio_durable.errors import ValidationError
 from trio_durable.local.subprocess_invoker import SubprocessInvoker
@@ -40,13 +39,10 @@ def _history(server: Server, arn: str) -> list[dict[str, Any]]:
 
 
 def _wait_for_event(server: Server, arn: str, event_type: str) -> dict[str, Any]:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        for event in _history(server, arn):
-            if event["EventType"] == event_type:
-                return event
-        time.sleep(0.01)
-    raise AssertionError(f"no {event_type} in the history of {arn}")
+    def found() -> dict[str, Any] | None:
+        return next((e for e in _history(server, arn) if e["EventType"] == event_type), None)
+
+    return poll(f"{event_type} in the history of {arn}", found)
 
 
 def test_a_handler_written_with_aws_sdk_runs_through_the_service(server: Server) -> None:
@@ -78,14 +74,12 @@ def test_a_handler_written_with_aws_sdk_runs_through_the_service(server: Server)
 
 
 def _wait_for_arn(server: Server, function: str) -> str:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
+    def started() -> str | None:
         listed = server.client.list_durable_executions_by_function(FunctionName=function)
-        if listed["DurableExecutions"]:
-            arn: str = listed["DurableExecutions"][0]["DurableExecutionArn"]
-            return arn
-        time.sleep(0.01)
-    raise AssertionError(f"no execution of {function}")
+        executions = listed["DurableExecutions"]
+        return str(executions[0]["DurableExecutionArn"]) if executions else None
+
+    return poll(f"an execution of {function}", started)
 
 
 def test_a_handler_that_kills_its_process_is_recorded_and_re_invoked(
