@@ -18,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import anyio.lowlevel
-
 from trio_durable.errors import (
     ChildContextError,
     DurableExecutionError,
@@ -88,10 +86,10 @@ async def run_child(
         )
         status = recorded.status
         if status is OperationStatus.SUCCEEDED and not recorded.replay_children:
-            await anyio.lowlevel.checkpoint()
+            await invocation.checkpoint()
             return serializer.deserialize(recorded.result)
         if status.is_terminal and status is not OperationStatus.SUCCEEDED:
-            await anyio.lowlevel.checkpoint()
+            await invocation.checkpoint()
             raise decode(recorded.error, ChildContextError)
         if status is OperationStatus.SUCCEEDED:  # recorded with ReplayChildren
             result = await fn(ctx._child(op_id, replaying=True), *args)

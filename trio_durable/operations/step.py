@@ -20,7 +20,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import anyio.lowlevel
 
 from trio_durable.config import RetryPresets, StepConfig, StepSemantics
 from trio_durable.errors import (
@@ -135,10 +134,10 @@ async def run_step(
             status = recorded.status
             attempt = (recorded.attempt or 0) + 1
             if status is _SUCCEEDED:
-                await anyio.lowlevel.checkpoint()
+                await invocation.checkpoint()
                 return serializer.deserialize(recorded.result)
             if status is _FAILED or status.is_terminal:
-                await anyio.lowlevel.checkpoint()
+                await invocation.checkpoint()
                 raise rebuild(recorded.error, StepError)
             if status is OperationStatus.PENDING:
                 recorded = await invocation.state.wait_for(op_id, _ready_or_done)
@@ -173,7 +172,7 @@ async def run_step(
                     await batcher.checkpoint(succeed)
                 else:
                     batcher.submit(succeed)
-                    await anyio.lowlevel.checkpoint()
+                    await invocation.checkpoint()
                 return value
         error = error_object_from_exception(failure)
         delay = strategy.next_delay(failure, attempt)

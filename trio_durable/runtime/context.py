@@ -47,6 +47,7 @@ class Invocation:
     serializer: Serializer
     logger: DurableLogger
     lambda_context: Any
+    checkpoint: Callable[[], Awaitable[None]]  # the running backend's own checkpoint
 
 
 def check_name(name: str | None) -> str | None:

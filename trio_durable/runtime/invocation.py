@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import orjson
 
 from trio_durable.batcher.batcher import CheckpointBatcher, fetch_all_pages, with_retries
@@ -97,6 +98,7 @@ async def run_invocation(
             serializer=serializer,
             logger=DurableLogger(WORKFLOW_LOGGER, {"execution_arn": arn}),
             lambda_context=lambda_context,
+            checkpoint=_backend_checkpoint(),
         )
         answer = await _run_workflow(workflow, invocation, execution, group)
         group.cancel_scope.cancel()
@@ -162,6 +164,18 @@ async def _run_workflow(
         return {"Status": InvocationStatus.SUCCEEDED.value}
     await batcher.flush()
     return {"Status": InvocationStatus.PENDING.value}
+
+
+def _backend_checkpoint() -> Callable[[], Awaitable[None]]:
+    """Trio's own checkpoint under Trio (the hot path of every step skips
+    anyio's backend lookup), anyio's otherwise."""
+    import trio
+
+    try:
+        trio.lowlevel.current_task()
+    except RuntimeError:
+        return anyio.lowlevel.checkpoint
+    return trio.lowlevel.checkpoint
 
 
 def _fits_in_response(answer: dict[str, Any]) -> bool:
