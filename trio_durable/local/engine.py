@@ -458,6 +458,7 @@ class Engine:
         last_action: dict[str, OperationAction] = {}
         for index, update in enumerate(updates):
             update = coerce_update(index, update)
+            check_update_fields(f"Updates[{index}]", update)
             total += update_bytes(update)
             if total > MAX_CHECKPOINT_BYTES:
                 raise invalid_parameter(
@@ -912,7 +913,6 @@ class Engine:
         self, action: _Action, st: _Stage, index: int, u: OperationUpdate, now: float
     ) -> None:
         where = f"Updates[{index}]"
-        check_update_fields(where, u)
         existing = st.op(u.id)
         if u.type is OperationType.EXECUTION:
             self._apply_execution(st, where, u, existing, now)

@@ -13,6 +13,7 @@ import trio.testing
 from local_engine_helpers import upd
 
 from trio_durable.errors import ServiceError
+from trio_durable.local.client import LocalServiceClient
 from trio_durable.local.invokers import (
     InProcessInvoker,
     InvocationError,
@@ -418,3 +419,58 @@ async def test_run_twice_is_refused() -> None:
     async with open_local_service() as service:
         with pytest.raises(RuntimeError):
             await service.run()
+
+
+async def test_unexpected_invoker_errors_and_bad_answers_are_crashes(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    class Broken:
+        async def invoke(self, request: Any, service: LocalService) -> dict[str, Any]:
+            raise ValueError("invoker bug")
+
+    async def not_a_dict(event: dict[str, Any], context: LocalLambdaContext) -> Any:
+        return ["PENDING"]
+
+    async with open_local_service(max_crash_retries=0) as service:
+        service.register_function("broken", Broken())
+        service.register_function("odd", InProcessInvoker(not_a_dict))
+        for name, error_type, words in (
+            ("broken", "Runtime.ExitError", "ValueError: invoker bug"),
+            ("odd", "Runtime.InvalidResponse", "list"),
+        ):
+            arn = service.start_execution(name, None).arn
+            result = await service.wait_until_terminal(arn)
+            assert result["Status"] == "FAILED"
+            assert result["Error"]["ErrorType"] == error_type
+            assert words in result["Error"]["ErrorMessage"]
+            # Already terminal: answered at once.
+            assert (await service.wait_until_terminal(arn))["Status"] == "FAILED"
+
+
+async def test_callback_failure_through_the_service(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    started = trio.Event()
+    ids: list[str] = []
+    async with open_local_service() as service:
+        arn = await _run(service, await _callback_handler_factory(started, ids))
+        await started.wait()
+        service.send_callback_failure(ids[0], ErrorObject(message="no", type="Rejected"))
+        result = await service.wait_until_terminal(arn)
+        assert result["Error"] == {"ErrorMessage": "no", "ErrorType": "Rejected"}
+        assert _types(service, arn)[-3:] == [
+            "CallbackFailed",
+            "InvocationCompleted",
+            "ExecutionFailed",
+        ]
+
+
+def test_lambda_context_reports_remaining_time() -> None:
+    service = LocalService()
+    context = LocalLambdaContext(
+        function_name="fn",
+        aws_request_id="r",
+        invoked_function_arn="arn",
+        durable_client=LocalServiceClient(service),
+    )
+    assert 0 < context.get_remaining_time_in_millis() <= 900_000
