@@ -12,6 +12,7 @@ import argparse
 import inspect
 import math
 import os
+import signal
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack
@@ -392,6 +393,7 @@ async def _serve(args: argparse.Namespace) -> int:
             invoker = make_invoker(target, args.invoker, endpoint=endpoint, region=args.region)
             await _start_invoker(stack, invoker)
             service.register_function(name, invoker)
+        signals = stack.enter_context(trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT))
         nursery = await stack.enter_async_context(trio.open_nursery())
         await nursery.start(partial(http.serve, service, sock=sock))
         print(f"trio-durable service listening on {endpoint}", flush=True)
@@ -399,16 +401,16 @@ async def _serve(args: argparse.Namespace) -> int:
         for name, target in functions.items():
             print(f"  function {name} -> {target} ({args.invoker})", flush=True)
         print(f"  point boto3 at it: export AWS_ENDPOINT_URL_LAMBDA={endpoint}", flush=True)
-        await trio.sleep_forever()
+        async for _ in signals:
+            break  # stop serving; the exit stack closes workers and the store
+        nursery.cancel_scope.cancel()
+    print("trio-durable service stopped", flush=True)
     return 0
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     sys.path.insert(0, os.getcwd())
-    try:
-        return trio.run(_serve, args)
-    except KeyboardInterrupt:
-        return 0
+    return trio.run(_serve, args)
 
 
 # --- clients of a running service ---------------------------------------------------

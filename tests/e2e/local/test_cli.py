@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import signal
 import socket
 import threading
 from collections.abc import Iterator
@@ -205,3 +206,14 @@ def _callback_id(client: Any, arn: str) -> str:
         return str(found[0]["CallbackStartedDetails"]["CallbackId"]) if found else None
 
     return poll(f"a callback of {arn}", opened)
+
+
+def test_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    store = tmp_path / "state.db"
+    with background(["serve", "--port", "0", "--store", f"sqlite:{store}"]) as server:
+        server.wait_for_line(r"listening on", stream="stdout")
+        server.process.send_signal(signal.SIGTERM)
+        status, out, _ = server.finish()
+    assert status == 0
+    assert "trio-durable service stopped" in out
+    assert not Path(f"{store}-wal").exists()  # the store was closed, its log folded in
