@@ -136,6 +136,15 @@ class Merge:
     acks: tuple[anyio.Event, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class StateActorStatistics:
+    """Merges waiting, merges applied, and operations known."""
+
+    queued: int
+    merges_applied: int
+    operations: int
+
+
 class StateActor:
     """The one writer of an ``ExecutionState``: applies merges in arrival order."""
 
@@ -147,6 +156,13 @@ class StateActor:
     def submit(self, merge: Merge) -> None:
         """Queue a merge (never blocks: the channel is unbounded)."""
         self._mailbox.put(merge)
+
+    def statistics(self) -> StateActorStatistics:
+        return StateActorStatistics(
+            queued=len(self._mailbox),
+            merges_applied=self.merges_applied,
+            operations=len(self.state),
+        )
 
     async def run(self) -> None:
         mailbox = self._mailbox

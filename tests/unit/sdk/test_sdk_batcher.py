@@ -37,6 +37,7 @@ def step_update(n: int, payload: str | None = None) -> OperationUpdate:
 class Rig:
     service: FakeService
     state: ExecutionState
+    actor: StateActor
     batcher: CheckpointBatcher
     fatal: list[BaseException]
 
@@ -53,7 +54,7 @@ async def rig(service: FakeService | None = None, **options: Any) -> AsyncIterat
     async with trio.open_nursery() as nursery:
         nursery.start_soon(actor.run)
         nursery.start_soon(batcher.run)
-        yield Rig(service, state, batcher, fatal)
+        yield Rig(service, state, actor, batcher, fatal)
         nursery.cancel_scope.cancel()
 
 
@@ -96,6 +97,8 @@ async def test_a_waiter_wakes_only_after_its_answer_is_merged() -> None:
         # Nothing else ran between the wake-up and this line: the merge came first.
         merged = [r.state.get(f"op-{n}") for n in range(4)]
     assert all(op is not None and op.status is OperationStatus.STARTED for op in merged)
+    stats = r.actor.statistics()
+    assert (stats.queued, stats.operations) == (0, 4) and stats.merges_applied >= 1
 
 
 async def test_throttling_is_retried_with_the_same_client_token(
