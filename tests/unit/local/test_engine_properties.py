@@ -130,6 +130,8 @@ class EngineMachine(RuleBasedStateMachine):
 
     def _take(self) -> None:
         for request in self.engine.take_invocations():
+            if request.execution_arn not in self.arns:  # the target of a chained invoke
+                self.arns.append(request.execution_arn)
             self.requests[request.execution_arn] = request.request_id
             self.tokens.setdefault(request.execution_arn, []).append(
                 request.event["CheckpointToken"]
