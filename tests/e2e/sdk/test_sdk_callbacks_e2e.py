@@ -222,3 +222,27 @@ async def test_callback_errors_keep_their_class_after_the_context_failure_replay
     # The first invocation to see both raised them fresh, the last one replayed the
     # two FAILED contexts: the same classes and error types both times.
     assert seen == [",".join(outcome)] * 2
+
+
+async def test_a_callback_still_pending_on_replay_suspends_again(
+    service: LocalService, autojump_clock: trio.abc.Clock
+) -> None:
+    ids: list[str] = []
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> Any:
+        callback = await ctx.create_callback(name="slow")
+        ids.append(callback.callback_id)
+        await ctx.wait(5)
+        return await callback.result()
+
+    started = service.start_execution(register(service, handler), None)
+    # The wait ends first: that invocation replays a STARTED callback and suspends again.
+    await trio.sleep(6)  # virtual: past the wait
+    await suspended(service, started.arn)
+    assert kinds(service, started.arn).count("InvocationCompleted") == 2
+    assert "WaitSucceeded/Wait" in kinds(service, started.arn)
+    service.send_callback_success(ids[0], b"42")
+    result = await service.wait_until_terminal(started.arn)
+    assert orjson.loads(result["Result"]) == 42
+    assert ids == [ids[0]] * 3

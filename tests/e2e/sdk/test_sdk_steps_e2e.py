@@ -277,3 +277,28 @@ async def test_a_result_too_large_to_store_fails_clearly(
     assert result["Status"] == "FAILED"
     assert error_of(result)["ErrorType"] == "SerializationError"
     assert "stores at most 6291456 bytes" in error_of(result)["ErrorMessage"]
+
+
+async def test_the_sync_lambda_entry_runs_its_own_trio_loop_in_a_worker_thread(
+    service: LocalService,
+) -> None:
+    from trio_durable.local.invokers import ThreadInvoker
+
+    def shout(text: str) -> str:
+        return text.upper()
+
+    async def inner(child: DurableContext, text: str) -> str:
+        value: str = await child.step(shout, text)
+        return value
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> str:
+        return await ctx.run_in_child_context(inner, event["text"])
+
+    # The plain Lambda entry: handler(event, lambda_context), reaching the service
+    # through the context's durable_client.
+    service.register_function("sync-entry", ThreadInvoker(handler))
+    started = service.start_execution("sync-entry", '{"text": "hi"}')
+    with trio.fail_after(30):
+        result = await service.wait_until_terminal(started.arn)
+    assert orjson.loads(result["Result"]) == "HI"
