@@ -327,11 +327,12 @@ async def _run(args: argparse.Namespace, clock: MockClock | None) -> int:
     # systems, a simulated approver) talks to this run's service, as on Lambda.
     _point_sdks_at(endpoint, args.region)
 
-    store = ObservedStore(open_store(args.store), timeline)
     async with AsyncExitStack() as stack:
-        stack.callback(store.close)
+        stack.callback(sock.close)  # unless serving took it over
         invoker = make_invoker(args.target, args.invoker, endpoint=endpoint, region=args.region)
         await _start_invoker(stack, invoker)
+        store = ObservedStore(open_store(args.store), timeline)
+        stack.callback(store.close)
         service = await stack.enter_async_context(open_local_service(store=store))
         service.register_function(function_name, invoker)
         nursery = await stack.enter_async_context(trio.open_nursery())
@@ -386,13 +387,18 @@ async def _serve(args: argparse.Namespace) -> int:
     sock = http.bind_socket(args.host, args.port)
     endpoint = http.endpoint_of(sock)
     async with AsyncExitStack() as stack:
+        stack.callback(sock.close)  # unless serving took it over
+        invokers: dict[str, Invoker] = {}
+        for name, target in functions.items():  # handlers that cannot load stop us here
+            invokers[name] = make_invoker(
+                target, args.invoker, endpoint=endpoint, region=args.region
+            )
+            await _start_invoker(stack, invokers[name])
         store = open_store(args.store)
         stack.callback(store.close)
         service = await stack.enter_async_context(open_local_service(store=store))
-        for name, target in functions.items():
-            invoker = make_invoker(target, args.invoker, endpoint=endpoint, region=args.region)
-            await _start_invoker(stack, invoker)
-            service.register_function(name, invoker)
+        for name, registered in invokers.items():
+            service.register_function(name, registered)
         signals = stack.enter_context(trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT))
         nursery = await stack.enter_async_context(trio.open_nursery())
         await nursery.start(partial(http.serve, service, sock=sock))

@@ -19,7 +19,9 @@ from local_service_harness import WAIT
 CLI = Path(sys.executable).parent / "trio-durable"
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run one command to its end."""
     return subprocess.run(
         [str(CLI), *args],
@@ -27,6 +29,7 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         text=True,
         timeout=WAIT,
         env={**os.environ, **(env or {})},
+        cwd=cwd,
     )
 
 

@@ -46,11 +46,14 @@ def test_run_prints_a_timeline_and_the_callback_command_that_completes_it() -> N
         (["serve", "--port", "0", "--function", "f=json:nothing"], "has no attribute 'nothing'"),
     ],
 )
-def test_bad_arguments_are_reported_in_one_line(args: list[str], message: str) -> None:
-    completed = cli(*args)
+def test_bad_arguments_are_reported_in_one_line(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    completed = cli(*args, cwd=tmp_path)
     assert completed.returncode == 2
     assert message in completed.stderr
     assert "Traceback" not in completed.stderr
+    assert list(tmp_path.iterdir()) == []  # refused before any store was created
 
 
 def test_a_subprocess_target_that_cannot_load_is_reported_at_startup(tmp_path: Path) -> None:
