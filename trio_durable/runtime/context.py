@@ -1,7 +1,8 @@
 """``DurableContext``: what a workflow uses to run durable operations.
 
 Each context numbers its operations in program order (``runtime/ids.py``), so
-ids never depend on task scheduling. A context is *replaying* until it reaches
+ids never depend on task scheduling; for that, a context may only be used from
+the task that runs it. A context is *replaying* until it reaches
 its last recorded operation; its logger is silent until then.
 """
 
@@ -48,6 +49,7 @@ class Invocation:
     logger: DurableLogger
     lambda_context: Any
     checkpoint: Callable[[], Awaitable[None]]  # the running backend's own checkpoint
+    current_task: Callable[[], object]  # an identity of the running task
 
 
 def check_name(name: str | None) -> str | None:
@@ -67,12 +69,13 @@ def check_name(name: str | None) -> str | None:
 class DurableContext:
     """The durable operations of a workflow (or of one child context of it)."""
 
-    __slots__ = ("_counter", "_invocation", "_replaying", "logger", "parent_id")
+    __slots__ = ("_counter", "_invocation", "_owner", "_replaying", "logger", "parent_id")
 
     def __init__(
         self, invocation: Invocation, *, parent_id: str | None = None, replaying: bool = False
     ) -> None:
         self._invocation = invocation
+        self._owner = invocation.current_task()
         self._counter = 0
         self._replaying = replaying
         self.parent_id = parent_id
@@ -96,9 +99,16 @@ class DurableContext:
 
     def _next_operation(self) -> tuple[str, Operation | None]:
         """The next operation id in program order, and its record if one exists."""
+        invocation = self._invocation
+        if invocation.current_task() != self._owner:
+            raise ValidationError(
+                "a durable context was used from a task other than the one running it: "
+                "concurrent tasks would number their operations in scheduling order, "
+                "which replay cannot reproduce"
+            )
         self._counter += 1
         op_id = operation_id(self.parent_id, self._counter)
-        state = self._invocation.state
+        state = invocation.state
         recorded = state.get(op_id)
         if self._replaying and (
             recorded is None or state.get(operation_id(self.parent_id, self._counter + 1)) is None

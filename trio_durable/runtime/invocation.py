@@ -83,6 +83,7 @@ async def run_invocation(
     if execution is None:
         raise ValidationError(f"the state of {arn} has no EXECUTION operation")
     actor = StateActor(state)
+    checkpoint, current_task = _backend_primitives()
     answer: dict[str, Any] | None = None
     async with anyio.create_task_group() as group:
         batcher = CheckpointBatcher(
@@ -98,7 +99,8 @@ async def run_invocation(
             serializer=serializer,
             logger=DurableLogger(WORKFLOW_LOGGER, {"execution_arn": arn}),
             lambda_context=lambda_context,
-            checkpoint=_backend_checkpoint(),
+            checkpoint=checkpoint,
+            current_task=current_task,
         )
         answer = await _run_workflow(workflow, invocation, execution, group)
         group.cancel_scope.cancel()
@@ -166,16 +168,16 @@ async def _run_workflow(
     return {"Status": InvocationStatus.PENDING.value}
 
 
-def _backend_checkpoint() -> Callable[[], Awaitable[None]]:
-    """Trio's own checkpoint under Trio (the hot path of every step skips
-    anyio's backend lookup), anyio's otherwise."""
+def _backend_primitives() -> tuple[Callable[[], Awaitable[None]], Callable[[], object]]:
+    """The running backend's checkpoint and current-task functions: Trio's own under
+    Trio (the hot path of every step skips anyio's backend lookup), anyio's otherwise."""
     import trio
 
     try:
         trio.lowlevel.current_task()
     except RuntimeError:
-        return anyio.lowlevel.checkpoint
-    return trio.lowlevel.checkpoint
+        return anyio.lowlevel.checkpoint, lambda: anyio.get_current_task().id
+    return trio.lowlevel.checkpoint, trio.lowlevel.current_task
 
 
 def _fits_in_response(answer: dict[str, Any]) -> bool:

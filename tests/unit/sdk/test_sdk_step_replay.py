@@ -432,3 +432,27 @@ async def test_a_service_failure_is_an_invocation_error_not_a_workflow_failure()
     service.fail_next = [ServiceError("InvalidParameterValueException", "token revoked")]
     with pytest.raises(ServiceError, match="token revoked"):
         await handler.invoke(service.event(), client=service)
+
+
+async def test_a_context_used_from_another_task_is_refused() -> None:
+    import trio
+
+    async def noop() -> None:
+        pass
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> str:
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(ctx.step, noop)
+        except ExceptionGroup as group:
+            (exc,) = group.exceptions
+            return f"{type(exc).__name__}: {exc}"
+        return "unreachable"
+
+    service = FakeService()
+    service.start()
+    answers = await drive(handler, service)
+    outcome = orjson.loads(answers[-1]["Result"])
+    assert outcome.startswith("ValidationError: a durable context was used from a task other")
+    assert not any(u.type is OperationType.STEP for c in service.calls for u in c.updates)
