@@ -456,3 +456,30 @@ async def test_a_context_used_from_another_task_is_refused() -> None:
     outcome = orjson.loads(answers[-1]["Result"])
     assert outcome.startswith("ValidationError: a durable context was used from a task other")
     assert not any(u.type is OperationType.STEP for c in service.calls for u in c.updates)
+
+
+def test_the_runtime_also_runs_on_asyncio() -> None:
+    """Written against anyio: the same invocation runs under asyncio (Trio is the default)."""
+    import anyio
+
+    async def flaky(*, step_context: StepContext) -> int:
+        if step_context.attempt == 1:
+            raise RuntimeError("once")
+        return step_context.attempt
+
+    async def inner(child: DurableContext) -> int:
+        value: int = await child.step(abs, -2, name="abs")
+        return value
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> list[Any]:
+        attempt: int = await ctx.step(flaky, config=StepConfig(retry_strategy=RetryStrategy(2, 1)))
+        await ctx.wait(1)
+        callback = await ctx.create_callback(name="cb")
+        return [attempt, await ctx.run_in_child_context(inner), callback.callback_id]
+
+    service = FakeService()
+    service.start()
+    answers = anyio.run(drive, handler, service, backend="asyncio")
+    assert [a["Status"] for a in answers] == ["PENDING", "PENDING", "SUCCEEDED"]
+    assert orjson.loads(answers[-1]["Result"]) == [2, 2, "cb-1"]
