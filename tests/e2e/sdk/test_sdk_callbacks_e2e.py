@@ -159,6 +159,9 @@ async def test_wait_for_callback_completed_from_its_submitter(
         "StepSucceeded",
     ]
     assert children[0] == "CallbackStarted"
+    # The outcome came back merged into a checkpoint answer of the same invocation,
+    # and result() saw it there: no second invocation was needed.
+    assert kinds(service, result["Arn"]).count("InvocationCompleted") == 1
 
 
 async def test_a_submitter_that_keeps_failing_raises_callback_submitter_error(
