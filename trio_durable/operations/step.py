@@ -11,6 +11,11 @@ The attempt number is ``StepDetails.Attempt`` (attempts finished) plus one.
 A failed attempt is retried with a RETRY checkpoint carrying the delay; the
 task then parks until READY, which only a later invocation sees, so the
 invocation suspends.
+
+An at-least-once step queues its START and SUCCEED without waiting: they go out
+in order, before any later checkpoint and before the invocation answers or
+suspends, and losing them only means the step runs again. An at-most-once step
+waits for both to be recorded.
 """
 
 from __future__ import annotations
@@ -51,7 +56,6 @@ SUB_TYPE = "Step"
 _DEFAULT_CONFIG = StepConfig()
 _DEFAULT_RETRY = RetryPresets.default()
 _SUCCEEDED = OperationStatus.SUCCEEDED
-_FAILED = OperationStatus.FAILED
 
 # Errors that are not the step's own failure: they end the invocation instead.
 _NOT_STEP_FAILURES = (NonDeterministicExecutionError, ServiceError)
@@ -136,7 +140,7 @@ async def run_step(
             if status is _SUCCEEDED:
                 await invocation.checkpoint()
                 return serializer.deserialize(recorded.result)
-            if status is _FAILED or status.is_terminal:
+            if status.is_terminal:
                 await invocation.checkpoint()
                 raise rebuild(recorded.error, StepError)
             if status is OperationStatus.PENDING:
