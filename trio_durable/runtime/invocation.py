@@ -18,7 +18,7 @@ import anyio
 import anyio.lowlevel
 import orjson
 
-from trio_durable.batcher.batcher import CheckpointBatcher, fetch_all_pages, with_retries
+from trio_durable.batcher.batcher import CheckpointBatcher, fetch_all_pages
 from trio_durable.batcher.client import ServiceClient
 from trio_durable.errors import (
     DurableExecutionError,
@@ -76,7 +76,7 @@ async def run_invocation(
 ) -> dict[str, Any]:
     """Run one invocation and return the handler's answer (``{"Status": ...}``)."""
     arn, token, first_page = parse_event(event)
-    operations = await with_retries(lambda: fetch_all_pages(client, arn, token, first_page))
+    operations = await fetch_all_pages(client, arn, token, first_page)
     activity = Activity()
     state = ExecutionState(operations, activity)
     execution = state.get(state.execution_id or "")
