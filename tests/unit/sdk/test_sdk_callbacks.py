@@ -350,3 +350,69 @@ async def test_an_uncaught_callback_failure_fails_the_execution_with_its_message
     (context,) = service.by_type(OperationType.CONTEXT)
     assert context.name is None and context.error is not None
     assert context.error.type == "CallbackFailedError"
+
+
+class Tagged:
+    """A serializer that marks what it wrote, to see where it was used."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+
+    def serialize(self, value: Any) -> str | None:
+        return f"{self.tag}:{orjson.dumps(value).decode()}"
+
+    def deserialize(self, payload: str | None) -> Any:
+        if payload is None:
+            return None
+        tag, _, body = payload.partition(":")
+        return {"tag": tag, "value": orjson.loads(body)}
+
+
+async def test_serializers_can_be_chosen_per_handler_and_per_operation() -> None:
+    from trio_durable import ChildConfig
+
+    async def one() -> int:
+        return 1
+
+    async def kid(child: DurableContext) -> int:
+        return 2
+
+    @durable_execution(serializer=Tagged("handler"))
+    async def handler(event: Any, ctx: DurableContext) -> Any:
+        a = await ctx.step(one, config=StepConfig(serializer=Tagged("step")))
+        b = await ctx.run_in_child_context(kid, config=ChildConfig(serializer=Tagged("child")))
+        callback = await ctx.create_callback(config=CallbackConfig(serializer=Tagged("cb")))
+        c = await callback.result()
+        return [a, b, c, event]
+
+    service = FakeService()
+    service.start('handler:"input"')
+    assert (await handler.invoke(service.event(), client=service))["Status"] == "PENDING"
+    approve(service, S.SUCCEEDED, result='sent:"three"')
+    answer = await handler.invoke(service.event(), client=service)
+    (step,) = service.by_type(OperationType.STEP)
+    (context,) = service.by_type(OperationType.CONTEXT)
+    assert (step.result, context.result) == ("step:1", "child:2")
+    assert answer["Result"] == (
+        'handler:[{"tag":"step","value":1},{"tag":"child","value":2},'
+        '{"tag":"sent","value":"three"},{"tag":"handler","value":"input"}]'
+    )
+
+
+@pytest.mark.parametrize("name", ["", "x" * 257, 42])
+async def test_bad_operation_names_are_refused(name: Any) -> None:
+    from trio_durable import ValidationError
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> str:
+        try:
+            await ctx.wait(1, name=name)
+        except ValidationError as exc:
+            return exc.message
+        return "unreachable"
+
+    service = FakeService()
+    service.start()
+    answer = await handler.invoke(service.event(), client=service)
+    assert "operation name must" in result_of(answer)
+    assert service.calls == []
