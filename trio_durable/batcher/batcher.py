@@ -18,7 +18,7 @@ import functools
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import anyio
 import anyio.lowlevel
@@ -82,8 +82,7 @@ class BatcherStatistics:
     retries: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Item:
+class _Item(NamedTuple):
     update: OperationUpdate | None  # None: a flush marker
     ack: anyio.Event | None
     size: int

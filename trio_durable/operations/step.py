@@ -39,7 +39,7 @@ from trio_durable.errors import (
 from trio_durable.runtime.failures import rebuild
 from trio_durable.runtime.logger import DurableLogger
 from trio_durable.runtime.replay import check_replay
-from trio_durable.runtime.step_context import StepContext, accepts_step_context, is_async_callable
+from trio_durable.runtime.step_context import StepContext, callable_traits
 from trio_durable.wire import (
     MAX_OPERATION_PAYLOAD_BYTES,
     Operation,
@@ -153,7 +153,9 @@ async def run_step(
                 )
         if failure is None:
             if recorded is None or recorded.status is OperationStatus.READY:
-                start = update(OperationAction.START)
+                start = OperationUpdate(
+                    op_id, OperationType.STEP, OperationAction.START, ctx.parent_id, name, SUB_TYPE
+                )
                 if at_most_once:
                     await batcher.checkpoint(start)
                 else:
@@ -171,7 +173,15 @@ async def run_step(
             except Exception as exc:
                 failure = exc
             else:
-                succeed = update(OperationAction.SUCCEED, payload=payload)
+                succeed = OperationUpdate(
+                    op_id,
+                    OperationType.STEP,
+                    OperationAction.SUCCEED,
+                    ctx.parent_id,
+                    name,
+                    SUB_TYPE,
+                    payload,
+                )
                 if at_most_once:
                     await batcher.checkpoint(succeed)
                 else:
@@ -198,14 +208,15 @@ async def _call(
     attempt: int,
     context_factory: ContextFactory,
 ) -> Any:
+    is_async, wants_context = callable_traits(fn)
     kwargs: dict[str, Any] = {}
-    if accepts_step_context(fn):
+    if wants_context:
         logger = ctx.logger.bind(
             {"operation_id": op_id, "operation_name": name, "attempt": attempt},
             is_replaying=_never,
         )
         kwargs["step_context"] = context_factory(logger, attempt)
-    if is_async_callable(fn):
+    if is_async:
         return await fn(*args, **kwargs)
     return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
 

@@ -25,8 +25,7 @@ from trio_durable.runtime.failures import decode_callback_failure, encode_callba
 from trio_durable.runtime.logger import DurableLogger
 from trio_durable.runtime.step_context import (
     WaitForCallbackContext,
-    accepts_step_context,
-    is_async_callable,
+    callable_traits,
 )
 
 if TYPE_CHECKING:
@@ -99,8 +98,8 @@ async def run_wait_for_callback(
 
 def _discard_result(submitter: Callable[..., Any]) -> Callable[..., Any]:
     """``submitter`` with its return value dropped (only its success is recorded)."""
-    wants_context = accepts_step_context(submitter)
-    if is_async_callable(submitter):
+    is_async, wants_context = callable_traits(submitter)
+    if is_async:
 
         async def run_async(*args: Any, step_context: object = None) -> None:
             if wants_context:

@@ -18,7 +18,7 @@ from typing import Any, overload
 from trio_durable.batcher.client import ServiceClient
 from trio_durable.errors import ValidationError
 from trio_durable.runtime.invocation import Workflow, run_invocation
-from trio_durable.runtime.step_context import is_async_callable
+from trio_durable.runtime.step_context import callable_traits
 from trio_durable.serialization import DEFAULT_SERIALIZER, Serializer
 
 
@@ -41,7 +41,7 @@ class DurableHandler:
     def __init__(
         self, workflow: Workflow, *, client: Any = None, serializer: Serializer | None = None
     ) -> None:
-        if not is_async_callable(workflow):
+        if not callable_traits(workflow)[0]:
             raise ValidationError(
                 "@durable_execution needs an async function: async def handler(event, ctx)"
             )

@@ -30,37 +30,29 @@ class WaitForCallbackContext:
     logger: DurableLogger
 
 
-@functools.lru_cache(maxsize=2048)
-def _accepts_step_context(fn: Callable[..., Any]) -> bool:
+def _traits(fn: Callable[..., Any]) -> tuple[bool, bool]:
+    is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 (an object with async __call__)
+    )
     try:
-        parameters = inspect.signature(fn).parameters
+        parameter = inspect.signature(fn).parameters.get("step_context")
     except (TypeError, ValueError):  # builtins without a signature
-        return False
-    parameter = parameters.get("step_context")
-    return parameter is not None and parameter.kind in (
+        parameter = None
+    wants_context = parameter is not None and parameter.kind in (
         inspect.Parameter.KEYWORD_ONLY,
         inspect.Parameter.POSITIONAL_OR_KEYWORD,
     )
+    return is_async, wants_context
 
 
-def accepts_step_context(fn: Callable[..., Any]) -> bool:
-    """Whether ``fn`` declares a ``step_context`` parameter."""
+_cached_traits = functools.lru_cache(maxsize=2048)(_traits)
+
+
+def callable_traits(fn: Callable[..., Any]) -> tuple[bool, bool]:
+    """``(is_async, accepts_step_context)`` of ``fn``: whether calling it returns a
+    coroutine (``async def``, partials of it...), and whether it declares a
+    ``step_context`` parameter. Cached: steps call the same functions many times."""
     try:
-        return _accepts_step_context(fn)
+        return _cached_traits(fn)
     except TypeError:  # unhashable callable
-        return _accepts_step_context.__wrapped__(fn)
-
-
-@functools.lru_cache(maxsize=2048)
-def _is_async(fn: Callable[..., Any]) -> bool:
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-        getattr(fn, "__call__", None)  # noqa: B004 (an object with async __call__)
-    )
-
-
-def is_async_callable(fn: Callable[..., Any]) -> bool:
-    """Whether calling ``fn`` returns a coroutine (``async def``, partials of it, ...)."""
-    try:
-        return _is_async(fn)
-    except TypeError:
-        return _is_async.__wrapped__(fn)
+        return _traits(fn)
