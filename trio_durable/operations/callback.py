@@ -38,8 +38,7 @@ from trio_durable.wire import (
 )
 
 if TYPE_CHECKING:
-    from trio_durable.runtime.context import DurableContext
-    from trio_durable.runtime.state import ExecutionState
+    from trio_durable.runtime.context import DurableContext, Invocation
 
 SUB_TYPE = "Callback"
 _WAITING = frozenset({OperationStatus.STARTED, OperationStatus.PENDING})
@@ -52,22 +51,31 @@ def _completed(op: Operation) -> bool:
 class Callback:
     """A created callback: ``callback_id`` for the external system, ``result()`` to await."""
 
-    __slots__ = ("_op_id", "_serializer", "_state", "callback_id")
+    __slots__ = ("_invocation", "_op_id", "_owner", "_serializer", "callback_id")
 
     def __init__(
-        self, callback_id: str, op_id: str, state: ExecutionState, serializer: Serializer
+        self, callback_id: str, op_id: str, invocation: Invocation, serializer: Serializer
     ) -> None:
         self.callback_id = callback_id
         self._op_id = op_id
-        self._state = state
+        self._invocation = invocation
+        self._owner = invocation.current_task()
         self._serializer = serializer
 
     def __repr__(self) -> str:
         return f"Callback(callback_id={self.callback_id!r})"
 
     async def result(self) -> Any:
-        """The callback's result; raises ``CallbackFailedError`` / ``CallbackTimeoutError``."""
-        op = await self._state.wait_for(self._op_id, _completed)
+        """The callback's result; raises ``CallbackFailedError`` / ``CallbackTimeoutError``.
+
+        Await it in the task that created the callback: the invocation suspends
+        when that task waits here, which it can only tell for its own tasks.
+        """
+        if self._invocation.current_task() != self._owner:
+            raise ValidationError(
+                f"callback {self.callback_id}: await result() in the task that created it"
+            )
+        op = await self._invocation.state.wait_for(self._op_id, _completed)
         if op.status is OperationStatus.SUCCEEDED:
             return self._serializer.deserialize(op.result)
         error_cls: type[CallbackError]
@@ -127,5 +135,5 @@ async def create_callback(
     if recorded is None or not recorded.callback_id:
         raise DurableExecutionError(f"the service recorded callback {op_id} without a CallbackId")
     return Callback(
-        recorded.callback_id, op_id, invocation.state, config.serializer or invocation.serializer
+        recorded.callback_id, op_id, invocation, config.serializer or invocation.serializer
     )

@@ -416,3 +416,30 @@ async def test_bad_operation_names_are_refused(name: Any) -> None:
     answer = await handler.invoke(service.event(), client=service)
     assert "operation name must" in result_of(answer)
     assert service.calls == []
+
+
+async def test_a_callback_result_is_awaited_in_the_task_that_created_it() -> None:
+    import trio
+
+    outcome: list[str] = []
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> None:
+        callback = await ctx.create_callback()
+
+        async def elsewhere() -> None:
+            try:
+                await callback.result()
+            except CallbackError:
+                outcome.append("callback error")
+            except Exception as exc:
+                outcome.append(f"{type(exc).__name__}: {exc}")
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(elsewhere)
+
+    service = FakeService()
+    service.start()
+    await handler.invoke(service.event(), client=service)
+    assert len(outcome) == 1
+    assert outcome[0].startswith("ValidationError: callback cb-1: await result() in the task")
