@@ -1,10 +1,10 @@
 """``Mailbox``: the in-memory channel into an actor (many senders, one receiver).
 
 Unbounded, ordered, and cheap: ``put`` never blocks and wakes the receiver
-only when it is waiting (and, for a lingering receiver, only when asked to),
-and the receiver takes everything queued at once. anyio's memory object
-streams do the same job with a wake-up per item, which costs more than the
-rest of a no-op step.
+only when it is waiting (and, for a lingering receiver, only when asked to);
+the receiver drains what is queued without sleeping between items. anyio's
+memory object streams do the same job with a wake-up per item, which costs
+more than the rest of a no-op step.
 """
 
 from __future__ import annotations
