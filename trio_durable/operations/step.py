@@ -37,7 +37,7 @@ from trio_durable.errors import (
     error_object_from_exception,
 )
 from trio_durable.runtime.failures import rebuild
-from trio_durable.runtime.logger import DurableLogger
+from trio_durable.runtime.logger import DurableLogger, never_replaying
 from trio_durable.runtime.replay import check_replay
 from trio_durable.runtime.step_context import StepContext, callable_traits
 from trio_durable.wire import (
@@ -213,13 +213,9 @@ async def _call(
     if wants_context:
         logger = ctx.logger.bind(
             {"operation_id": op_id, "operation_name": name, "attempt": attempt},
-            is_replaying=_never,
+            is_replaying=never_replaying,
         )
         kwargs["step_context"] = context_factory(logger, attempt)
     if is_async:
         return await fn(*args, **kwargs)
     return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
-
-
-def _never() -> bool:
-    return False

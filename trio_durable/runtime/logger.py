@@ -15,7 +15,8 @@ from typing import Any
 WORKFLOW_LOGGER = logging.getLogger("trio_durable.workflow")
 
 
-def _never() -> bool:
+def never_replaying() -> bool:
+    """The replay source of loggers that always log (a step body really runs)."""
     return False
 
 
@@ -26,7 +27,7 @@ class DurableLogger(logging.LoggerAdapter[logging.Logger]):
         self,
         logger: logging.Logger,
         fields: Mapping[str, object],
-        is_replaying: Callable[[], bool] = _never,
+        is_replaying: Callable[[], bool] = never_replaying,
     ) -> None:
         super().__init__(logger, dict(fields))
         self._is_replaying = is_replaying
