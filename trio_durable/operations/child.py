@@ -93,6 +93,7 @@ async def run_child(
             raise decode(recorded.error, ChildContextError)
         if status is OperationStatus.SUCCEEDED:  # recorded with ReplayChildren
             result = await fn(ctx._child(op_id, replaying=True), *args)
+            await invocation.checkpoint()
             return serializer.deserialize(serializer.serialize(result))
     else:
         invocation.batcher.submit(update(OperationAction.START))
