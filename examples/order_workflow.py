@@ -84,6 +84,8 @@ if __name__ == "__main__":
                 "--input",
                 '{"sku": "book-42", "quantity": 2}',
                 "--skip-time",
+                "--function-name",
+                "orders",
             ]
         )
     )

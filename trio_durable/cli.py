@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import logging
 import math
 import os
 import signal
@@ -38,6 +39,7 @@ from trio_durable.local.store import (
 )
 from trio_durable.local.subprocess_invoker import SubprocessInvoker
 from trio_durable.local.targets import load_target, split_target
+from trio_durable.runtime.logger import WORKFLOW_LOGGER_NAME
 from trio_durable.wire import ExecutionStatus
 
 if TYPE_CHECKING:
@@ -361,7 +363,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     clock = MockClock(rate=1.0, autojump_threshold=0) if args.skip_time else None
     sys.path.insert(0, os.getcwd())
+    _show_workflow_logs()
     return trio.run(_run, args, clock, clock=clock)
+
+
+def _show_workflow_logs() -> None:
+    """Print what workflows log through ``ctx.logger`` and step loggers (INFO and
+    up) in the timeline, unless the program configured that logger itself."""
+    logger = logging.getLogger(WORKFLOW_LOGGER_NAME)
+    if logger.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"{'':14} log %(levelname)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 # --- serve --------------------------------------------------------------------------

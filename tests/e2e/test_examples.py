@@ -46,6 +46,10 @@ def test_order_workflow_demo() -> None:
     assert "callback" in timeline
     assert "execution suspended" in timeline
     assert "invocation #3 started (replay)" in timeline
+    # The workflow's own log lines show, once each although it ran three times.
+    assert timeline.count("log INFO: reserving 2 x book-42") == 1
+    assert timeline.count("log INFO: order shipped") == 1
+    assert "function:orders:" in timeline
 
 
 def test_retries_example() -> None:

@@ -12,7 +12,8 @@ import logging
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
-WORKFLOW_LOGGER = logging.getLogger("trio_durable.workflow")
+WORKFLOW_LOGGER_NAME = "trio_durable.workflow"
+WORKFLOW_LOGGER = logging.getLogger(WORKFLOW_LOGGER_NAME)
 
 
 def never_replaying() -> bool:
