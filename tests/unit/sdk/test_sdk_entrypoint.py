@@ -34,7 +34,7 @@ def test_the_sync_entry_runs_trio_and_finds_the_contexts_durable_client() -> Non
 
 
 def test_the_decorator_keeps_the_function_and_takes_options() -> None:
-    assert isinstance(plain, DurableHandler) and plain.__name__ == "plain"
+    assert isinstance(plain, DurableHandler) and getattr(plain, "__name__", None) == "plain"
     serializer = JsonSerializer(sort_keys=True)
 
     @durable_execution(serializer=serializer)
@@ -54,4 +54,4 @@ def test_clients_are_service_clients_or_wrapped_boto3_clients() -> None:
     with pytest.raises(ValidationError, match="ServiceClient or a boto3"):
         as_service_client(object())
     with pytest.raises(ValidationError, match="serializer"):
-        durable_execution(serializer=object())(plain.workflow)  # type: ignore[arg-type]
+        durable_execution(serializer=object())(plain.workflow)  # type: ignore[call-overload]
