@@ -89,6 +89,18 @@ class Fault(StrEnum):
 
 
 TIMEOUT_SECONDS = 50.0  # boto3's read timeout in the SDK's client; virtual in stress runs
+_STATE_FAULTS = (Fault.THROTTLE, Fault.SERVER_ERROR, Fault.TIMEOUT)
+
+
+@dataclass(frozen=True, slots=True)
+class FaultyCall:
+    """One checkpoint call through the fault injector: the fault it got, and the
+    checkpoint token the service answered with (``None`` if it refused or was
+    never reached)."""
+
+    client_token: str | None
+    fault: Fault | None
+    answer_token: str | None
 
 
 class FaultInjectingClient:
@@ -98,7 +110,7 @@ class FaultInjectingClient:
     ``faults``; at most ``max_consecutive`` calls in a row fail, so the SDK's
     bounded retries can get through. A revoked token is sent to the real
     service with a token it never issued, so the refusal is the engine's own.
-    ``injected`` counts what was done.
+    ``injected`` counts what was done; ``calls`` logs every checkpoint call.
     """
 
     def __init__(
@@ -117,13 +129,19 @@ class FaultInjectingClient:
         self._max_consecutive = max_consecutive
         self._consecutive = 0
         self.injected: Counter[Fault] = Counter()
+        self.calls: list[FaultyCall] = []
 
-    def _draw(self) -> Fault | None:
-        if self._consecutive >= self._max_consecutive or self._rng.random() >= self._rate:
+    def _draw(self, allowed: Sequence[Fault]) -> Fault | None:
+        choices = [f for f in self._faults if f in allowed]
+        if (
+            not choices
+            or self._consecutive >= self._max_consecutive
+            or self._rng.random() >= self._rate
+        ):
             self._consecutive = 0
             return None
         self._consecutive += 1
-        fault = self._rng.choice(self._faults)
+        fault = self._rng.choice(choices)
         self.injected[fault] += 1
         return fault
 
@@ -135,23 +153,28 @@ class FaultInjectingClient:
         *,
         client_token: str | None = None,
     ) -> CheckpointResult:
-        fault = self._draw()
-        if fault is Fault.REVOKED_TOKEN:
-            checkpoint_token = f"revoked-{checkpoint_token}"
-        elif fault is not None and fault is not Fault.LOST_RESPONSE:
-            raise await _failure(fault)
-        result = await self._inner.checkpoint(
-            execution_arn, checkpoint_token, updates, client_token=client_token
-        )
-        if fault is Fault.LOST_RESPONSE:
-            raise await _failure(fault)
-        return result
+        fault = self._draw(tuple(Fault))
+        answer: str | None = None
+        try:
+            if fault is Fault.REVOKED_TOKEN:
+                checkpoint_token = f"revoked-{checkpoint_token}"
+            elif fault is not None and fault is not Fault.LOST_RESPONSE:
+                raise await _failure(fault)
+            result = await self._inner.checkpoint(
+                execution_arn, checkpoint_token, updates, client_token=client_token
+            )
+            answer = result.checkpoint_token
+            if fault is Fault.LOST_RESPONSE:
+                raise await _failure(fault)
+            return result
+        finally:
+            self.calls.append(FaultyCall(client_token, fault, answer))
 
     async def get_execution_state(
         self, execution_arn: str, checkpoint_token: str, *, marker: str | None = None
     ) -> StatePage:
-        fault = self._draw()
-        if fault in (Fault.THROTTLE, Fault.SERVER_ERROR, Fault.TIMEOUT):
+        fault = self._draw(_STATE_FAULTS)
+        if fault is not None:
             raise await _failure(fault)
         return await self._inner.get_execution_state(execution_arn, checkpoint_token, marker=marker)
 

@@ -1,9 +1,9 @@
 """Faults injected at the service client, under the real SDK and the real engine.
 
 Each run executes the ``mixed`` workflow in-process, with every invocation's
-service client wrapped: ``FaultInjectingClient`` (throttling, 5xx, timeouts,
-responses lost after the engine applied the call, revoked tokens) around a
-``RecordingClient`` around the engine's own client. Virtual time
+service client wrapped in a ``FaultInjectingClient`` (throttling, 5xx,
+timeouts, responses lost after the engine applied the call, revoked tokens)
+around the engine's own client. Virtual time
 (``MockClock(autojump_threshold=0)``) skips waits, retry back-off and timeouts.
 A fault-free run first gives the baseline every faulty run must match.
 """
@@ -20,7 +20,7 @@ from typing import Any
 import trio
 import trio.testing
 
-from stress.clients import Fault, FaultInjectingClient, RecordingClient
+from stress.clients import Fault, FaultInjectingClient
 from stress.driver import all_events, check_finished_run, complete_callbacks
 from stress.report import Report
 from stress.workflows import mixed
@@ -39,14 +39,13 @@ class FaultyInvoker:
         self._rng = rng
         self._rate = rate
         self.injected: Counter[Fault] = Counter()
-        self.recordings: list[RecordingClient] = []
+        self.faulty: list[FaultInjectingClient] = []
 
     async def invoke(self, request: InvocationRequest, service: LocalService) -> dict[str, Any]:
         from trio_durable.local.client import LocalServiceClient
 
-        recording = RecordingClient(LocalServiceClient(service))
-        faulty = FaultInjectingClient(recording, self._rng, rate=self._rate)
-        self.recordings.append(recording)
+        faulty = FaultInjectingClient(LocalServiceClient(service), self._rng, rate=self._rate)
+        self.faulty.append(faulty)
         try:
             return await mixed.invoke(request.event, None, client=faulty)
         except DurableExecutionError as exc:  # what Lambda reports for an unhandled error
@@ -78,16 +77,20 @@ def _input(rounds: int, log: Path) -> str:
 
 
 def _check_retries(report: Report, label: str, invoker: FaultyInvoker) -> None:
-    """A call retried with the same ClientToken was applied at most once by the engine."""
-    for recording in invoker.recordings:
-        by_token: dict[str | None, list[bool]] = {}
-        for call in recording.calls:
-            if call.client_token is not None:
-                by_token.setdefault(call.client_token, []).append(call.applied)
-        for outcomes in by_token.values():
-            if len(outcomes) > 1:
-                report.count("calls retried with the same ClientToken")
-                report.check(outcomes[-1], "a retried call ends accepted", f"{label}: {outcomes}")
+    """A call retried after its answer was lost gets that same answer: the engine
+    recognised the ClientToken and did not apply the updates again."""
+    for faulty in invoker.faulty:
+        lost: dict[str | None, str | None] = {}
+        for call in faulty.calls:
+            if call.fault is Fault.LOST_RESPONSE:
+                lost[call.client_token] = call.answer_token
+            elif call.fault is None and call.client_token in lost:
+                report.count("clean retries after a lost response")
+                report.check(
+                    call.answer_token == lost.pop(call.client_token),
+                    "a retry after a lost response gets the applied call's answer",
+                    f"{label}: ClientToken {call.client_token}",
+                )
 
 
 async def _run_all(report: Report, runs: int, seed: int, rate: float) -> None:
