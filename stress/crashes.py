@@ -34,6 +34,7 @@ TARGET = "stress.workflows:mixed"
 ROUNDS = 2
 TAG = "TRIO_DURABLE_STRESS_RUN"
 RUN_TIMEOUT_SECONDS = 180
+AT_MOST_ONCE_HOLD = 0.1  # seconds the at-most-once step runs after its side effect
 
 
 def _worker_pids(tag: str) -> list[int]:
@@ -104,7 +105,7 @@ async def _one_run(
         if rng is not None:
             invoker = KillingInvoker(worker, label, rng, max_kills=3)
         service.register_function(label, invoker)
-        payload = json.dumps({"rounds": ROUNDS, "log": str(log)})
+        payload = json.dumps({"rounds": ROUNDS, "log": str(log), "hold": AT_MOST_ONCE_HOLD})
         arn = service.start_execution(label, payload).arn
         async with trio.open_nursery() as nursery:
             nursery.start_soon(partial(complete_callbacks, service, arn, poll=0.05))

@@ -2,7 +2,8 @@
 
 ``mixed`` runs ``rounds`` rounds of: a step, a wait (every other round), a child
 context holding two steps and a wait, a callback completed from outside, and an
-at-most-once step that writes one line per attempt to a side-effect log. Its
+at-most-once step that writes one line per attempt to a side-effect log (the
+input's ``log``) and then holds for the input's ``hold`` seconds. Its
 result depends only on ``rounds`` and the callback payloads (see
 ``callback_payload``), so ``expected_result`` states it independently of any run.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +39,16 @@ def double(a: int) -> int:
     return 2 * a
 
 
-def record_attempt(log: str, label: str, value: int, step_context: Any) -> int:
-    """The at-most-once side effect: one line per attempt, flushed before returning."""
+def record_attempt(log: str, label: str, value: int, hold: float, step_context: Any) -> int:
+    """The at-most-once side effect: one line per attempt, written at once; then the
+    step holds for ``hold`` seconds, a window in which a crash interrupts it."""
     line = f"{label} attempt={step_context.attempt}\n"
     fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line.encode())
     finally:
         os.close(fd)
+    time.sleep(hold)
     return value * 3
 
 
@@ -70,7 +74,13 @@ async def mixed(event: dict[str, Any], ctx: DurableContext) -> dict[str, Any]:
         callbacks.append(await callback.result())
         once.append(
             await ctx.step(
-                record_attempt, event["log"], f"once-{i}", i, name=f"once-{i}", config=AT_MOST_ONCE
+                record_attempt,
+                event["log"],
+                f"once-{i}",
+                i,
+                event.get("hold", 0.0),
+                name=f"once-{i}",
+                config=AT_MOST_ONCE,
             )
         )
     return {"total": total, "children": children, "callbacks": callbacks, "once": once}
