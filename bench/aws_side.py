@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -109,9 +110,18 @@ def step_wait(n: int) -> float:
 
 
 def sqlite_steps(n: int) -> float:
-    with tempfile.TemporaryDirectory(prefix="bench-aws-sqlite-") as tmp:
-        store = SQLiteExecutionStore.create_and_initialize(Path(tmp) / "executions.db")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-aws-sqlite-"))
+    try:
+        store = SQLiteExecutionStore.create_and_initialize(tmp / "executions.db")
         return _run_in_process(steps_handler, n, store=store)
+    finally:
+        # The runner's worker threads may still be writing its WAL files when it
+        # returns; give them a moment before removing the directory.
+        for _ in range(50):
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not tmp.exists():
+                break
+            time.sleep(0.1)
 
 
 def callback_roundtrip(n: int) -> float:
