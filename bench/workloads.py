@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 
 from bench import aws_side, http_side, our_side
+from bench.child import UNAVAILABLE_EXIT
 from bench.harness import BenchError, Measure, Unavailable, Workload
 
 ROOT = Path(__file__).resolve().parent.parent
-UNAVAILABLE_EXIT = 3
 
 
 def _fresh(kind: str, side: str, n: int) -> dict[str, float]:

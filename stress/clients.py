@@ -44,7 +44,6 @@ class RecordingClient:
     def __init__(self, inner: ServiceClient) -> None:
         self._inner = inner
         self.calls: list[CheckpointCall] = []
-        self.state_pages = 0
 
     async def checkpoint(
         self,
@@ -76,7 +75,6 @@ class RecordingClient:
     async def get_execution_state(
         self, execution_arn: str, checkpoint_token: str, *, marker: str | None = None
     ) -> StatePage:
-        self.state_pages += 1
         return await self._inner.get_execution_state(execution_arn, checkpoint_token, marker=marker)
 
 
