@@ -30,7 +30,7 @@ from aws_durable_execution_sdk_python import (
     durable_execution,
     durable_step,
 )
-from aws_durable_execution_sdk_python.config import Duration
+from aws_durable_execution_sdk_python.config import Duration, StepConfig, StepSemantics
 from aws_durable_execution_sdk_python_testing import (
     DurableFunctionTestRunner,
     WebRunner,
@@ -61,6 +61,17 @@ def steps_workflow(event: dict[str, Any], ctx: DurableContext) -> int:
     return total
 
 
+AT_MOST_ONCE = StepConfig(step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY)
+
+
+def steps_at_most_once_workflow(event: dict[str, Any], ctx: DurableContext) -> int:
+    """``steps_workflow`` with at-most-once steps."""
+    total = 0
+    for _ in range(event["n"]):
+        total = ctx.step(add_one(total), config=AT_MOST_ONCE)
+    return total
+
+
 def step_wait_workflow(event: dict[str, Any], ctx: DurableContext) -> int:
     """``n`` x (step + 60 s wait): ``n + 1`` invocations."""
     total = 0
@@ -82,6 +93,7 @@ def callbacks_workflow(event: dict[str, Any], ctx: DurableContext) -> int:
 
 
 steps_handler = durable_execution(steps_workflow)
+steps_at_most_once_handler = durable_execution(steps_at_most_once_workflow)
 step_wait_handler = durable_execution(step_wait_workflow)
 callbacks_handler = durable_execution(callbacks_workflow)
 
@@ -103,6 +115,10 @@ def _run_in_process(handler: Callable[..., Any], n: int, **runner_options: Any) 
 
 def sequential_steps(n: int) -> float:
     return _run_in_process(steps_handler, n)
+
+
+def sequential_steps_at_most_once(n: int) -> float:
+    return _run_in_process(steps_at_most_once_handler, n)
 
 
 def step_wait(n: int) -> float:

@@ -95,6 +95,10 @@ def sequential_async_steps(n: int) -> float:
     return _timed(lambda: _run_in_process("async_steps", n), n)
 
 
+def sequential_steps_at_most_once(n: int) -> float:
+    return _timed(lambda: _run_in_process("steps_at_most_once", n), n)
+
+
 def step_wait(n: int) -> float:
     return _timed(lambda: _run_in_process("step_wait", n), n, virtual_time=True)
 

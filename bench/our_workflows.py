@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trio_durable import DurableContext, durable_execution
+from trio_durable import DurableContext, StepConfig, StepSemantics, durable_execution
 
 CALLBACK_RESULT = "done"
 
@@ -35,6 +35,18 @@ async def async_steps(event: dict[str, Any], ctx: DurableContext) -> int:
     return total
 
 
+AT_MOST_ONCE = StepConfig(semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY)
+
+
+@durable_execution
+async def steps_at_most_once(event: dict[str, Any], ctx: DurableContext) -> int:
+    """``steps`` with at-most-once steps: START and SUCCEED each awaited."""
+    total = 0
+    for _ in range(event["n"]):
+        total = await ctx.step(add_one, total, config=AT_MOST_ONCE)
+    return total
+
+
 @durable_execution
 async def step_wait(event: dict[str, Any], ctx: DurableContext) -> int:
     """``n`` x (step + 60 s wait): ``n + 1`` invocations. The step is async: under
@@ -60,6 +72,7 @@ async def callbacks(event: dict[str, Any], ctx: DurableContext) -> int:
 HANDLERS: dict[str, Any] = {
     "steps": steps,
     "async_steps": async_steps,
+    "steps_at_most_once": steps_at_most_once,
     "step_wait": step_wait,
     "callbacks": callbacks,
 }

@@ -60,6 +60,11 @@ WORKLOADS: tuple[Workload, ...] = (
         note="ours with an async step function (no worker-thread hop); theirs as above",
     ),
     Workload(
+        "sequential-steps-1000-at-most-once", "s", 1000, 100,
+        our_side.sequential_steps_at_most_once, aws_side.sequential_steps_at_most_once,
+        note="at-most-once steps on both sides: every START and SUCCEED awaited",
+    ),
+    Workload(
         "step-wait-100", "s", 100, 3,
         our_side.step_wait, aws_side.step_wait, reps=3, target=20,
         note="101 invocations; time skipped on both sides",
