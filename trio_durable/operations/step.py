@@ -24,8 +24,6 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import anyio
-
 from trio_durable.config import RetryPresets, StepConfig, StepSemantics
 from trio_durable.errors import (
     NonDeterministicExecutionError,
@@ -218,4 +216,4 @@ async def _call(
         kwargs["step_context"] = context_factory(logger, attempt)
     if is_async:
         return await fn(*args, **kwargs)
-    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+    return await ctx._invocation.to_thread(functools.partial(fn, *args, **kwargs))

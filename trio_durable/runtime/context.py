@@ -32,6 +32,7 @@ from trio_durable.wire import MAX_OPERATION_NAME_LENGTH, Operation
 if TYPE_CHECKING:
     from trio_durable.batcher.batcher import CheckpointBatcher
     from trio_durable.runtime.state import Activity, ExecutionState
+    from trio_durable.runtime.threads import ToThread
     from trio_durable.serialization import Serializer
 
 T = TypeVar("T")
@@ -50,6 +51,7 @@ class Invocation:
     lambda_context: Any
     checkpoint: Callable[[], Awaitable[None]]  # the running backend's own checkpoint
     current_task: Callable[[], object]  # an identity of the running task
+    to_thread: ToThread  # runs a sync step body in a worker thread
 
 
 def check_name(name: str | None) -> str | None:

@@ -29,6 +29,7 @@ from trio_durable.errors import (
 from trio_durable.runtime.context import DurableContext, Invocation
 from trio_durable.runtime.logger import WORKFLOW_LOGGER, DurableLogger
 from trio_durable.runtime.state import Activity, ExecutionState, StateActor
+from trio_durable.runtime.threads import ToThread, anyio_run_sync, trio_run_sync
 from trio_durable.serialization import Serializer
 from trio_durable.wire import (
     MAX_LAMBDA_RESPONSE_BYTES,
@@ -83,7 +84,7 @@ async def run_invocation(
     if execution is None:
         raise ValidationError(f"the state of {arn} has no EXECUTION operation")
     actor = StateActor(state)
-    checkpoint, current_task = _backend_primitives()
+    checkpoint, current_task, to_thread = _backend_primitives()
     answer: dict[str, Any] | None = None
     async with anyio.create_task_group() as group:
         batcher = CheckpointBatcher(
@@ -101,6 +102,7 @@ async def run_invocation(
             lambda_context=lambda_context,
             checkpoint=checkpoint,
             current_task=current_task,
+            to_thread=to_thread,
         )
         answer = await _run_workflow(workflow, invocation, execution, group)
         group.cancel_scope.cancel()
@@ -168,16 +170,17 @@ async def _run_workflow(
     return {"Status": InvocationStatus.PENDING.value}
 
 
-def _backend_primitives() -> tuple[Callable[[], Awaitable[None]], Callable[[], object]]:
-    """The running backend's checkpoint and current-task functions: Trio's own under
-    Trio (the hot path of every step skips anyio's backend lookup), anyio's otherwise."""
+def _backend_primitives() -> tuple[Callable[[], Awaitable[None]], Callable[[], object], ToThread]:
+    """The running backend's checkpoint, current-task and worker-thread functions:
+    Trio's own under Trio (the hot path of every step skips anyio's backend lookup),
+    anyio's otherwise."""
     import trio
 
     try:
         trio.lowlevel.current_task()
     except RuntimeError:
-        return anyio.lowlevel.checkpoint, lambda: anyio.get_current_task().id
-    return trio.lowlevel.checkpoint, trio.lowlevel.current_task
+        return anyio.lowlevel.checkpoint, lambda: anyio.get_current_task().id, anyio_run_sync
+    return trio.lowlevel.checkpoint, trio.lowlevel.current_task, trio_run_sync
 
 
 def _fits_in_response(answer: dict[str, Any]) -> bool:
