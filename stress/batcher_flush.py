@@ -182,19 +182,30 @@ class FlushStormInvoker:
         self.recording = RecordingClient(LocalServiceClient(service))
         state = ExecutionState(initial, Activity())
         actor = StateActor(state)
-        batcher = CheckpointBatcher(self.recording, arn, token, actor)
+        producers = trio.CancelScope()
+        # A fatal batcher error stops the producers; the state actor keeps running
+        # so that every acknowledgement already handed to it is still set.
+        batcher = CheckpointBatcher(
+            self.recording, arn, token, actor, on_fatal=lambda _: producers.cancel()
+        )
         self.batcher = batcher
         run = _Run(self.report, batcher, state)
         async with trio.open_nursery() as actors:
             actors.start_soon(actor.run)
             actors.start_soon(batcher.run)
-            async with trio.open_nursery() as producers:
-                for p, ops in enumerate(self.work):
-                    producers.start_soon(run.produce, p, ops, random.Random(self.seed * 7919 + p))
+            with producers:
+                async with trio.open_nursery() as nursery:
+                    for p, ops in enumerate(self.work):
+                        rng = random.Random(self.seed * 7919 + p)
+                        nursery.start_soon(run.produce, p, ops, rng)
             await batcher.flush()
             page_token = batcher.checkpoint_token
             actors.cancel_scope.cancel()
         self._check_order(run.submitted)
+        failure = batcher.failure
+        if failure is not None:
+            self.report.check(False, "the batcher never fails", repr(failure))
+            return {"Status": "FAILED", "Error": {"ErrorMessage": str(failure)}}
         await self._read_final_state(arn, page_token)
         ops = all_ops(self.work)
         return {

@@ -109,7 +109,7 @@ async def _run_all(report: Report, runs: int, seed: int, rate: float) -> None:
 
 
 def run(*, quick: bool, seed: int) -> Report:
-    runs = 6 if quick else 60
+    runs = 15 if quick else 60
     report = Report(f"faults at the service client: {runs} runs of 'mixed' x {ROUNDS} rounds")
     trio.run(_run_all, report, runs, seed, 0.3, clock=trio.testing.MockClock(autojump_threshold=0))
     return report
