@@ -97,14 +97,39 @@ class TimerKind(Enum):
     EXECUTION_TIMEOUT = "execution-timeout"
 
 
+# The marker of a state listing's first page (``get_execution_state`` offsets).
+_START_MARKER = "0"
+
+
 @dataclass(frozen=True, slots=True)
 class InvocationRequest:
-    """One invocation the engine asks for; ``event`` is the Lambda event."""
+    """One invocation the engine asks for, with the first page of the state as it
+    was when the invocation started."""
 
     execution_arn: str
     function_name: str
     request_id: str
-    event: dict[str, Any]
+    checkpoint_token: str
+    first_page: StatePage
+
+    @property
+    def event(self) -> dict[str, Any]:
+        """The Lambda event (rendered on each access: only invokers that send it
+        somewhere pay for the wire conversion)."""
+        return self._event(self.first_page)
+
+    def paged_event(self) -> dict[str, Any]:
+        """The event with an empty first page whose marker points at the start of
+        the state: a handler in this process then reads every page through its
+        client, as dataclasses, with no wire conversion either way."""
+        return self._event(StatePage((), _START_MARKER))
+
+    def _event(self, page: StatePage) -> dict[str, Any]:
+        return {
+            "DurableExecutionArn": self.execution_arn,
+            "CheckpointToken": self.checkpoint_token,
+            "InitialExecutionState": state_page_to_wire(page),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -623,13 +648,11 @@ class Engine:
                 tuple(ex.ops[op_id].operation for op_id in ex.order[: self._page_size + 1]),
                 "s",
             )
-            state = state_page_to_wire(StatePage(first, rest_marker))
-            event = {
-                "DurableExecutionArn": arn,
-                "CheckpointToken": token,
-                "InitialExecutionState": state,
-            }
-            requests.append(InvocationRequest(arn, rec.function_name, request_id, event))
+            requests.append(
+                InvocationRequest(
+                    arn, rec.function_name, request_id, token, StatePage(first, rest_marker)
+                )
+            )
         if action.stages:
             self._commit(action)
         for arn in done:

@@ -96,7 +96,9 @@ class InProcessInvoker:
 
     ``handler`` is a trio-durable handler (it has ``invoke(event, context,
     client=...)``) or any ``async def handler(event, context)`` that speaks the
-    protocol through ``context.durable_client``.
+    protocol through ``context.durable_client``. A trio-durable handler gets
+    ``InvocationRequest.paged_event()`` and reads the whole state through its
+    client (no wire conversion); any other gets the full event.
     """
 
     __slots__ = ("_handler",)
@@ -109,8 +111,8 @@ class InProcessInvoker:
         context = _context(request, client)
         invoke = getattr(self._handler, "invoke", None)
         call: Callable[[], Awaitable[Any]]
-        if invoke is not None:
-            call = lambda: invoke(request.event, context, client=client)  # noqa: E731
+        if invoke is not None:  # trio-durable's own handler: it pages through the client
+            call = lambda: invoke(request.paged_event(), context, client=client)  # noqa: E731
         else:
             call = lambda: self._handler(request.event, context)  # noqa: E731
         try:

@@ -22,7 +22,7 @@ from local_engine_helpers import (
 from trio_durable.errors import ServiceError
 from trio_durable.local.engine import Engine
 from trio_durable.local.store import ExecutionChange, MemoryStore
-from trio_durable.wire import ErrorObject, ExecutionStatus, OperationStatus
+from trio_durable.wire import ErrorObject, ExecutionStatus, Operation, OperationStatus
 
 # --- starting ---------------------------------------------------------------------------
 
@@ -196,6 +196,35 @@ def test_one_invocation_in_flight_and_changes_during_it_reinvoke() -> None:
     assert engine.take_invocations() == []
     engine.finish_invocation(arn, request_id, {"Status": "PENDING"})
     only_invocation(engine, arn)
+
+
+def test_paged_event_leads_to_the_same_state_through_get_execution_state() -> None:
+    engine, clock, _ = make_engine(state_page_size=2)
+    arn, token, request_id = start(engine)
+    steps = [upd(f"s{i}", "STEP", "SUCCEED", payload=f'"{i}"') for i in range(4)]
+    engine.checkpoint(arn, token, [*steps, upd("w", "WAIT", "START", wait_seconds=1)])
+    engine.finish_invocation(arn, request_id, {"Status": "PENDING"})
+    fire_next(engine, clock)
+    request = only_invocation(engine, arn)
+    event = request.event
+    assert event["CheckpointToken"] == request.checkpoint_token
+    assert [op["Id"] for op in event["InitialExecutionState"]["Operations"]] == [
+        op.id for op in request.first_page.operations
+    ]
+    assert event["InitialExecutionState"]["NextMarker"] == "2"
+    paged = request.paged_event()
+    assert paged["DurableExecutionArn"] == arn
+    assert paged["CheckpointToken"] == request.checkpoint_token
+    assert paged["InitialExecutionState"] == {"Operations": [], "NextMarker": "0"}
+    ops: list[Operation] = []
+    marker: str | None = paged["InitialExecutionState"]["NextMarker"]
+    while marker is not None:
+        page = engine.get_execution_state(arn, request.checkpoint_token, marker=marker)
+        ops.extend(page.operations)
+        marker = page.next_marker
+    assert tuple(ops[:2]) == request.first_page.operations
+    assert [op.id for op in ops[1:]] == ["s0", "s1", "s2", "s3", "w"]
+    assert ops[-1].status is OperationStatus.SUCCEEDED
 
 
 # --- stop and timeout ----------------------------------------------------------------------

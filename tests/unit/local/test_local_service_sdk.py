@@ -110,3 +110,51 @@ async def test_step_retries_are_durable(autojump_clock: trio.testing.MockClock) 
         succeeded = [e for e in events if e["EventType"] == "StepSucceeded"]
         assert succeeded[0]["StepSucceededDetails"]["RetryDetails"] == {"CurrentAttempt": 3}
         assert [e["EventType"] for e in events].count("InvocationCompleted") == 3
+
+
+async def test_in_process_sdk_handlers_read_the_state_through_the_client(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A trio-durable handler gets an empty first page with a marker and pages the
+    state in through its client; a plain handler gets the operations in the event."""
+
+    async def echo(value: str) -> str:
+        return value
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> str:
+        first: str = await ctx.step(echo, "a", name="first")
+        await ctx.wait(timedelta(seconds=5))
+        second: str = await ctx.step(echo, first + "b", name="second")
+        return second
+
+    events: list[dict[str, Any]] = []
+
+    class Recording:
+        async def invoke(self, event: dict[str, Any], context: Any, *, client: Any) -> Any:
+            events.append(event)
+            return await handler.invoke(event, context, client=client)
+
+    plain_events: list[dict[str, Any]] = []
+
+    async def plain(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        plain_events.append(event)
+        return {"Status": "SUCCEEDED", "Result": '"plain"'}
+
+    async with open_local_service() as service:
+        service.register_function("recorded", InProcessInvoker(Recording()))
+        service.register_function("plain", InProcessInvoker(plain))
+        arn = service.start_execution("recorded", '"x"').arn
+        result = await service.wait_until_terminal(arn)
+        assert result["Status"] == "SUCCEEDED", result
+        assert result["Result"] == '"ab"'
+        plain_arn = service.start_execution("plain", '"y"').arn
+        assert (await service.wait_until_terminal(plain_arn))["Result"] == '"plain"'
+    assert len(events) == 2  # replayed after the wait, from the state read through the client
+    for event in events:
+        assert event["DurableExecutionArn"] == arn
+        assert event["InitialExecutionState"] == {"Operations": [], "NextMarker": "0"}
+    (plain_event,) = plain_events
+    operations = plain_event["InitialExecutionState"]["Operations"]
+    assert [op["Type"] for op in operations] == ["EXECUTION"]
+    assert operations[0]["ExecutionDetails"]["InputPayload"] == '"y"'
