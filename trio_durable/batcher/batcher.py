@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
 import anyio
-import anyio.lowlevel
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -34,6 +33,7 @@ from tenacity import (
 from trio_durable.batcher.client import ServiceClient
 from trio_durable.errors import ServiceError
 from trio_durable.runtime.mailbox import Mailbox
+from trio_durable.runtime.primitives import Event, checkpoint, move_on_after, new_event, shielded
 from trio_durable.runtime.state import Merge, StateActor
 from trio_durable.wire import (
     MAX_CHECKPOINT_BYTES,
@@ -84,7 +84,7 @@ class BatcherStatistics:
 
 class _Item(NamedTuple):
     update: OperationUpdate | None  # None: a flush marker
-    ack: anyio.Event | None
+    ack: Event | None
     size: int
 
 
@@ -124,7 +124,7 @@ class CheckpointBatcher:
 
     # --- the callers' side ----------------------------------------------------
 
-    def submit(self, update: OperationUpdate, ack: anyio.Event | None = None) -> None:
+    def submit(self, update: OperationUpdate, ack: Event | None = None) -> None:
         """Queue ``update``; ``ack`` is set once its answer is merged into the state
         (or once the batcher has failed).
 
@@ -137,7 +137,7 @@ class CheckpointBatcher:
 
     async def checkpoint(self, update: OperationUpdate) -> None:
         """Record ``update`` and return once the service's answer is merged."""
-        ack = anyio.Event()
+        ack = new_event()
         self.submit(update, ack)
         await ack.wait()
         if self.failure is not None:
@@ -149,11 +149,11 @@ class CheckpointBatcher:
 
         Shielded: a flush that has begun finishes even when the caller is cancelled.
         """
-        with anyio.CancelScope(shield=True):
+        with shielded():
             if self.failure is not None:
-                await anyio.lowlevel.checkpoint()
+                await checkpoint()
                 return
-            ack = anyio.Event()
+            ack = new_event()
             self._put(_Item(None, ack, 0))
             await ack.wait()
 
@@ -185,7 +185,7 @@ class CheckpointBatcher:
 
     async def run(self) -> None:
         """Send batches until cancelled; a fatal error ends the loop (see ``failure``)."""
-        acks: list[anyio.Event] = []
+        acks: list[Event] = []
         try:
             while True:
                 await self._wait_for_work()
@@ -216,17 +216,17 @@ class CheckpointBatcher:
         if not mailbox:
             await mailbox.wait()
         if self._due():
-            await anyio.lowlevel.checkpoint()
+            await checkpoint()
             return
-        with anyio.move_on_after(self._linger):
+        with move_on_after(self._linger):
             while not self._due():
                 await mailbox.wait()
 
-    def _next_batch(self) -> tuple[list[OperationUpdate], list[anyio.Event]]:
+    def _next_batch(self) -> tuple[list[OperationUpdate], list[Event]]:
         """The oldest queued items that fit in one call (acks of flushes included)."""
         mailbox = self._mailbox
         updates: list[OperationUpdate] = []
-        acks: list[anyio.Event] = []
+        acks: list[Event] = []
         size = 0
         while mailbox:
             item = mailbox.peek()

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import anyio.lowlevel
-
 from trio_durable.config import CallbackConfig
 from trio_durable.errors import (
     CallbackError,
@@ -115,7 +113,7 @@ async def create_callback(
             name=name,
             parent_id=ctx.parent_id,
         )
-        await anyio.lowlevel.checkpoint()
+        await invocation.checkpoint()
     else:
         timeout = config.timeout_seconds
         heartbeat = config.heartbeat_timeout_seconds

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Generic, TypeVar
 
-import anyio
+from trio_durable.runtime.primitives import Event, new_event
 
 T = TypeVar("T")
 
@@ -24,7 +24,7 @@ class Mailbox(Generic[T]):
 
     def __init__(self) -> None:
         self._items: deque[T] = deque()
-        self._waiter: anyio.Event | None = None
+        self._waiter: Event | None = None
 
     def __len__(self) -> int:
         return len(self._items)
@@ -52,7 +52,7 @@ class Mailbox(Generic[T]):
 
     async def wait(self) -> None:
         """Sleep until the next ``put``/``wake`` that wakes the receiver."""
-        waiter = anyio.Event()
+        waiter = new_event()
         self._waiter = waiter
         try:
             await waiter.wait()

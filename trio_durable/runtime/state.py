@@ -20,10 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import anyio
-import anyio.lowlevel
-
 from trio_durable.runtime.mailbox import Mailbox
+from trio_durable.runtime.primitives import Event, checkpoint, new_event
 from trio_durable.wire import Operation, OperationType
 
 
@@ -35,7 +33,7 @@ class Activity:
     def __init__(self) -> None:
         self.running = 0
         self.parked = 0
-        self._quiescent = anyio.Event()
+        self._quiescent = new_event()
 
     @property
     def is_quiescent(self) -> bool:
@@ -66,7 +64,7 @@ class Activity:
         """Return once every live task is parked (re-arms for the next call)."""
         if not self.is_quiescent:
             await self._quiescent.wait()
-        self._quiescent = anyio.Event()
+        self._quiescent = new_event()
 
 
 class ExecutionState:
@@ -76,7 +74,7 @@ class ExecutionState:
 
     def __init__(self, operations: Iterable[Operation], activity: Activity) -> None:
         self._operations: dict[str, Operation] = {}
-        self._parked: dict[str, list[anyio.Event]] = {}
+        self._parked: dict[str, list[Event]] = {}
         self._activity = activity
         self.execution_id: str | None = None
         self.apply(operations)
@@ -99,14 +97,14 @@ class ExecutionState:
                     self._activity.unpark()
                     event.set()
 
-    def park(self, op_id: str) -> anyio.Event:
+    def park(self, op_id: str) -> Event:
         """An event set by the next merge that touches ``op_id``; counts as parked."""
-        event = anyio.Event()
+        event = new_event()
         self._parked.setdefault(op_id, []).append(event)
         self._activity.park()
         return event
 
-    def cancel_park(self, op_id: str, event: anyio.Event) -> None:
+    def cancel_park(self, op_id: str, event: Event) -> None:
         """Withdraw a parking that was not woken (its task is leaving)."""
         waiters = self._parked.get(op_id)
         if waiters and event in waiters:
@@ -115,7 +113,7 @@ class ExecutionState:
 
     async def wait_for(self, op_id: str, done: Callable[[Operation], bool]) -> Operation:
         """The operation once ``done`` holds for it, parking until merges make it so."""
-        await anyio.lowlevel.checkpoint()
+        await checkpoint()
         while True:
             op = self._operations.get(op_id)
             if op is not None and done(op):
@@ -133,7 +131,7 @@ class Merge:
     """Operations to merge, and the acknowledgements to set once they are in."""
 
     operations: tuple[Operation, ...]
-    acks: tuple[anyio.Event, ...]
+    acks: tuple[Event, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +166,7 @@ class StateActor:
         mailbox = self._mailbox
         while True:
             if mailbox:
-                await anyio.lowlevel.checkpoint()
+                await checkpoint()
             else:
                 await mailbox.wait()
             while mailbox:

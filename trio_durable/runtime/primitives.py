@@ -1,0 +1,59 @@
+"""Events, checkpoints and cancel scopes of the hot paths: Trio's own under Trio.
+
+The runtime is written against anyio so it also runs under asyncio, but
+anyio looks the backend up on every call (``anyio.Event()`` costs about 13 us
+against 1 us for ``trio.Event()``). These helpers ask Trio whether it is
+running (one thread-local read) and fall back to anyio otherwise.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+import anyio
+import anyio.lowlevel
+import trio
+
+
+class Event(Protocol):
+    """What ``trio.Event`` and ``anyio.Event`` have in common."""
+
+    def set(self) -> None: ...
+
+    def is_set(self) -> bool: ...
+
+    async def wait(self) -> None: ...
+
+
+def _under_trio() -> bool:
+    try:
+        trio.lowlevel.current_task()
+    except RuntimeError:
+        return False
+    return True
+
+
+def new_event() -> Event:
+    """A fresh event of the running backend."""
+    return trio.Event() if _under_trio() else anyio.Event()
+
+
+async def checkpoint() -> None:
+    """The running backend's checkpoint."""
+    if _under_trio():
+        await trio.lowlevel.checkpoint()
+    else:
+        await anyio.lowlevel.checkpoint()
+
+
+def shielded() -> AbstractContextManager[Any]:
+    """A cancel scope shielded from outside cancellation."""
+    return trio.CancelScope(shield=True) if _under_trio() else anyio.CancelScope(shield=True)
+
+
+def move_on_after(seconds: float) -> AbstractContextManager[Any]:
+    """A cancel scope that gives up on its body after ``seconds``."""
+    if _under_trio():
+        return trio.move_on_after(max(seconds, 0.0))  # anyio takes negatives as 0
+    return anyio.move_on_after(seconds)
