@@ -75,6 +75,8 @@ def update_bytes(u: OperationUpdate) -> int:
 
 def coerce_update(index: int, u: OperationUpdate) -> OperationUpdate:
     """Make sure the enum fields are enums (an update built by hand may hold text)."""
+    if type(u.type) is OperationType and type(u.action) is OperationAction:
+        return u
     try:
         op_type = OperationType(u.type)
     except ValueError:
@@ -134,6 +136,24 @@ def check_update_fields(where: str, u: OperationUpdate) -> None:
         check_error(f"{where}.Error", u.error)
         if u.action is OperationAction.SUCCEED or u.action is OperationAction.START:
             raise invalid_parameter(f"{where}.Error: not allowed for {u.action.value}")
+    if _has_options(u):
+        _check_options(where, u)
+
+
+def _has_options(u: OperationUpdate) -> bool:
+    return not (
+        u.replay_children is None
+        and u.next_attempt_delay_seconds is None
+        and u.wait_seconds is None
+        and u.callback_timeout_seconds is None
+        and u.callback_heartbeat_timeout_seconds is None
+        and u.invoke_function_name is None
+        and u.invoke_tenant_id is None
+    )
+
+
+def _check_options(where: str, u: OperationUpdate) -> None:
+    """The ``*Options`` of an update that has some: on their own type only."""
     options = (
         ("ContextOptions", u.replay_children is not None, OperationType.CONTEXT),
         ("StepOptions", u.next_attempt_delay_seconds is not None, OperationType.STEP),
