@@ -15,6 +15,13 @@ def check_replay(
     parent_id: str | None,
 ) -> None:
     """Raise ``NonDeterministicExecutionError`` naming every field that differs."""
+    if (
+        recorded.type is type
+        and recorded.name == name
+        and recorded.sub_type == sub_type
+        and recorded.parent_id == parent_id
+    ):
+        return  # the common case, checked without building the comparison
     differences = [
         f"{field} {got!r} (recorded {was!r})"
         for field, got, was in (
