@@ -158,8 +158,11 @@ async def run_step(
                     await batcher.checkpoint(start)
                 else:
                     batcher.submit(start)
+            is_async, wants_context = callable_traits(fn)
             try:
-                result = await _call(ctx, fn, args, op_id, name, attempt, context_factory)
+                result = await _call(
+                    ctx, fn, args, op_id, name, attempt, context_factory, is_async, wants_context
+                )
                 payload = _payload_or_raise(serializer.serialize(result))
                 value = serializer.deserialize(payload)
             except _NOT_STEP_FAILURES:
@@ -184,7 +187,8 @@ async def run_step(
                     await batcher.checkpoint(succeed)
                 else:
                     batcher.submit(succeed)
-                    await invocation.checkpoint()
+                    if is_async:  # a sync body's thread hop was a checkpoint already
+                        await invocation.checkpoint()
                 return value
         error = error_object_from_exception(failure)
         delay = strategy.next_delay(failure, attempt)
@@ -205,8 +209,9 @@ async def _call(
     name: str | None,
     attempt: int,
     context_factory: ContextFactory,
+    is_async: bool,
+    wants_context: bool,
 ) -> Any:
-    is_async, wants_context = callable_traits(fn)
     kwargs: dict[str, Any] = {}
     if wants_context:
         logger = ctx.logger.bind(
