@@ -117,3 +117,11 @@ async def test_the_default_thread_limiter_bounds_concurrent_bodies() -> None:
         release.set()
     assert order == ["first", "second"]
     assert limiter.borrowed_tokens == 0
+
+
+async def test_the_body_can_call_back_into_the_event_loop() -> None:
+    async def on_the_loop() -> str:
+        await trio.lowlevel.checkpoint()
+        return "from the loop"
+
+    assert await trio_run_sync(lambda: trio.from_thread.run(on_the_loop)) == "from the loop"
