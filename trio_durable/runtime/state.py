@@ -163,15 +163,28 @@ class StateActor:
         )
 
     async def run(self) -> None:
+        """Apply merges until cancelled; on the way out, apply what is still queued.
+
+        A merge carries the answer to a call the service has recorded; when the
+        invocation is torn down (say, the batcher failed on a later call), a
+        caller waiting on it (a shielded flush) must still be woken.
+        """
         mailbox = self._mailbox
-        while True:
-            if mailbox:
-                await checkpoint()
-            else:
-                await mailbox.wait()
-            while mailbox:
-                merge = mailbox.popleft()
-                self.state.apply(merge.operations)
-                self.merges_applied += 1
-                for ack in merge.acks:
-                    ack.set()
+        try:
+            while True:
+                if mailbox:
+                    await checkpoint()
+                else:
+                    await mailbox.wait()
+                self._apply_queued()
+        finally:
+            self._apply_queued()
+
+    def _apply_queued(self) -> None:
+        mailbox = self._mailbox
+        while mailbox:
+            merge = mailbox.popleft()
+            self.state.apply(merge.operations)
+            self.merges_applied += 1
+            for ack in merge.acks:
+                ack.set()
