@@ -25,7 +25,6 @@ from trio_durable.errors import (
     NonDeterministicExecutionError,
     ValidationError,
 )
-from trio_durable.runtime.replay import check_replay
 from trio_durable.serialization import Serializer
 from trio_durable.wire import (
     Operation,
@@ -104,15 +103,8 @@ async def create_callback(
     elif not isinstance(config, CallbackConfig):
         raise ValidationError(f"config must be a CallbackConfig, got {type(config).__name__}")
     invocation = ctx._invocation
-    op_id, recorded = ctx._next_operation()
+    op_id, recorded = ctx._next_operation(OperationType.CALLBACK, SUB_TYPE, name)
     if recorded is not None:
-        check_replay(
-            recorded,
-            type=OperationType.CALLBACK,
-            sub_type=SUB_TYPE,
-            name=name,
-            parent_id=ctx.parent_id,
-        )
         await invocation.checkpoint()
     else:
         timeout = config.timeout_seconds

@@ -27,7 +27,6 @@ from trio_durable.errors import (
     error_object_from_exception,
 )
 from trio_durable.runtime.failures import rebuild
-from trio_durable.runtime.replay import check_replay
 from trio_durable.serialization import Serializer
 from trio_durable.wire import (
     MAX_OPERATION_PAYLOAD_BYTES,
@@ -63,7 +62,7 @@ async def run_child(
         raise ValidationError(f"run_in_child_context needs a callable, got {type(fn).__name__}")
     invocation = ctx._invocation
     serializer = serializer or invocation.serializer
-    op_id, recorded = ctx._next_operation()
+    op_id, recorded = ctx._next_operation(OperationType.CONTEXT, sub_type, name)
 
     def update(action: OperationAction, **fields: Any) -> OperationUpdate:
         return OperationUpdate(
@@ -77,13 +76,6 @@ async def run_child(
         )
 
     if recorded is not None:
-        check_replay(
-            recorded,
-            type=OperationType.CONTEXT,
-            sub_type=sub_type,
-            name=name,
-            parent_id=ctx.parent_id,
-        )
         status = recorded.status
         if status is OperationStatus.SUCCEEDED and not recorded.replay_children:
             await invocation.checkpoint()

@@ -36,7 +36,6 @@ from trio_durable.errors import (
 )
 from trio_durable.runtime.failures import rebuild
 from trio_durable.runtime.logger import DurableLogger, never_replaying
-from trio_durable.runtime.replay import check_replay
 from trio_durable.runtime.step_context import StepContext, callable_traits
 from trio_durable.wire import (
     MAX_OPERATION_PAYLOAD_BYTES,
@@ -108,7 +107,7 @@ async def run_step(
         name = callable_name(fn)
     invocation = ctx._invocation
     serializer = config.serializer or invocation.serializer
-    op_id, recorded = ctx._next_operation()
+    op_id, recorded = ctx._next_operation(OperationType.STEP, SUB_TYPE, name)
 
     def update(action: OperationAction, **fields: Any) -> OperationUpdate:
         return OperationUpdate(
@@ -121,10 +120,6 @@ async def run_step(
             **fields,
         )
 
-    if recorded is not None:
-        check_replay(
-            recorded, type=OperationType.STEP, sub_type=SUB_TYPE, name=name, parent_id=ctx.parent_id
-        )
     strategy = config.retry_strategy or _DEFAULT_RETRY
     at_most_once = config.semantics is StepSemantics.AT_MOST_ONCE_PER_RETRY
     batcher = invocation.batcher

@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from trio_durable.config import duration_seconds
-from trio_durable.runtime.replay import check_replay
 from trio_durable.wire import (
     MAX_WAIT_SECONDS,
     Operation,
@@ -35,13 +34,9 @@ async def run_wait(ctx: DurableContext, duration: timedelta | float, *, name: st
     seconds = duration_seconds(
         duration, "wait duration", allow_zero=False, maximum=MAX_WAIT_SECONDS
     )
-    op_id, recorded = ctx._next_operation()
+    op_id, recorded = ctx._next_operation(OperationType.WAIT, SUB_TYPE, name)
     invocation = ctx._invocation
-    if recorded is not None:
-        check_replay(
-            recorded, type=OperationType.WAIT, sub_type=SUB_TYPE, name=name, parent_id=ctx.parent_id
-        )
-    else:
+    if recorded is None:
         invocation.batcher.submit(
             OperationUpdate(
                 id=op_id,

@@ -27,7 +27,8 @@ from trio_durable.operations import wait as wait_op
 from trio_durable.operations import wait_for_callback as wait_for_callback_op
 from trio_durable.runtime.ids import operation_id
 from trio_durable.runtime.logger import DurableLogger
-from trio_durable.wire import MAX_OPERATION_NAME_LENGTH, Operation
+from trio_durable.runtime.replay import check_replay
+from trio_durable.wire import MAX_OPERATION_NAME_LENGTH, Operation, OperationType
 
 if TYPE_CHECKING:
     from trio_durable.batcher.batcher import CheckpointBatcher
@@ -99,8 +100,14 @@ class DurableContext:
 
     # --- for the operation modules ---------------------------------------------
 
-    def _next_operation(self) -> tuple[str, Operation | None]:
-        """The next operation id in program order, and its record if one exists."""
+    def _next_operation(
+        self, type: OperationType, sub_type: str | None, name: str | None
+    ) -> tuple[str, Operation | None]:
+        """The next operation id in program order, and its record if one exists.
+
+        A record must be of the operation the code asks for now (type, subtype,
+        name, parent): otherwise ``NonDeterministicExecutionError``.
+        """
         invocation = self._invocation
         if invocation.current_task() != self._owner:
             raise ValidationError(
@@ -117,6 +124,10 @@ class DurableContext:
         ):
             # Past the last recorded operation: what follows runs for the first time.
             self._replaying = False
+        if recorded is not None:
+            check_replay(
+                recorded, type=type, sub_type=sub_type, name=name, parent_id=self.parent_id
+            )
         return op_id, recorded
 
     def _child(self, parent_id: str, *, replaying: bool) -> DurableContext:
