@@ -134,7 +134,7 @@ async def child_step_and_wait(event: Any, ctx: DurableContext) -> Any:
 
 def replay_logging(child: DurableContext) -> DurableLogger:
     """The child's logger, logging during replay too, so a re-run body shows in the logs."""
-    return child.logger.bind({}, is_replaying=lambda: False)
+    return child.logger.including_replay()
 
 
 async def build_large(child: DurableContext, value: str) -> str:

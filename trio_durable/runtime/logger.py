@@ -46,6 +46,11 @@ class DurableLogger(logging.LoggerAdapter[logging.Logger]):
         kwargs["extra"] = {**self.fields, **(kwargs.get("extra") or {})}
         return msg, kwargs
 
+    def including_replay(self) -> DurableLogger:
+        """This logger, logging while replaying too: to observe code that re-runs
+        on every invocation (a child context rebuilt with ReplayChildren, say)."""
+        return self.bind({}, is_replaying=never_replaying)
+
     def bind(
         self, fields: Mapping[str, object], is_replaying: Callable[[], bool] | None = None
     ) -> DurableLogger:

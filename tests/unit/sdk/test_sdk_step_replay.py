@@ -403,6 +403,23 @@ async def test_the_workflow_logger_is_silent_while_replaying(
     assert all(getattr(r, "execution_arn", None) == service.arn for r in caplog.records)
 
 
+async def test_a_logger_including_replay_logs_on_every_invocation(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> None:
+        ctx.logger.including_replay().info("every time")
+        ctx.logger.info("once")
+        await ctx.wait(1)
+
+    service = FakeService()
+    service.start()
+    with caplog.at_level(logging.INFO, logger="trio_durable.workflow"):
+        await drive(handler, service)
+    messages = [r.getMessage() for r in caplog.records if r.name == "trio_durable.workflow"]
+    assert messages == ["every time", "once", "every time"]
+
+
 async def test_invalid_arguments_fail_clearly() -> None:
     @durable_execution
     async def handler(event: Any, ctx: DurableContext) -> None:
