@@ -13,12 +13,15 @@ from __future__ import annotations
 import json
 import time
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
 from bench.aws_side import lambda_client
 from bench.harness import BenchError
+
+if TYPE_CHECKING:
+    from trio_durable.local.store import Store
 
 OURS_TARGET = "bench.our_workflows:steps"
 THEIRS_TARGET = "bench.aws_side:steps_handler"
@@ -32,12 +35,14 @@ def _invoke(client: Any, n: int) -> Any:
     return json.loads(body)
 
 
-async def _run_over_http(target: str, n: int) -> float:
+async def run_over_http(target: str, n: int, store: Store | None = None) -> float:
+    """Seconds for one ``n``-step execution of ``target`` over HTTP (``store``:
+    the service's store, memory by default)."""
     from trio_durable.local.http import bind_socket, serve
     from trio_durable.local.service import open_local_service
     from trio_durable.local.subprocess_invoker import SubprocessInvoker
 
-    async with open_local_service() as service, trio.open_nursery() as nursery:
+    async with open_local_service(store=store) as service, trio.open_nursery() as nursery:
         sock = bind_socket("127.0.0.1", 0)
         endpoint: str = await nursery.start(partial(serve, service, sock=sock))
         async with SubprocessInvoker(target, endpoint=endpoint, max_workers=1) as invoker:
@@ -54,8 +59,8 @@ async def _run_over_http(target: str, n: int) -> float:
 
 
 def ours_steps(n: int) -> float:
-    return trio.run(_run_over_http, OURS_TARGET, n)
+    return trio.run(run_over_http, OURS_TARGET, n)
 
 
 def theirs_steps(n: int) -> float:
-    return trio.run(_run_over_http, THEIRS_TARGET, n)
+    return trio.run(run_over_http, THEIRS_TARGET, n)
