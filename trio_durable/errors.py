@@ -112,10 +112,6 @@ class CallbackSubmitterError(CallbackError):
     """The submitter of ``wait_for_callback`` failed after its retries."""
 
 
-class InvokeError(DurableExecutionError):
-    """A chained invoke's target execution failed, timed out or was stopped."""
-
-
 # --- the service's answers ------------------------------------------------------
 
 
