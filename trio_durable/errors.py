@@ -12,7 +12,7 @@ from __future__ import annotations
 import traceback
 from typing import ClassVar, Self
 
-from trio_durable.wire import ErrorObject
+from trio_durable.wire import ErrorObject, fit_error
 
 
 class DurableExecutionError(Exception):
@@ -159,15 +159,20 @@ def not_found(message: str) -> ServiceError:
 
 
 def error_object_from_exception(exc: BaseException) -> ErrorObject:
-    """The ``ErrorObject`` recorded for an exception raised by user code."""
+    """The ``ErrorObject`` recorded for an exception raised by user code, cut to
+    the service's size limit (``wire.fit_error``)."""
     if isinstance(exc, DurableExecutionError):
         stack = exc.stack_trace
         if stack is None:
             stack = _format_stack(exc)
-        return ErrorObject(
+        error = ErrorObject(
             message=exc.message, type=exc.error_type, data=exc.error_data, stack_trace=stack
         )
-    return ErrorObject(message=str(exc), type=type(exc).__name__, stack_trace=_format_stack(exc))
+    else:
+        error = ErrorObject(
+            message=str(exc), type=type(exc).__name__, stack_trace=_format_stack(exc)
+        )
+    return fit_error(error)
 
 
 def _format_stack(exc: BaseException) -> tuple[str, ...]:

@@ -11,10 +11,12 @@ Timestamps are epoch seconds (``float``) everywhere inside the project.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+import orjson
 
 # Service limits (see DESIGN.md, "Behavioural facts").
 MAX_OPERATION_PAYLOAD_BYTES = 256 * 1024
@@ -26,6 +28,8 @@ MAX_CALLBACK_TIMEOUT_SECONDS = 99_999_999
 MAX_OPERATION_ID_LENGTH = 64
 MAX_OPERATION_NAME_LENGTH = 256
 MAX_SUB_TYPE_LENGTH = 32
+MAX_ERROR_BYTES = 32 * 1024
+"""Largest ``ErrorObject`` (as JSON) an update may carry."""
 
 WireDict = dict[str, Any]
 
@@ -201,6 +205,63 @@ def error_to_wire(error: ErrorObject) -> WireDict:
     if error.stack_trace is not None:
         out["StackTrace"] = list(error.stack_trace)
     return out
+
+
+def error_size(error: ErrorObject) -> int:
+    """Bytes of ``error`` as JSON: what ``MAX_ERROR_BYTES`` counts."""
+    return len(orjson.dumps(error_to_wire(error)))
+
+
+_KEPT_STACK_BYTES = 8 * 1024
+_KEPT_DATA_BYTES = 16 * 1024
+
+
+def fit_error(error: ErrorObject, limit: int = MAX_ERROR_BYTES) -> ErrorObject:
+    """``error`` cut down to at most ``limit`` bytes of JSON, saying what was cut.
+
+    An exception's message, data or traceback may be any size, but the service
+    refuses a larger error object, and with it the whole checkpoint. The
+    traceback keeps its last (innermost) lines, data too large to keep whole is
+    dropped (cut JSON would not parse), and the message is cut last.
+    """
+    if error_size(error) <= limit:
+        return error
+    stack = error.stack_trace
+    if stack:
+        kept: list[str] = []
+        used = 0
+        for line in reversed(stack):
+            used += len(orjson.dumps(line)) + 1
+            if used > _KEPT_STACK_BYTES:
+                break
+            kept.append(line)
+        if len(kept) < len(stack):
+            kept.append(f"... {len(stack) - len(kept)} earlier lines cut")
+            stack = tuple(reversed(kept))
+    notes = ""
+    data = error.data
+    if data is not None and len(orjson.dumps(data)) > _KEPT_DATA_BYTES:
+        notes = f" [ErrorData of {len(data.encode())} bytes dropped: over {limit} bytes]"
+        data = None
+    message = error.message or ""
+    fitted = replace(error, stack_trace=stack, data=data, message=message + notes)
+    if error_size(fitted) <= limit:
+        return fitted
+    # The longest prefix of the message that fits, found by bisection (escapes
+    # and UTF-8 make the bytes per character vary).
+    low, high = 0, len(message)
+    while low < high:
+        middle = (low + high + 1) // 2
+        trial = replace(fitted, message=_cut(message, middle, notes))
+        if error_size(trial) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return replace(fitted, message=_cut(message, low, notes))
+
+
+def _cut(message: str, keep: int, notes: str) -> str:
+    return f"{message[:keep]} ... [message cut: {keep} of {len(message)} characters kept]{notes}"
 
 
 def error_from_wire(data: Mapping[str, Any] | None) -> ErrorObject | None:

@@ -159,3 +159,53 @@ _text = st.text(max_size=20)
 )
 def test_error_object_round_trips(error: ErrorObject) -> None:
     assert wire.error_from_wire(wire.error_to_wire(error)) == error
+
+
+# --- fit_error: an exception of any size still makes a recordable error ---------
+
+
+def test_fit_error_leaves_a_small_error_alone() -> None:
+    error = ErrorObject(message="boom", type="ValueError", data='{"a": 1}', stack_trace=("x",))
+    assert wire.fit_error(error) is error
+
+
+def test_fit_error_cuts_a_long_message_and_says_so() -> None:
+    error = ErrorObject(message="x" * 100_000, type="ValueError", stack_trace=("line",))
+    fitted = wire.fit_error(error)
+    assert wire.error_size(fitted) <= wire.MAX_ERROR_BYTES
+    assert fitted.message is not None
+    assert fitted.message.startswith("x" * 1000)
+    assert "characters kept]" in fitted.message
+    assert fitted.type == "ValueError"
+    assert fitted.stack_trace == ("line",)
+
+
+def test_fit_error_keeps_the_innermost_traceback_lines() -> None:
+    stack = tuple(f'  File "mod.py", line {i}, in f{i}' for i in range(5000))
+    fitted = wire.fit_error(ErrorObject(message="deep", type="RecursionError", stack_trace=stack))
+    assert wire.error_size(fitted) <= wire.MAX_ERROR_BYTES
+    assert fitted.message == "deep"
+    assert fitted.stack_trace is not None
+    assert fitted.stack_trace[-1] == stack[-1]
+    assert fitted.stack_trace[0].endswith("earlier lines cut")
+    assert len(fitted.stack_trace) < len(stack)
+
+
+def test_fit_error_drops_data_too_large_to_keep_whole() -> None:
+    data = '{"blob": "' + "d" * 40_000 + '"}'
+    fitted = wire.fit_error(ErrorObject(message="bad", type="E", data=data))
+    assert fitted.data is None
+    assert fitted.message is not None
+    assert fitted.message.startswith("bad [ErrorData of")
+    assert wire.error_size(fitted) <= wire.MAX_ERROR_BYTES
+
+
+@given(st.text(min_size=0, max_size=3000), st.integers(min_value=1, max_value=40))
+def test_fit_error_fits_any_text_however_it_escapes(chunk: str, repeat: int) -> None:
+    # Control characters escape to six bytes and non-ASCII takes up to four:
+    # the cut must count bytes as JSON, not characters.
+    message = (chunk + "\n\x01é😀") * repeat
+    fitted = wire.fit_error(ErrorObject(message=message, type="E"), limit=4096)
+    assert wire.error_size(fitted) <= 4096
+    assert fitted.message is not None
+    assert message.startswith(fitted.message.split(" ... [message cut:")[0])

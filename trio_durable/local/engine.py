@@ -43,7 +43,6 @@ from trio_durable.local.validation import (
     check_timeout,
     check_update_fields,
     coerce_update,
-    error_size,
     offset_marker,
     page_limit,
     payload_size,
@@ -65,6 +64,7 @@ from trio_durable.wire import (
     OperationUpdate,
     StatePage,
     error_from_wire,
+    error_size,
     error_to_wire,
     state_page_to_wire,
 )

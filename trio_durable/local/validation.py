@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import orjson
-
 from trio_durable.errors import invalid_parameter
 from trio_durable.wire import (
     MAX_CALLBACK_TIMEOUT_SECONDS,
+    MAX_ERROR_BYTES,
     MAX_LAMBDA_RESPONSE_BYTES,
     MAX_OPERATION_ID_LENGTH,
     MAX_OPERATION_NAME_LENGTH,
@@ -26,11 +25,9 @@ from trio_durable.wire import (
     OperationAction,
     OperationType,
     OperationUpdate,
-    error_to_wire,
+    error_size,
 )
 
-MAX_ERROR_BYTES = 32 * 1024
-"""Largest ``ErrorObject`` (as JSON) an update may carry."""
 MAX_PAGE_ITEMS = 1000
 """Largest ``MaxItems`` of any paged call (the model's ``ItemCount``)."""
 MAX_EXECUTION_TIMEOUT_SECONDS = 31_622_400
@@ -56,10 +53,6 @@ ACTIONS: dict[OperationType, frozenset[OperationAction]] = {
 
 def payload_size(text: str) -> int:
     return len(text.encode("utf-8"))
-
-
-def error_size(error: ErrorObject) -> int:
-    return len(orjson.dumps(error_to_wire(error)))
 
 
 def update_bytes(u: OperationUpdate) -> int:

@@ -24,7 +24,7 @@ from trio_durable.errors import (
     StepInterruptedError,
     error_object_from_exception,
 )
-from trio_durable.wire import ErrorObject
+from trio_durable.wire import ErrorObject, fit_error
 
 # Recorded error types that rebuild as their own class rather than the default.
 _OWN_CLASS: dict[str, type[DurableExecutionError]] = {
@@ -55,11 +55,13 @@ def encode_callback_failure(exc: BaseException) -> ErrorObject:
         "ErrorType": exc.error_type,
         "ErrorData": exc.error_data,
     }
-    return ErrorObject(
-        message=recorded.message,
-        type=type(exc).__name__,
-        data=orjson.dumps(envelope).decode(),
-        stack_trace=recorded.stack_trace,
+    return fit_error(
+        ErrorObject(
+            message=recorded.message,
+            type=type(exc).__name__,
+            data=orjson.dumps(envelope).decode(),
+            stack_trace=recorded.stack_trace,
+        )
     )
 
 

@@ -22,6 +22,7 @@ from trio_durable import (
     RetryStrategy,
     StepConfig,
     StepContext,
+    StepError,
     StepSemantics,
     durable_execution,
 )
@@ -277,6 +278,36 @@ async def test_a_result_too_large_to_store_fails_clearly(
     assert result["Status"] == "FAILED"
     assert error_of(result)["ErrorType"] == "SerializationError"
     assert "stores at most 6291456 bytes" in error_of(result)["ErrorMessage"]
+
+
+async def test_a_step_error_too_large_to_store_is_recorded_cut_down(
+    service: LocalService, autojump_clock: trio.abc.Clock
+) -> None:
+    async def explode() -> None:
+        raise ValueError("x" * 100_000)
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> str:
+        try:
+            await ctx.step(explode, config=StepConfig(retry_strategy=RetryPresets.none()))
+        except StepError as exc:
+            return f"{exc.error_type}: {len(exc.message)} characters"
+        return "no error"
+
+    result = await run(service, handler)
+    assert result["Status"] == "SUCCEEDED", result
+    assert kinds(service, result["Arn"]) == [
+        "ExecutionStarted",
+        "StepStarted/Step",
+        "StepFailed/Step",
+        "InvocationCompleted",
+        "ExecutionSucceeded",
+    ]
+    failed = events(service, result["Arn"])[2]["StepFailedDetails"]["Error"]["Payload"]
+    assert failed["ErrorType"] == "ValueError"
+    assert failed["ErrorMessage"].startswith("x" * 1000)
+    assert "characters kept]" in failed["ErrorMessage"]
+    assert orjson.loads(result["Result"]).startswith("ValueError: ")
 
 
 async def test_the_sync_lambda_entry_runs_its_own_trio_loop_in_a_worker_thread(
