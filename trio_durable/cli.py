@@ -28,7 +28,12 @@ import trio
 
 from trio_durable.errors import DurableExecutionError
 from trio_durable.local import http
-from trio_durable.local.invokers import InProcessInvoker, Invoker, ThreadInvoker
+from trio_durable.local.invokers import (
+    MAX_INVOCATION_TIMEOUT_SECONDS,
+    InProcessInvoker,
+    Invoker,
+    ThreadInvoker,
+)
 from trio_durable.local.sqlite_store import DEFAULT_PATH, SQLiteStore
 from trio_durable.local.store import (
     ExecutionChange,
@@ -336,7 +341,9 @@ async def _run(args: argparse.Namespace, clock: MockClock | None) -> int:
         store = ObservedStore(open_store(args.store), timeline)
         stack.callback(store.close)
         service = await stack.enter_async_context(open_local_service(store=store))
-        service.register_function(function_name, invoker)
+        service.register_function(
+            function_name, invoker, invocation_timeout_seconds=args.invocation_timeout
+        )
         nursery = await stack.enter_async_context(trio.open_nursery())
         await nursery.start(partial(http.serve, service, sock=sock))
         if clock is not None:
@@ -414,7 +421,9 @@ async def _serve(args: argparse.Namespace) -> int:
         stack.callback(store.close)
         service = await stack.enter_async_context(open_local_service(store=store))
         for name, registered in invokers.items():
-            service.register_function(name, registered)
+            service.register_function(
+                name, registered, invocation_timeout_seconds=args.invocation_timeout
+            )
         signals = stack.enter_context(trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT))
         nursery = await stack.enter_async_context(trio.open_nursery())
         await nursery.start(partial(http.serve, service, sock=sock))
@@ -542,6 +551,19 @@ def _json_default(value: Any) -> Any:
 # --- parsing and main ---------------------------------------------------------------
 
 
+def _invocation_timeout(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds <= MAX_INVOCATION_TIMEOUT_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"must be more than 0 and at most {MAX_INVOCATION_TIMEOUT_SECONDS} seconds,"
+            f" got {text!r}"
+        )
+    return seconds
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trio-durable", description="Run and inspect durable executions locally."
@@ -557,6 +579,13 @@ def build_parser() -> argparse.ArgumentParser:
             choices=("inprocess", "subprocess"),
             default="inprocess",
             help="where handlers run (default: in this process)",
+        )
+        sub.add_argument(
+            "--invocation-timeout",
+            type=_invocation_timeout,
+            default=MAX_INVOCATION_TIMEOUT_SECONDS,
+            metavar="SECONDS",
+            help="each invocation's Lambda timeout (default and most: 900)",
         )
 
     run = commands.add_parser("run", help="run one execution to the end, printing a timeline")

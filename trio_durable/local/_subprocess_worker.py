@@ -27,7 +27,6 @@ from trio_durable.local.targets import load_target
 from trio_durable.wire import error_to_wire
 
 _HEADER = struct.Struct(">I")
-_DEADLINE_MS = 15 * 60 * 1000  # Lambda's longest timeout: what a handler is told it has
 
 
 @dataclass
@@ -84,7 +83,7 @@ def serve(target: str, request_fd: int, answer_fd: int) -> None:
             aws_request_id=request["RequestId"],
             function_name=request["FunctionName"],
             invoked_function_arn=request.get("FunctionArn", ""),
-            _deadline=time.monotonic() + _DEADLINE_MS / 1000,
+            _deadline=time.monotonic() + request["TimeoutSeconds"],
         )
         reply: dict[str, Any]
         try:

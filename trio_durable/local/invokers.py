@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from trio_durable.local.service import LocalService
 
 __all__ = [
+    "MAX_INVOCATION_TIMEOUT_SECONDS",
+    "TIMEOUT_ERROR_TYPE",
     "InProcessInvoker",
     "InvocationError",
     "InvocationRequest",
@@ -35,7 +37,10 @@ __all__ = [
     "ThreadInvoker",
 ]
 
-LAMBDA_TIMEOUT_SECONDS = 900
+MAX_INVOCATION_TIMEOUT_SECONDS = 900
+"""Lambda's longest function timeout, and the local service's default."""
+TIMEOUT_ERROR_TYPE = "Sandbox.Timedout"
+"""What Lambda records for an invocation that ran out of time."""
 
 
 class InvocationError(DurableExecutionError):
@@ -69,13 +74,17 @@ class LocalLambdaContext:
     memory_limit_in_mb: int = 128
     log_group_name: str = ""
     log_stream_name: str = ""
-    deadline_epoch: float = field(default_factory=lambda: time.time() + LAMBDA_TIMEOUT_SECONDS)
+    deadline_epoch: float = field(
+        default_factory=lambda: time.time() + MAX_INVOCATION_TIMEOUT_SECONDS
+    )
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self.deadline_epoch - time.time()) * 1000))
 
 
-def _context(request: InvocationRequest, client: LocalServiceClient) -> LocalLambdaContext:
+def _context(
+    request: InvocationRequest, client: LocalServiceClient, service: LocalService
+) -> LocalLambdaContext:
     function_arn = request.execution_arn.split("/durable-execution/", 1)[0]
     return LocalLambdaContext(
         function_name=request.function_name,
@@ -83,6 +92,7 @@ def _context(request: InvocationRequest, client: LocalServiceClient) -> LocalLam
         invoked_function_arn=function_arn,
         durable_client=client,
         log_group_name=f"/aws/lambda/{request.function_name}",
+        deadline_epoch=time.time() + service.invocation_timeout(request.function_name),
     )
 
 
@@ -108,7 +118,7 @@ class InProcessInvoker:
 
     async def invoke(self, request: InvocationRequest, service: LocalService) -> dict[str, Any]:
         client = LocalServiceClient(service)
-        context = _context(request, client)
+        context = _context(request, client, service)
         invoke = getattr(self._handler, "invoke", None)
         call: Callable[[], Awaitable[Any]]
         if invoke is not None:  # trio-durable's own handler: it pages through the client
@@ -148,7 +158,7 @@ class ThreadInvoker:
 
     async def invoke(self, request: InvocationRequest, service: LocalService) -> dict[str, Any]:
         client = LocalServiceClient(service, trio_token=trio.lowlevel.current_trio_token())
-        context = _context(request, client)
+        context = _context(request, client, service)
         try:
             answer = await trio.to_thread.run_sync(
                 self._handler,

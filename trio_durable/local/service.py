@@ -25,7 +25,7 @@ from typing import Any
 
 import trio
 
-from trio_durable.errors import error_object_from_exception, not_found
+from trio_durable.errors import ValidationError, error_object_from_exception, not_found
 from trio_durable.local import arns
 from trio_durable.local.engine import (
     CRASH_ERROR_TYPE,
@@ -33,7 +33,12 @@ from trio_durable.local.engine import (
     InvocationRequest,
     StartedExecution,
 )
-from trio_durable.local.invokers import InvocationError, Invoker
+from trio_durable.local.invokers import (
+    MAX_INVOCATION_TIMEOUT_SECONDS,
+    TIMEOUT_ERROR_TYPE,
+    InvocationError,
+    Invoker,
+)
 from trio_durable.local.store import MemoryStore, Store
 from trio_durable.wire import CheckpointResult, ErrorObject, OperationUpdate, StatePage
 
@@ -114,17 +119,40 @@ class LocalService:
             default_timeout_seconds=default_timeout_seconds,
         )
         self._invokers: dict[str, Invoker] = {}
+        self._timeouts: dict[str, float] = {}
         self._changed = trio.Event()
         self._closed_waiters: dict[str, trio.Event] = {}
         self._scopes: dict[str, trio.CancelScope] = {}
         self._running = False
 
-    def register_function(self, name: str, invoker: Invoker) -> None:
-        """Route invocations of function ``name`` to ``invoker`` (replaces any)."""
+    def register_function(
+        self,
+        name: str,
+        invoker: Invoker,
+        *,
+        invocation_timeout_seconds: float = MAX_INVOCATION_TIMEOUT_SECONDS,
+    ) -> None:
+        """Route invocations of function ``name`` to ``invoker`` (replaces any).
+
+        ``invocation_timeout_seconds`` is the function's Lambda timeout (at most
+        900): an invocation still running then is cancelled and recorded as
+        ``Sandbox.Timedout``, a crash the service retries like any other.
+        """
+        if not 0 < invocation_timeout_seconds <= MAX_INVOCATION_TIMEOUT_SECONDS:
+            raise ValidationError(
+                "invocation_timeout_seconds must be more than 0 and at most"
+                f" {MAX_INVOCATION_TIMEOUT_SECONDS} (Lambda's limit),"
+                f" got {invocation_timeout_seconds!r}"
+            )
         name = arns.function_name_of(name)
         self._invokers[name] = invoker
+        self._timeouts[name] = invocation_timeout_seconds
         self.engine.functions.add(name)
         self._changed.set()
+
+    def invocation_timeout(self, function_name: str) -> float:
+        """Seconds an invocation of ``function_name`` may run (see ``register_function``)."""
+        return self._timeouts[arns.function_name_of(function_name)]
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Run timers and the invocation scheduler until cancelled."""
@@ -312,7 +340,14 @@ class LocalService:
             self._scopes[arn] = scope
             try:
                 invoker = self._invokers[request.function_name]
-                answer = await invoker.invoke(request, self)
+                timeout = self._timeouts[request.function_name]
+                with trio.move_on_after(timeout) as limit:
+                    answer = await invoker.invoke(request, self)
+                if limit.cancelled_caught:
+                    failure = ErrorObject(
+                        message=f"Task timed out after {timeout:.2f} seconds",
+                        type=TIMEOUT_ERROR_TYPE,
+                    )
             except InvocationError as exc:
                 failure = ErrorObject(message=exc.message, type=exc.error_type)
             except Exception as exc:

@@ -97,7 +97,8 @@ class SubprocessInvoker:
             self._busy += 1
             self._invocations += 1
             try:
-                reply = await self._exchange(worker, request)
+                timeout = service.invocation_timeout(request.function_name)
+                reply = await self._exchange(worker, request, timeout_seconds=timeout)
             except BaseException:
                 await worker.kill()  # cancelled or crashed mid-invocation: never reuse it
                 raise
@@ -149,11 +150,14 @@ class SubprocessInvoker:
             raise InvocationError(hello["LoadError"], error_type="Runtime.ImportModuleError")
         return worker
 
-    async def _exchange(self, worker: _Worker, request: InvocationRequest) -> dict[str, Any]:
+    async def _exchange(
+        self, worker: _Worker, request: InvocationRequest, *, timeout_seconds: float
+    ) -> dict[str, Any]:
         frame = orjson.dumps(
             {
                 "RequestId": request.request_id,
                 "FunctionName": request.function_name,
+                "TimeoutSeconds": timeout_seconds,
                 "Event": request.event,
             }
         )

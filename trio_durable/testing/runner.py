@@ -21,7 +21,7 @@ import trio.testing
 
 from trio_durable.errors import ValidationError
 from trio_durable.local.engine import InvocationRequest
-from trio_durable.local.invokers import InProcessInvoker, Invoker
+from trio_durable.local.invokers import MAX_INVOCATION_TIMEOUT_SECONDS, InProcessInvoker, Invoker
 from trio_durable.local.service import LocalService
 from trio_durable.local.store import Event, Store
 from trio_durable.serialization import DEFAULT_SERIALIZER, Serializer
@@ -179,6 +179,8 @@ class DurableTestRunner:
     Use as ``async with DurableTestRunner(handler) as runner:``; then
     ``await runner.run(input)`` for a workflow that needs nothing from outside, or
     ``runner.start(input)`` and the callback helpers for one that does.
+    ``invocation_timeout_seconds`` is the function's Lambda timeout (see
+    ``LocalService.register_function``).
     """
 
     def __init__(
@@ -188,12 +190,15 @@ class DurableTestRunner:
         function_name: str = "workflow",
         store: Store | None = None,
         serializer: Serializer = DEFAULT_SERIALIZER,
+        invocation_timeout_seconds: float = MAX_INVOCATION_TIMEOUT_SECONDS,
     ) -> None:
         self.function_name = function_name
         self.serializer = serializer
         self.service = LocalService(store=store)
         self.service.register_function(
-            function_name, _SignallingInvoker(InProcessInvoker(handler), self)
+            function_name,
+            _SignallingInvoker(InProcessInvoker(handler), self),
+            invocation_timeout_seconds=invocation_timeout_seconds,
         )
         self._invocation_event = trio.Event()
         self._stack: Any = None

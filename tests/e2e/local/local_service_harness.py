@@ -60,8 +60,8 @@ class Server:
         """Run a sync service call on the service's Trio thread."""
         return trio.from_thread.run_sync(fn, *args, trio_token=self.token)
 
-    def register(self, name: str, invoker: Invoker) -> None:
-        self.call(self.service.register_function, name, invoker)
+    def register(self, name: str, invoker: Invoker, **options: Any) -> None:
+        self.call(partial(self.service.register_function, name, invoker, **options))
 
 
 @contextmanager

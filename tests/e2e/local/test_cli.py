@@ -43,6 +43,8 @@ def test_run_prints_a_timeline_and_the_callback_command_that_completes_it() -> N
         (["run", CALLBACK_WORKFLOW, "--input", "{nope"], "--input is not valid JSON"),
         (["run", CALLBACK_WORKFLOW, "--store", "redis:x"], "bad --store 'redis:x'"),
         (["serve", "--function", "f"], "bad --function 'f': expected NAME=TARGET"),
+        (["run", CALLBACK_WORKFLOW, "--invocation-timeout", "0"], "at most 900 seconds, got '0'"),
+        (["serve", "--invocation-timeout", "soon"], "at most 900 seconds, got 'soon'"),
         (["serve", "--port", "0", "--function", "f=json:nothing"], "has no attribute 'nothing'"),
     ],
 )

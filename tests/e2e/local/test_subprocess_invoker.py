@@ -104,6 +104,31 @@ def test_a_handler_that_kills_its_process_is_recorded_and_re_invoked(
     assert stats.invocations_total == 2
 
 
+def test_a_worker_past_its_invocation_timeout_is_killed_and_re_invoked(
+    server: Server, tmp_path: Path
+) -> None:
+    invoker = SubprocessInvoker(
+        f"{HANDLERS / 'crashing.py'}:hangs_once", endpoint=server.endpoint, max_workers=1
+    )
+    server.register("hangs", invoker, invocation_timeout_seconds=1.5)
+    marker = tmp_path / "marker"
+    response = server.client.invoke(
+        FunctionName="hangs", Payload=json.dumps({"marker": str(marker)}).encode()
+    )
+    assert json.loads(response["Payload"].read()) == "in time"
+    left = [int(line) for line in marker.read_text().split()]
+    assert len(left) == 2 and all(0 < ms <= 1500 for ms in left)
+    events = _history(server, response["DurableExecutionArn"])
+    [timed_out, clean] = [e for e in events if e["EventType"] == "InvocationCompleted"]
+    assert timed_out["InvocationCompletedDetails"]["Error"]["Payload"] == {
+        "ErrorType": "Sandbox.Timedout",
+        "ErrorMessage": "Task timed out after 1.50 seconds",
+    }
+    assert "Error" not in clean["InvocationCompletedDetails"]
+    assert invoker.statistics().invocations_total == 2
+    assert invoker.statistics().workers_busy == 0
+
+
 def test_a_handler_that_raises_fails_each_invocation_with_its_error(server: Server) -> None:
     _register(server, "raises", f"{HANDLERS / 'crashing.py'}:always_raises")
     response = server.client.invoke(FunctionName="raises", Payload=b"{}")

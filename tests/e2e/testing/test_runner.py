@@ -110,3 +110,29 @@ async def test_wait_for_callback_raises_when_the_execution_ends_without_one(
         result = await execution.result()
     assert (result.status, result.value, flaky_calls) == ("SUCCEEDED", "done", 3)
     assert result.operation("flaky").attempt == 3
+
+
+async def test_an_invocation_that_hangs_times_out_in_virtual_time_and_is_retried(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    attempts: list[float] = []
+
+    async def slow_lookup() -> str:
+        attempts.append(trio.current_time())
+        if len(attempts) == 1:
+            await trio.sleep_forever()  # the first invocation never comes back
+        return "found"
+
+    @durable_execution
+    async def lookup(event: Any, ctx: DurableContext) -> str:
+        found: str = await ctx.step(slow_lookup)
+        return found
+
+    async with DurableTestRunner(lookup, invocation_timeout_seconds=120) as runner:
+        result = await runner.run()
+    assert result.status == "SUCCEEDED" and result.value == "found"
+    assert result.invocations == 2
+    assert attempts[1] - attempts[0] >= 120
+    first = next(e for e in result.events if e["EventType"] == "InvocationCompleted")
+    error = first["InvocationCompletedDetails"]["Error"]["Payload"]
+    assert error["ErrorType"] == "Sandbox.Timedout"

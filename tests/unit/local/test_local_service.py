@@ -12,7 +12,7 @@ import trio
 import trio.testing
 from local_engine_helpers import upd
 
-from trio_durable.errors import ServiceError
+from trio_durable.errors import ServiceError, ValidationError
 from trio_durable.local.client import LocalServiceClient
 from trio_durable.local.invokers import (
     InProcessInvoker,
@@ -236,6 +236,72 @@ async def test_execution_timeout_cancels_a_running_invocation(
             "ExecutionTimedOut",
         ]
         assert service.statistics().invocations_in_flight == 0
+
+
+async def test_an_invocation_past_its_timeout_is_cut_off_and_retried(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    remaining: list[int] = []
+
+    async def handler(event: dict[str, Any], context: LocalLambdaContext) -> dict[str, Any]:
+        remaining.append(context.get_remaining_time_in_millis())
+        if len(remaining) == 1:
+            await trio.sleep_forever()
+        return {"Status": "SUCCEEDED", "Result": '"second try"'}
+
+    async with open_local_service() as service:
+        service.register_function("fn", InProcessInvoker(handler), invocation_timeout_seconds=30)
+        assert service.invocation_timeout("fn") == 30
+        arn = service.start_execution("fn", None).arn
+        start = trio.current_time()
+        result = await service.wait_until_terminal(arn)
+        assert result["Status"] == "SUCCEEDED" and result["Result"] == '"second try"'
+        assert trio.current_time() - start >= 30
+        assert all(0 < ms <= 30_000 for ms in remaining) and len(remaining) == 2
+        events = service.get_execution_history(arn, include_execution_data=True)["Events"]
+        assert [e["EventType"] for e in events] == [
+            "ExecutionStarted",
+            "InvocationCompleted",
+            "InvocationCompleted",
+            "ExecutionSucceeded",
+        ]
+        error = events[1]["InvocationCompletedDetails"]["Error"]["Payload"]
+        assert error == {
+            "ErrorType": "Sandbox.Timedout",
+            "ErrorMessage": "Task timed out after 30.00 seconds",
+        }
+        assert "Error" not in events[2]["InvocationCompletedDetails"]
+
+
+async def test_an_invocation_that_always_times_out_fails_the_execution(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async def handler(event: dict[str, Any], context: LocalLambdaContext) -> dict[str, Any]:
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    async with open_local_service(max_crash_retries=1) as service:
+        service.register_function("fn", InProcessInvoker(handler), invocation_timeout_seconds=5)
+        arn = service.start_execution("fn", None).arn
+        result = await service.wait_until_terminal(arn)
+        assert result["Status"] == "FAILED"
+        assert result["Error"]["ErrorType"] == "Sandbox.Timedout"
+        assert _types(service, arn).count("InvocationCompleted") == 2
+
+
+@pytest.mark.parametrize("seconds", [0, -1, 900.5, float("nan")])
+def test_an_invocation_timeout_outside_lambdas_range_is_refused(seconds: float) -> None:
+    service = LocalService()
+
+    async def handler(event: dict[str, Any], context: LocalLambdaContext) -> dict[str, Any]:
+        raise AssertionError("never invoked")
+
+    with pytest.raises(ValidationError, match="invocation_timeout_seconds must be"):
+        service.register_function(
+            "fn", InProcessInvoker(handler), invocation_timeout_seconds=seconds
+        )
+    with pytest.raises(ServiceError, match="not registered"):
+        service.start_execution("fn", None)
 
 
 async def test_stop_cancels_a_running_invocation(autojump_clock: trio.testing.MockClock) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,18 @@ def exits_once(event: dict[str, Any], context: Any) -> dict[str, Any]:
         marker.write_text("crashed once")
         os._exit(3)
     return {"Status": "SUCCEEDED", "Result": '"recovered"'}
+
+
+def hangs_once(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Outlives its invocation timeout the first time (marker file absent), then
+    succeeds; each time it notes the time its context says it has left."""
+    marker = Path(_input(event["InitialExecutionState"]["Operations"])["marker"])
+    first = not marker.exists()
+    with marker.open("a") as notes:
+        notes.write(f"{context.get_remaining_time_in_millis()}\n")
+    if first:
+        time.sleep(60)
+    return {"Status": "SUCCEEDED", "Result": '"in time"'}
 
 
 def always_raises(event: dict[str, Any], context: Any) -> dict[str, Any]:
