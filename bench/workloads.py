@@ -52,7 +52,7 @@ WORKLOADS: tuple[Workload, ...] = (
     ),
     Workload(
         "sequential-steps-3000", "s", 3000, 300,
-        our_side.sequential_steps, aws_side.sequential_steps, reps=3, target=20,
+        our_side.sequential_steps, aws_side.sequential_steps, target=20,
     ),
     Workload(
         "sequential-steps-1000-async", "s", 1000, 100,

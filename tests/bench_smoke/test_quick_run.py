@@ -42,3 +42,21 @@ def test_quick_json_schema(tmp_path: Path) -> None:
         assert row["ours"] > 0 and row["theirs"] > 0
         assert abs(row["ratio"] - row["theirs"] / row["ours"]) < 1e-3
     assert proc.stdout.rstrip().splitlines()[-1] == f"wrote {out}"
+
+
+def test_thread_hop_prints_a_median_for_each_way_of_hopping() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.thread_hop", "50"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "trio.to_thread.run_sync",
+        "trio.lowlevel.start_thread_soon",
+        "trio.lowlevel.checkpoint()",
+        "threading.Lock",
+    ]
+    for line in lines:
+        assert float(line.split(" us per round trip")[0].split()[-1]) > 0
+        assert line.endswith("(median of 50)")
