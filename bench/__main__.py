@@ -67,18 +67,21 @@ LINEARITY_TARGET = 3.5
 
 def _print_linearity(rows: list[Row]) -> None:
     by_name = {row.workload.name: row for row in rows}
-    small, large = by_name.get("sequential-steps-1000"), by_name.get("sequential-steps-3000")
-    if small is None or large is None:
-        return
-    for label, a, b in (
-        ("ours", small.ours.median, large.ours.median),
-        ("theirs", small.theirs.median, large.theirs.median),
+    for label, variant, side in (
+        ("ours", "", "ours"),
+        ("theirs", "", "theirs"),
+        ("ours, async steps", "-async", "ours"),
     ):
+        small = by_name.get(f"sequential-steps-1000{variant}")
+        large = by_name.get(f"sequential-steps-3000{variant}")
+        if small is None or large is None:
+            continue
+        a, b = getattr(small, side).median, getattr(large, side).median
         if a and b:
             growth = b / a
             steps = large.size / small.size
             line = f"  linearity {label}: {steps:g}x the steps took {growth:.2f}x the time"
-            if label == "ours":
+            if side == "ours":
                 met = "ok" if growth <= LINEARITY_TARGET else "MISS"
                 line += f" (target <= {LINEARITY_TARGET}x: {met})"
             print(line)

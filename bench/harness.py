@@ -10,6 +10,7 @@ sample; the report gives the median and the spread.
 
 from __future__ import annotations
 
+import gc
 import json
 import statistics
 import sys
@@ -108,6 +109,9 @@ class Row:
 def _measure(side: Side, fn: Measure, size: int) -> None:
     if side.stopped is not None:
         return
+    # Each sample starts from a collected heap, so neither side pays for the
+    # garbage the other (or its own previous sample) left behind.
+    gc.collect()
     try:
         side.samples.append(fn(size))
     except BenchError as exc:

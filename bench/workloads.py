@@ -60,6 +60,11 @@ WORKLOADS: tuple[Workload, ...] = (
         note="ours with an async step function (no worker-thread hop); theirs as above",
     ),
     Workload(
+        "sequential-steps-3000-async", "s", 3000, 300,
+        our_side.sequential_async_steps, aws_side.sequential_steps, reps=3, target=20,
+        note="as sequential-steps-1000-async, for the linearity of the async variant",
+    ),
+    Workload(
         "sequential-steps-1000-at-most-once", "s", 1000, 100,
         our_side.sequential_steps_at_most_once, aws_side.sequential_steps_at_most_once,
         note="at-most-once steps on both sides: every START and SUCCEED awaited",
