@@ -107,6 +107,9 @@ class ObservedStore:
             self._observer.on_load(stored)
             yield stored
 
+    def delete(self, arn: str) -> None:
+        self._inner.delete(arn)
+
     def close(self) -> None:
         self._inner.close()
 

@@ -158,6 +158,11 @@ def not_found(message: str) -> ServiceError:
     return ServiceError("ResourceNotFoundException", message)
 
 
+def conflict(message: str) -> ServiceError:
+    """The resource is in a state that does not allow the request."""
+    return ServiceError("ResourceConflictException", message)
+
+
 def error_object_from_exception(exc: BaseException) -> ErrorObject:
     """The ``ErrorObject`` recorded for an exception raised by user code, cut to
     the service's size limit (``wire.fit_error``)."""

@@ -10,6 +10,10 @@ changed, then updates memory; an error leaves nothing changed.
 The async shell (``local/service.py``) asks ``next_timer_due``/``fire_due_timers``
 for timers and ``take_invocations``/``finish_invocation`` for invocations.
 
+A paused execution keeps the status RUNNING inside the engine (so its waits,
+retries, callbacks and chained invokes go on completing) with ``record.pause``
+set; the API shows it as PAUSING while an invocation is in flight, else PAUSED.
+
 Cost: an action touches only the records it changes (dicts keyed by id, a timer
 heap with lazy deletion, a per-execution set of operations changed since the
 handler last saw them), so a checkpoint costs the same in an execution of ten
@@ -25,20 +29,23 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
-from trio_durable.errors import ServiceError, invalid_parameter, not_found
+from trio_durable.errors import ServiceError, conflict, invalid_parameter, not_found
 from trio_durable.local import arns, history
 from trio_durable.local.store import (
     CheckpointReceipt,
+    ControlReceipt,
     Event,
     ExecutionChange,
     ExecutionRecord,
     OperationRecord,
+    PauseState,
     Store,
 )
 from trio_durable.local.validation import (
     MAX_PAGE_ITEMS,
     check_client_token,
     check_error,
+    check_reason,
     check_same_identity,
     check_timeout,
     check_update_fields,
@@ -83,6 +90,14 @@ _CHILD_OUTCOME = {
     ExecutionStatus.TIMED_OUT: ("ChainedInvokeTimedOut", OperationStatus.TIMED_OUT),
     ExecutionStatus.STOPPED: ("ChainedInvokeStopped", OperationStatus.STOPPED),
 }
+
+PAUSING = "PAUSING"
+PAUSED = "PAUSED"
+_STATUS_NAMES = frozenset({*(s.value for s in ExecutionStatus), PAUSING, PAUSED, "DELETING"})
+"""Every status the API knows (``DELETING`` never shows: deletion is immediate)."""
+_PAUSED_TIMEOUT_SECONDS = 366 * 86_400
+"""While the execution timeout is paused, the expected timeout is this long after
+the start (the longest execution timeout)."""
 
 NO_PROGRESS_ERROR_TYPE = "Runtime.NoProgress"
 CRASH_ERROR_TYPE = "Runtime.ExitError"
@@ -260,6 +275,7 @@ class Engine:
         self._ready: dict[str, None] = {}
         self._in_flight: set[str] = set()
         self._cancel: set[str] = set()
+        self._cut: set[str] = set()
         self._closed: list[str] = []
         self._invocations_total = 0
         self.functions: set[str] = set()
@@ -319,12 +335,15 @@ class Engine:
             "DurableExecutionName": rec.name,
             "FunctionArn": arns.function_arn(self._region, self._account, rec.function_name),
             "StartTimestamp": rec.start_timestamp,
-            "Status": rec.status.value,
+            "Status": _status(rec),
             "Version": "$LATEST",
             "DurableConfig": {"ExecutionTimeout": rec.timeout_seconds},
         }
-        if rec.deadline is not None:
-            out["ExpectedExecutionTimeoutTimestamp"] = rec.deadline
+        expected = _expected_timeout(rec)
+        if expected is not None:
+            out["ExpectedExecutionTimeoutTimestamp"] = expected
+        if rec.pause is not None:
+            out["PauseDetails"] = _pause_details(rec.pause)
         if rec.end_timestamp is not None:
             out["EndTimestamp"] = rec.end_timestamp
         if rec.error is not None:
@@ -378,19 +397,18 @@ class Engine:
         name = arns.function_name_of(function_name)
         if name not in self.functions and name not in self._by_function:
             raise not_found(f"FunctionName: function {name!r} not found")
-        wanted: set[ExecutionStatus] | None = None
+        wanted: set[str] | None = None
         if statuses:
-            try:
-                wanted = {ExecutionStatus(s) for s in statuses}
-            except ValueError:
+            wanted = set(statuses)
+            if not wanted <= _STATUS_NAMES:
                 raise invalid_parameter(
                     f"Statuses: {list(statuses)!r} holds an unknown execution status"
-                ) from None
+                )
         limit = page_limit(max_items, MAX_PAGE_ITEMS)
         found: list[ExecutionRecord] = []
         for arn in self._by_function.get(name, ()):
             rec = self._executions[arn].record
-            if wanted is not None and rec.status not in wanted:
+            if wanted is not None and _status(rec) not in wanted:
                 continue
             if started_after is not None and rec.start_timestamp < started_after:
                 continue
@@ -425,6 +443,98 @@ class Engine:
         self._end_execution(action.stage(ex), action, ExecutionStatus.STOPPED, now, None, error)
         self._commit(action)
         return {"StopTimestamp": now}
+
+    def pause_execution(
+        self,
+        arn: str,
+        *,
+        reason: str | None = None,
+        execution_timeout_paused: bool = False,
+        client_token: str | None = None,
+    ) -> None:
+        """Hold back the execution's invocations; its pending operations go on
+        completing. With an invocation in flight the execution is PAUSING until
+        that invocation's next checkpoint (then it is cancelled) or its end.
+        ``execution_timeout_paused`` stops the timeout's clock while paused."""
+        ex = self._execution(arn)
+        check_reason(reason)
+        if not isinstance(execution_timeout_paused, bool):
+            raise invalid_parameter("ExecutionTimeoutPaused: must be true or false")
+        receipt = _receipt("pause", client_token, reason, execution_timeout_paused)
+        if self._is_retry(ex, receipt):
+            return
+        rec = ex.record
+        if rec.status is not ExecutionStatus.RUNNING or rec.pause is not None:
+            raise conflict(
+                f"DurableExecutionArn: cannot pause an execution that is {_status(rec)};"
+                " only a RUNNING execution can be paused"
+            )
+        now = self._clock()
+        action = _Action()
+        st = action.stage(ex)
+        st.record = replace(
+            rec,
+            pause=PauseState(now, reason, execution_timeout_paused),
+            last_control=receipt or rec.last_control,
+        )
+        st.add_event(
+            "ExecutionPaused", now, history.execution_paused(now, reason, execution_timeout_paused)
+        )
+        self._commit(action)
+
+    def resume_execution(
+        self, arn: str, *, reason: str | None = None, client_token: str | None = None
+    ) -> None:
+        """Lift a pause. From PAUSED, an invocation starts if one is owed (the pause
+        cut one short, or something completed meanwhile); from PAUSING, the
+        invocation in flight simply goes on. A paused execution timeout resumes
+        with its deadline moved on by the time spent paused."""
+        ex = self._execution(arn)
+        check_reason(reason)
+        receipt = _receipt("resume", client_token, reason, False)
+        if self._is_retry(ex, receipt):
+            return
+        rec = ex.record
+        pause = rec.pause
+        if rec.status is not ExecutionStatus.RUNNING or pause is None:
+            raise conflict(
+                f"DurableExecutionArn: cannot resume an execution that is {_status(rec)};"
+                " only a PAUSING or PAUSED execution can be resumed"
+            )
+        now = self._clock()
+        action = _Action()
+        st = action.stage(ex)
+        deadline = rec.deadline
+        if pause.timeout_paused and deadline is not None:
+            deadline += now - pause.request_timestamp
+            st.timers.append((deadline, TimerKind.EXECUTION_TIMEOUT, None))
+        st.record = replace(
+            rec, pause=None, deadline=deadline, last_control=receipt or rec.last_control
+        )
+        st.add_event("ExecutionResumed", now, history.execution_resumed(now, reason))
+        self._commit(action)
+
+    def delete_execution(self, arn: str) -> dict[str, Any]:
+        """Remove an ended execution with its operations and history:
+        ``{"DeletionRequestTimestamp": ...}``. Only SUCCEEDED, FAILED, STOPPED or
+        TIMED_OUT executions whose last invocation has ended can be deleted."""
+        ex = self._execution(arn)
+        rec = ex.record
+        if rec.status is ExecutionStatus.RUNNING:
+            raise conflict(
+                f"DurableExecutionArn: cannot delete an execution that is {_status(rec)};"
+                " stop it first (only SUCCEEDED, FAILED, STOPPED or TIMED_OUT executions"
+                " can be deleted)"
+            )
+        if not rec.closed:
+            raise conflict(
+                f"DurableExecutionArn: the execution is {rec.status.value} but its last"
+                " invocation is still ending; retry in a moment"
+            )
+        now = self._clock()
+        self._store.delete(arn)
+        self._forget(ex)
+        return {"DeletionRequestTimestamp": now}
 
     def is_closed(self, arn: str) -> bool:
         """Whether the execution's terminal event is in its history."""
@@ -511,6 +621,9 @@ class Engine:
         self._commit(action)
         ex.dirty.clear()
         ex.delta = None if rest_marker is None else (rest_marker.rpartition(":")[0], rest)
+        if ex.record.pause is not None and ex.record.invocation_id is not None:
+            self._cut.add(arn)  # a pause waited for this checkpoint: end the invocation
+            self._cancel.add(arn)
         return result
 
     def get_execution_state(
@@ -631,7 +744,11 @@ class Engine:
             if rec.function_name not in self.functions:
                 continue  # waits until its function is registered
             done.append(arn)
-            if rec.status is not ExecutionStatus.RUNNING or rec.invocation_id is not None:
+            if (
+                rec.status is not ExecutionStatus.RUNNING
+                or rec.invocation_id is not None
+                or rec.pause is not None
+            ):
                 continue
             st = action.stage(ex)
             request_id = arns.new_request_id()
@@ -681,8 +798,11 @@ class Engine:
         if rec.invocation_id != request_id:
             return  # a late answer from an invocation already written off
         now = self._clock()
+        # Cancelled by a pause at its checkpoint: owed a new invocation, not a crash.
+        cut = arn in self._cut and answer is None and failure is None
+        self._cut.discard(arn)
         status: InvocationStatus | None = None
-        if failure is None and rec.status is ExecutionStatus.RUNNING:
+        if failure is None and rec.status is ExecutionStatus.RUNNING and not cut:
             status, failure = _read_answer(answer)
         action = _Action()
         st = action.stage(ex)
@@ -693,12 +813,15 @@ class Engine:
             history.invocation_details(start, now, request_id, failure),
         )
         st.record = replace(rec, invocation_id=None, invocation_start=None)
+        if cut:  # a fresh token fences off the cancelled invocation's later checkpoints
+            st.record = replace(st.record, wake=True, checkpoint_token=arns.new_checkpoint_token())
         self._after_invocation(action, st, status, answer, failure, now)
         self._commit(action)
         self._in_flight.discard(arn)
 
     def take_cancellations(self) -> set[str]:
-        """ARNs whose invocation in flight should be cancelled (stopped or timed out)."""
+        """ARNs whose invocation in flight should be cancelled (stopped, timed out,
+        or paused at a checkpoint)."""
         out, self._cancel = self._cancel, set()
         return out
 
@@ -796,7 +919,9 @@ class Engine:
     ) -> None:
         """Give the execution its final status; the terminal event is written now,
         or when the invocation in flight ends."""
-        st.record = replace(st.record, status=status, end_timestamp=now, result=result, error=error)
+        st.record = replace(
+            st.record, status=status, end_timestamp=now, result=result, error=error, pause=None
+        )
         exec_id = st.ex.order[0] if st.ex.order else st.new_ops[0]
         exec_op = _operation(st, exec_id)
         if not exec_op.status.is_terminal:
@@ -856,12 +981,44 @@ class Engine:
             "DurableExecutionArn": rec.arn,
             "DurableExecutionName": rec.name,
             "FunctionArn": arns.function_arn(self._region, self._account, rec.function_name),
-            "Status": rec.status.value,
+            "Status": _status(rec),
             "StartTimestamp": rec.start_timestamp,
         }
         if rec.end_timestamp is not None:
             out["EndTimestamp"] = rec.end_timestamp
         return out
+
+    def _is_retry(self, ex: _Execution, receipt: ControlReceipt | None) -> bool:
+        """Whether a pause or resume request repeats the execution's last one (same
+        ClientToken, same parameters); the same token with other parameters is refused."""
+        last = ex.record.last_control
+        if receipt is None or last is None:
+            return False
+        if (last.action, last.client_token) != (receipt.action, receipt.client_token):
+            return False
+        if last != receipt:
+            raise invalid_parameter(
+                f"ClientToken: {receipt.client_token!r} was already used for a {receipt.action}"
+                " request with other parameters"
+            )
+        return True
+
+    def _forget(self, ex: _Execution) -> None:
+        """Drop a deleted execution from every index (its timers die lazily)."""
+        rec = ex.record
+        del self._executions[rec.arn]
+        if self._by_name.get((rec.function_name, rec.name)) == rec.arn:
+            del self._by_name[(rec.function_name, rec.name)]
+        siblings = self._by_function[rec.function_name]
+        siblings.remove(rec.arn)
+        if not siblings:
+            del self._by_function[rec.function_name]
+        for record in ex.ops.values():
+            if record.operation.callback_id is not None:
+                self._callbacks.pop(record.operation.callback_id, None)
+        self._ready.pop(rec.arn, None)
+        self._cancel.discard(rec.arn)
+        self._cut.discard(rec.arn)
 
     def _wake(self, st: _Stage) -> None:
         """Something the handler waits on changed: an invocation is owed."""
@@ -1315,7 +1472,7 @@ class Engine:
         if rec.status is not ExecutionStatus.RUNNING:
             return False
         if kind is TimerKind.EXECUTION_TIMEOUT:
-            return rec.deadline == due
+            return rec.deadline == due and not _timeout_paused(rec)
         assert op_id is not None
         record = ex.ops.get(op_id) if st is None else st.op(op_id)
         if record is None:
@@ -1405,7 +1562,7 @@ class Engine:
                 self._closed.append(rec.arn)
         elif rec.status is not ExecutionStatus.RUNNING:
             self._cancel.add(rec.arn)  # ends when its invocation in flight does
-        elif rec.wake and rec.invocation_id is None:
+        elif rec.wake and rec.invocation_id is None and rec.pause is None:
             self._ready[rec.arn] = None
 
     def _track_waiter(self, ex: _Execution, record: OperationRecord) -> None:
@@ -1441,7 +1598,11 @@ class Engine:
             if rec.closed:
                 ex.waiters.clear()
                 continue
-            if rec.deadline is not None and rec.status is ExecutionStatus.RUNNING:
+            if (
+                rec.deadline is not None
+                and rec.status is ExecutionStatus.RUNNING
+                and not _timeout_paused(rec)
+            ):
                 heapq.heappush(
                     self._timers,
                     (
@@ -1454,7 +1615,7 @@ class Engine:
                 )
             if rec.invocation_id is not None:
                 crashed.append(ex)
-            elif rec.wake and rec.status is ExecutionStatus.RUNNING:
+            elif rec.wake and rec.status is ExecutionStatus.RUNNING and rec.pause is None:
                 self._ready[rec.arn] = None
         for ex in crashed:
             self._in_flight.add(ex.record.arn)
@@ -1489,6 +1650,46 @@ def _timers_of(record: OperationRecord) -> Iterable[tuple[float, TimerKind]]:
             yield record.timeout_deadline, TimerKind.CALLBACK_TIMEOUT
         if record.heartbeat_deadline is not None:
             yield record.heartbeat_deadline, TimerKind.CALLBACK_HEARTBEAT
+
+
+def _status(rec: ExecutionRecord) -> str:
+    """The status the API shows: a paused RUNNING execution is PAUSING while an
+    invocation is in flight, PAUSED otherwise."""
+    if rec.status is ExecutionStatus.RUNNING and rec.pause is not None:
+        return PAUSING if rec.invocation_id is not None else PAUSED
+    return rec.status.value
+
+
+def _timeout_paused(rec: ExecutionRecord) -> bool:
+    return rec.pause is not None and rec.pause.timeout_paused
+
+
+def _expected_timeout(rec: ExecutionRecord) -> float | None:
+    """``ExpectedExecutionTimeoutTimestamp``: none once the execution ended."""
+    if rec.status is not ExecutionStatus.RUNNING:
+        return None
+    if _timeout_paused(rec):
+        return rec.start_timestamp + _PAUSED_TIMEOUT_SECONDS
+    return rec.deadline
+
+
+def _pause_details(pause: PauseState) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "PauseRequestTimestamp": pause.request_timestamp,
+        "ExecutionTimeoutPaused": pause.timeout_paused,
+    }
+    if pause.reason is not None:
+        out["Reason"] = pause.reason
+    return out
+
+
+def _receipt(
+    action: str, client_token: str | None, reason: str | None, timeout_paused: bool
+) -> ControlReceipt | None:
+    if client_token is None:
+        return None
+    check_client_token(client_token)
+    return ControlReceipt(action, client_token, reason, timeout_paused)
 
 
 def _record(st: _Stage, op_id: str) -> OperationRecord:

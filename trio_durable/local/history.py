@@ -88,6 +88,25 @@ def invocation_details(
     return details
 
 
+def execution_paused(request_timestamp: float, reason: str | None, timeout_paused: bool) -> Details:
+    """``ExecutionPausedDetails``; ``Reason`` only when the request gave one."""
+    details: Details = {
+        "PauseRequestTimestamp": request_timestamp,
+        "ExecutionTimeoutPaused": timeout_paused,
+    }
+    if reason is not None:
+        details["Reason"] = payload(reason)
+    return details
+
+
+def execution_resumed(request_timestamp: float, reason: str | None) -> Details:
+    """``ExecutionResumedDetails``; ``Reason`` only when the request gave one."""
+    details: Details = {"ResumeRequestTimestamp": request_timestamp}
+    if reason is not None:
+        details["Reason"] = payload(reason)
+    return details
+
+
 def strip_payloads(ev: Event) -> Event:
     """A copy of ``ev`` without execution data (payloads and error objects), for
     ``IncludeExecutionData=false``; ``ev`` itself is returned when it holds none."""

@@ -73,6 +73,7 @@ class _Response:
 
 
 _EMPTY_OK = _Response(200, b"{}")
+_ACCEPTED = _Response(202, b"{}")
 
 
 class HttpApi:
@@ -206,10 +207,31 @@ class HttpApi:
         _validate("StopDurableExecution", params)
         return _json(self._service.stop_execution(arn, wire.error_from_wire(error)))
 
-    def _unsupported(self, request: _Request) -> _Response:
+    def _pause(self, request: _Request) -> _Response:
         arn = request.labels[2]
-        self._service.get_execution(arn, include_execution_data=False)  # 404 for an unknown ARN
-        raise invalid_parameter(f"{request.operation} is not supported by the local service")
+        body = _json_object(request.body)
+        _validate("PauseDurableExecution", {"DurableExecutionArn": arn, **body})
+        self._service.pause_execution(
+            arn,
+            reason=body.get("Reason"),
+            execution_timeout_paused=body.get("ExecutionTimeoutPaused", False),
+            client_token=body.get("ClientToken"),
+        )
+        return _ACCEPTED
+
+    def _resume(self, request: _Request) -> _Response:
+        arn = request.labels[2]
+        body = _json_object(request.body)
+        _validate("ResumeDurableExecution", {"DurableExecutionArn": arn, **body})
+        self._service.resume_execution(
+            arn, reason=body.get("Reason"), client_token=body.get("ClientToken")
+        )
+        return _ACCEPTED
+
+    def _delete(self, request: _Request) -> _Response:
+        arn = request.labels[2]
+        _validate("DeleteDurableExecution", {"DurableExecutionArn": arn})
+        return _Response(202, orjson.dumps(self._service.delete_execution(arn)))
 
     # --- the SDK's side -------------------------------------------------------
 
@@ -275,9 +297,9 @@ _HANDLERS: dict[str, Callable[[HttpApi, _Request], _Response]] = {
     "GetDurableExecutionHistory": HttpApi._get_history,
     "ListDurableExecutionsByFunction": HttpApi._list_executions,
     "StopDurableExecution": HttpApi._stop,
-    "PauseDurableExecution": HttpApi._unsupported,
-    "ResumeDurableExecution": HttpApi._unsupported,
-    "DeleteDurableExecution": HttpApi._unsupported,
+    "PauseDurableExecution": HttpApi._pause,
+    "ResumeDurableExecution": HttpApi._resume,
+    "DeleteDurableExecution": HttpApi._delete,
     "CheckpointDurableExecution": HttpApi._checkpoint,
     "GetDurableExecutionState": HttpApi._get_state,
     "SendDurableExecutionCallbackSuccess": HttpApi._callback_succeed,

@@ -260,6 +260,34 @@ class LocalService:
         self._after()
         return out
 
+    def pause_execution(
+        self,
+        arn: str,
+        *,
+        reason: str | None = None,
+        execution_timeout_paused: bool = False,
+        client_token: str | None = None,
+    ) -> None:
+        """``PauseDurableExecution``: no invocation starts until it is resumed."""
+        self.engine.pause_execution(
+            arn,
+            reason=reason,
+            execution_timeout_paused=execution_timeout_paused,
+            client_token=client_token,
+        )
+        self._after()
+
+    def resume_execution(
+        self, arn: str, *, reason: str | None = None, client_token: str | None = None
+    ) -> None:
+        """``ResumeDurableExecution``: invokes again if an invocation is owed."""
+        self.engine.resume_execution(arn, reason=reason, client_token=client_token)
+        self._after()
+
+    def delete_execution(self, arn: str) -> dict[str, Any]:
+        """``DeleteDurableExecution``: ``{"DeletionRequestTimestamp": float}``."""
+        return self.engine.delete_execution(arn)
+
     # --- the SDK's side -------------------------------------------------------
 
     def checkpoint(

@@ -25,9 +25,11 @@ import orjson
 from trio_durable.errors import DurableExecutionError
 from trio_durable.local.store import (
     CheckpointReceipt,
+    ControlReceipt,
     ExecutionChange,
     ExecutionRecord,
     OperationRecord,
+    PauseState,
     StoredExecution,
 )
 from trio_durable.wire import (
@@ -162,6 +164,19 @@ class SQLiteStore:
                 events=tuple(orjson.loads(e) for (e,) in events),
             )
 
+    def delete(self, arn: str) -> None:
+        """Remove the execution's rows from the three tables in one transaction."""
+        conn = self._conn
+        conn.execute("BEGIN")
+        try:
+            for table in ("events", "operations", "executions"):
+                conn.execute(f"DELETE FROM {table} WHERE arn = ?", (arn,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._event_counts.pop(arn, None)
+
     def close(self) -> None:
         self._conn.close()
 
@@ -237,8 +252,14 @@ def _decode_receipt(data: Mapping[str, Any] | None) -> CheckpointReceipt | None:
 
 
 def _decode_execution(data: Mapping[str, Any]) -> ExecutionRecord:
+    """Files written before pausing existed lack ``pause`` and ``last_control``:
+    the record's defaults (not paused) apply."""
     fields = dict(data)
     fields["status"] = ExecutionStatus(fields["status"])
     fields["error"] = _decode_error(fields.get("error"))
     fields["last_checkpoint"] = _decode_receipt(fields.get("last_checkpoint"))
+    pause = fields.get("pause")
+    fields["pause"] = None if pause is None else PauseState(**pause)
+    control = fields.get("last_control")
+    fields["last_control"] = None if control is None else ControlReceipt(**control)
     return ExecutionRecord(**fields)

@@ -39,6 +39,27 @@ class CheckpointReceipt:
 
 
 @dataclass(frozen=True, slots=True)
+class PauseState:
+    """A pause request in force: when it came, its reason, and whether it also
+    stops the execution timeout's clock (the deadline moves on by the time paused)."""
+
+    request_timestamp: float
+    reason: str | None = None
+    timeout_paused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ControlReceipt:
+    """The last pause or resume request made with a ClientToken, kept so that a
+    retry of it succeeds again without a second event."""
+
+    action: str
+    client_token: str
+    reason: str | None = None
+    timeout_paused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ExecutionRecord:
     """One durable execution: identity, status, outcome, and the scheduler's state.
 
@@ -48,7 +69,10 @@ class ExecutionRecord:
     RequestId of the invocation in flight, if any; ``wake`` records that something
     changed during it, so it must be followed by another; ``crashes`` counts
     consecutive crashed invocations. ``parent_arn``/``parent_operation_id`` link the
-    target of a CHAINED_INVOKE back to the operation that started it.
+    target of a CHAINED_INVOKE back to the operation that started it. ``pause`` is
+    set while the execution is paused (its status stays RUNNING: pending operations
+    still complete, only invocations are held back); ``last_control`` is the last
+    pause or resume request that carried a ClientToken.
     """
 
     arn: str
@@ -72,6 +96,8 @@ class ExecutionRecord:
     last_checkpoint: CheckpointReceipt | None = None
     parent_arn: str | None = None
     parent_operation_id: str | None = None
+    pause: PauseState | None = None
+    last_control: ControlReceipt | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +155,10 @@ class Store(Protocol):
         """Every execution stored, in the order they were started."""
         ...
 
+    def delete(self, arn: str) -> None:
+        """Remove the execution ``arn`` with its operations and history, atomically."""
+        ...
+
     def close(self) -> None:
         """Release resources; the store is not used afterwards."""
         ...
@@ -165,6 +195,11 @@ class MemoryStore:
             )
             for arn, record in self._executions.items()
         ]
+
+    def delete(self, arn: str) -> None:
+        self._executions.pop(arn, None)
+        self._operations.pop(arn, None)
+        self._events.pop(arn, None)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -31,6 +31,8 @@ from trio_durable.wire import (
 MAX_PAGE_ITEMS = 1000
 """Largest ``MaxItems`` of any paged call (the model's ``ItemCount``)."""
 MAX_EXECUTION_TIMEOUT_SECONDS = 31_622_400
+MAX_REASON_LENGTH = 1024
+"""Longest ``Reason`` of a pause or resume request (the model's ``PauseReason``)."""
 
 ACTIONS: dict[OperationType, frozenset[OperationAction]] = {
     OperationType.EXECUTION: frozenset({OperationAction.SUCCEED, OperationAction.FAIL}),
@@ -223,6 +225,11 @@ def check_client_token(token: str) -> None:
         or any(not 0x21 <= ord(c) <= 0x7E for c in token)
     ):
         raise invalid_parameter("ClientToken: must be 1-64 printable ASCII characters")
+
+
+def check_reason(reason: str | None) -> None:
+    if reason is not None:
+        check_text("Reason", reason, 0, MAX_REASON_LENGTH)
 
 
 def check_timeout(seconds: int) -> int:

@@ -482,24 +482,6 @@ def test_stop_ends_a_running_execution_with_its_error(
     parked.answer({"Status": "PENDING"})  # too late: the invocation was cancelled
 
 
-def test_pause_resume_and_delete_say_they_are_unsupported(
-    server: Server, fn: tuple[str, ParkedInvoker]
-) -> None:
-    name, invoker = fn
-    arn = _start(server, name, {})
-    client = server.client
-    calls: list[Callable[[], Any]] = [
-        lambda: client.pause_durable_execution(DurableExecutionArn=arn),
-        lambda: client.resume_durable_execution(DurableExecutionArn=arn),
-        lambda: client.delete_durable_execution(DurableExecutionArn=arn),
-    ]
-    for call in calls:
-        with pytest.raises(client.exceptions.InvalidParameterValueException) as info:
-            call()
-        assert "not supported" in str(info.value)
-    invoker.next().answer({"Status": "SUCCEEDED"})
-
-
 # --- raw HTTP: what boto3 would never send -----------------------------------------
 
 

@@ -119,6 +119,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.requests: dict[str, str] = {}
         self.tokens: dict[str, list[str]] = {}
         self.final: dict[tuple[str, str], Operation] = {}
+        self.deleted: list[str] = []
 
     def _refused(self, arn: str, call: Any) -> None:
         """Run ``call``; a ServiceError must leave the execution exactly as it was."""
@@ -130,6 +131,7 @@ class EngineMachine(RuleBasedStateMachine):
 
     def _take(self) -> None:
         for request in self.engine.take_invocations():
+            assert self.engine.record(request.execution_arn).pause is None, "invoked while paused"
             if request.execution_arn not in self.arns:  # the target of a chained invoke
                 self.arns.append(request.execution_arn)
             self.requests[request.execution_arn] = request.request_id
@@ -206,6 +208,51 @@ class EngineMachine(RuleBasedStateMachine):
         self._refused(arn, lambda: self.engine.stop_execution(arn))
         self.engine.take_cancellations()
 
+    @precondition(lambda self: self.arns)
+    @rule(
+        data=st.data(),
+        timeout_paused=st.booleans(),
+        client_token=st.one_of(st.none(), st.sampled_from(["p1", "p2"])),
+        reason=st.one_of(st.none(), st.sampled_from(["r", "x" * 1025])),
+    )
+    def pause(
+        self,
+        data: st.DataObject,
+        timeout_paused: bool,
+        client_token: str | None,
+        reason: str | None,
+    ) -> None:
+        arn = data.draw(st.sampled_from(self.arns))
+        self._refused(
+            arn,
+            lambda: self.engine.pause_execution(
+                arn,
+                reason=reason,
+                execution_timeout_paused=timeout_paused,
+                client_token=client_token,
+            ),
+        )
+        self.engine.take_cancellations()
+
+    @precondition(lambda self: self.arns)
+    @rule(data=st.data(), client_token=st.one_of(st.none(), st.sampled_from(["q1", "q2"])))
+    def resume(self, data: st.DataObject, client_token: str | None) -> None:
+        arn = data.draw(st.sampled_from(self.arns))
+        self._refused(arn, lambda: self.engine.resume_execution(arn, client_token=client_token))
+        self._take()
+
+    @precondition(lambda self: self.arns)
+    @rule(data=st.data())
+    def delete(self, data: st.DataObject) -> None:
+        arn = data.draw(st.sampled_from(self.arns))
+        self._refused(arn, lambda: self.engine.delete_execution(arn))
+        try:
+            self.engine.record(arn)
+        except ServiceError:  # deleted: only an ended execution may be
+            self.arns.remove(arn)
+            self.requests.pop(arn, None)
+            self.deleted.append(arn)
+
     @invariant()
     def histories_and_states_stay_consistent(self) -> None:
         for arn in self.arns:
@@ -216,6 +263,9 @@ class EngineMachine(RuleBasedStateMachine):
             record = self.engine.record(arn)
             if record.status is not ExecutionStatus.RUNNING:
                 assert record.end_timestamp is not None
+                assert record.pause is None
+            shown = self.engine.get_execution(arn)
+            assert ("PauseDetails" in shown) == (shown["Status"] in ("PAUSING", "PAUSED"))
             for op_id, op in ops:
                 key = (arn, op_id)
                 if key in self.final:
@@ -231,6 +281,12 @@ class EngineMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         """A fresh engine loaded from the store sees exactly the same executions."""
         again = Engine(store=self.store, clock=self.clock)
+        for arn in self.deleted:
+            try:
+                again.record(arn)
+            except ServiceError:
+                continue
+            raise AssertionError(f"deleted execution {arn} came back")
         for arn in self.arns:
             record = self.engine.record(arn)
             if record.invocation_id is None:
