@@ -60,11 +60,20 @@ def parse_event(event: Mapping[str, Any]) -> tuple[str, str, StatePage]:
         raise ValidationError(
             "not a durable execution invocation event: missing " + ", ".join(missing)
         )
+    for key in ("DurableExecutionArn", "CheckpointToken"):
+        if not isinstance(event[key], str):
+            raise ValidationError(f"{key} must be a string, got {type(event[key]).__name__}")
+    state = event.get("InitialExecutionState")
+    if state is None:
+        state = {}
+    operations = state.get("Operations", []) if isinstance(state, Mapping) else None
+    if not isinstance(operations, list) or not all(isinstance(op, Mapping) for op in operations):
+        raise ValidationError("InitialExecutionState must be {'Operations': [operation, ...]}")
     try:
-        page = state_page_from_wire(event.get("InitialExecutionState") or {})
+        page = state_page_from_wire(state)
     except (KeyError, ValueError, TypeError) as exc:
         raise ValidationError(f"malformed InitialExecutionState: {exc!r}") from exc
-    return str(event["DurableExecutionArn"]), str(event["CheckpointToken"]), page
+    return event["DurableExecutionArn"], event["CheckpointToken"], page
 
 
 async def run_invocation(

@@ -55,3 +55,49 @@ def test_clients_are_service_clients_or_wrapped_boto3_clients() -> None:
         as_service_client(object())
     with pytest.raises(ValidationError, match="serializer"):
         durable_execution(serializer=object())(plain.workflow)  # type: ignore[call-overload]
+
+
+ARN = "arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST/durable-execution/a/b"
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (None, "must be a mapping, got NoneType"),
+        ("{}", "must be a mapping, got str"),
+        ({}, "missing DurableExecutionArn, CheckpointToken"),
+        ({"DurableExecutionArn": ARN}, "missing CheckpointToken"),
+        ({"DurableExecutionArn": 5, "CheckpointToken": "t"}, "DurableExecutionArn must be a str"),
+        ({"DurableExecutionArn": ARN, "CheckpointToken": ["t"]}, "CheckpointToken must be a str"),
+        (
+            {"DurableExecutionArn": ARN, "CheckpointToken": "t", "InitialExecutionState": []},
+            "InitialExecutionState must be {'Operations': [operation, ...]}",
+        ),
+        (
+            {
+                "DurableExecutionArn": ARN,
+                "CheckpointToken": "t",
+                "InitialExecutionState": {"Operations": "nope"},
+            },
+            "InitialExecutionState must be {'Operations': [operation, ...]}",
+        ),
+        (
+            {
+                "DurableExecutionArn": ARN,
+                "CheckpointToken": "t",
+                "InitialExecutionState": {"Operations": [{"Id": "x", "Type": "NOPE"}]},
+            },
+            "malformed InitialExecutionState",
+        ),
+        (
+            {"DurableExecutionArn": ARN, "CheckpointToken": "t", "InitialExecutionState": {}},
+            f"the state of {ARN} has no EXECUTION operation",
+        ),
+    ],
+)
+def test_a_malformed_event_is_refused_with_what_is_wrong(event: Any, message: str) -> None:
+    service = FakeService()
+    with pytest.raises(ValidationError) as raised:
+        plain(event, SimpleNamespace(durable_client=service))
+    assert message in str(raised.value)
+    assert service.calls == []  # nothing was sent to the service
