@@ -1,9 +1,10 @@
 """The ``trio-durable`` command line.
 
 ``run`` runs one execution against an embedded service and prints a live
-timeline; ``serve`` runs the HTTP service; ``callback``, ``history`` and
-``executions`` are clients of a running service (boto3 with ``--endpoint``,
-which defaults to ``AWS_ENDPOINT_URL_LAMBDA`` or the local default port).
+timeline; ``serve`` runs the HTTP service; ``callback``, ``history``,
+``executions``, ``pause``, ``resume`` and ``delete`` are clients of a running
+service (boto3 with ``--endpoint``, which defaults to ``AWS_ENDPOINT_URL_LAMBDA``
+or the local default port).
 """
 
 from __future__ import annotations
@@ -53,7 +54,17 @@ if TYPE_CHECKING:
 _TERMINAL_EVENTS = frozenset(
     {"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionStopped"}
 )
-_PHASES = ("Started", "Succeeded", "Failed", "TimedOut", "Stopped", "Cancelled", "Completed")
+_PHASES = (
+    "Started",
+    "Succeeded",
+    "Failed",
+    "TimedOut",
+    "Stopped",
+    "Cancelled",
+    "Completed",
+    "Paused",
+    "Resumed",
+)
 _KINDS = {
     "Execution": "execution",
     "Context": "child context",
@@ -153,6 +164,8 @@ def describe_event(event: Mapping[str, Any]) -> str:
         extra = f" for {details.get('Duration')} s"
     elif event_type == "CallbackStarted":
         extra = f", callback id {details.get('CallbackId')}"
+    elif event_type in ("ExecutionPaused", "ExecutionResumed"):
+        extra = _control_text(details)
     elif phase in ("succeeded", "completed"):
         payload = (details.get("Result") or {}).get("Payload")
         extra = f" -> {_short(payload)}" if payload is not None else ""
@@ -163,6 +176,15 @@ def describe_event(event: Mapping[str, Any]) -> str:
         extra += f" (attempt {retry.get('CurrentAttempt')}, retry in"
         extra += f" {retry['NextAttemptDelaySeconds']} s)"
     return head + extra
+
+
+def _control_text(details: Mapping[str, Any]) -> str:
+    """What a pause or resume request said: its reason, and a paused timeout."""
+    reason = (details.get("Reason") or {}).get("Payload")
+    extra = f": {_short(reason)}" if reason else ""
+    if details.get("ExecutionTimeoutPaused"):
+        extra += " (execution timeout paused)"
+    return extra
 
 
 def _clock_text(seconds: float) -> str:
@@ -187,8 +209,8 @@ class Timeline:
     """Prints the events of one function's executions as they are loaded and written.
 
     With ``clock`` (``run --skip-time``) it lets the clock jump only while nothing
-    is under way that only real time can move on: an invocation in flight, or a
-    callback waiting for someone outside.
+    is under way that only real time can move on: an invocation in flight, a
+    callback waiting for someone outside, or a pause waiting for a resume.
     """
 
     function_name: str
@@ -198,6 +220,7 @@ class Timeline:
     open_callbacks: set[str] = field(default_factory=set)
     invocations: int = 0
     in_flight: bool = False
+    paused: set[str] = field(default_factory=set)
     _invocation_id: str | None = None
     _starts: dict[str, float] = field(default_factory=dict)
 
@@ -210,6 +233,7 @@ class Timeline:
         print(f"{'':14}history so far of {record.arn}:", file=self.out, flush=True)
         for event in stored.events:
             self._print_event(record, event)
+        self._note_pause(record)
         self._hold_clock()
 
     def on_write(self, changes: Sequence[ExecutionChange]) -> None:
@@ -230,12 +254,20 @@ class Timeline:
                 )
             self._invocation_id = record.invocation_id
             self.in_flight = record.invocation_id is not None
+            self._note_pause(record)
         self._hold_clock()
 
     @property
     def idle(self) -> bool:
-        """No invocation is running and no callback waits for the outside world."""
-        return not self.in_flight and not self.open_callbacks
+        """No invocation is running, no callback waits for the outside world and no
+        execution waits to be resumed."""
+        return not self.in_flight and not self.open_callbacks and not self.paused
+
+    def _note_pause(self, record: ExecutionRecord) -> None:
+        if record.pause is None:
+            self.paused.discard(record.arn)
+        else:
+            self.paused.add(record.arn)
 
     def _hold_clock(self) -> None:
         """Let a virtual clock jump only while idle (else it runs at real speed)."""
@@ -253,7 +285,10 @@ class Timeline:
             self.open_callbacks.clear()
         text = describe_event(event)
         if event_type == "InvocationCompleted" and record.status is ExecutionStatus.RUNNING:
-            text += ", execution suspended" if not record.wake else ", re-invoking"
+            if record.pause is not None:
+                text += ", execution paused"
+            else:
+                text += ", execution suspended" if not record.wake else ", re-invoking"
         self._line(record.arn, event.get("EventTimestamp"), text)
         if event_type == "CallbackStarted":
             details = event.get("CallbackStartedDetails") or {}
@@ -545,6 +580,40 @@ def _cmd_executions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_pause(args: argparse.Namespace) -> int:
+    client = _client(args)
+    params: dict[str, Any] = {
+        "DurableExecutionArn": args.arn,
+        "ExecutionTimeoutPaused": args.execution_timeout_paused,
+    }
+    if args.reason is not None:
+        params["Reason"] = args.reason
+    client.pause_durable_execution(**params)
+    return _print_status(client, args.arn)
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    client = _client(args)
+    params: dict[str, Any] = {"DurableExecutionArn": args.arn}
+    if args.reason is not None:
+        params["Reason"] = args.reason
+    client.resume_durable_execution(**params)
+    return _print_status(client, args.arn)
+
+
+def _print_status(client: Any, arn: str) -> int:
+    """Say where a pause or resume left the execution (PAUSING, PAUSED, RUNNING)."""
+    status = client.get_durable_execution(DurableExecutionArn=arn)["Status"]
+    print(f"execution {status}: {arn}")
+    return 0
+
+
+def _cmd_delete(args: argparse.Namespace) -> int:
+    _client(args).delete_durable_execution(DurableExecutionArn=args.arn)
+    print(f"execution deleted: {args.arn}")
+    return 0
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.timestamp()
@@ -653,6 +722,23 @@ def build_parser() -> argparse.ArgumentParser:
     executions.add_argument("--json", action="store_true", help="print the raw list")
     client_options(executions)
     executions.set_defaults(handler=_cmd_executions)
+
+    pause = commands.add_parser("pause", help="pause an execution until it is resumed")
+    pause.add_argument("arn", metavar="ARN")
+    pause.add_argument("--reason", help="why (recorded in the history)")
+    pause.add_argument(
+        "--execution-timeout-paused",
+        action="store_true",
+        help="stop the execution timeout's clock while paused",
+    )
+    resume = commands.add_parser("resume", help="resume a paused execution")
+    resume.add_argument("arn", metavar="ARN")
+    resume.add_argument("--reason", help="why (recorded in the history)")
+    delete = commands.add_parser("delete", help="delete an ended execution and its history")
+    delete.add_argument("arn", metavar="ARN")
+    for sub, handler in ((pause, _cmd_pause), (resume, _cmd_resume), (delete, _cmd_delete)):
+        client_options(sub)
+        sub.set_defaults(handler=handler)
     return parser
 
 

@@ -8,10 +8,9 @@ answers the invocation.
 from __future__ import annotations
 
 import http.client
-import itertools
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,16 +18,6 @@ from urllib.parse import urlsplit
 import pytest
 from botocore.exceptions import ClientError
 from local_service_harness import WAIT, ParkedInvoker, Server, lambda_client, poll
-
-_names = itertools.count(1)
-
-
-@pytest.fixture
-def fn(server: Server) -> Iterator[tuple[str, ParkedInvoker]]:
-    name = f"fn-{next(_names)}"
-    invoker = ParkedInvoker()
-    server.register(name, invoker)
-    yield name, invoker
 
 
 def _start(server: Server, name: str, payload: Any = None, **extra: Any) -> str:
