@@ -5,9 +5,7 @@ same results checked). Each function runs one execution under a fresh
 ``trio.run`` and returns the elapsed wall time; the step-and-wait workload runs
 under ``MockClock(autojump_threshold=0)`` so that every wait is skipped.
 Step functions are sync, like AWS's (trio-durable runs them in a worker
-thread), except in ``async_steps`` and ``step_wait``: under ``MockClock``'s
-autojump, a step running in a thread leaves every task blocked, so virtual time
-would jump to the execution's timeout.
+thread), except in ``async_steps``.
 """
 
 from __future__ import annotations

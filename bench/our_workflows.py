@@ -49,11 +49,10 @@ async def steps_at_most_once(event: dict[str, Any], ctx: DurableContext) -> int:
 
 @durable_execution
 async def step_wait(event: dict[str, Any], ctx: DurableContext) -> int:
-    """``n`` x (step + 60 s wait): ``n + 1`` invocations. The step is async: under
-    ``MockClock``'s autojump a thread-run step would let time jump to the timeout."""
+    """``n`` x (step + 60 s wait): ``n + 1`` invocations."""
     total = 0
     for _ in range(event["n"]):
-        total = await ctx.step(add_one_async, total)
+        total = await ctx.step(add_one, total)
         await ctx.wait(60, name="pause")
     return total
 

@@ -7,11 +7,18 @@ default thread limiter bounds how many bodies run at once, a cancelled caller
 waits for its body to finish (the cancellation lands at its next checkpoint), and
 inside the body ``trio.from_thread`` reaches the event loop. Other backends use
 ``anyio.to_thread.run_sync``.
+
+Under ``trio.testing.MockClock`` a task waiting for a thread counts as blocked,
+so autojump would move virtual time on (past timeouts) while the body runs;
+virtual time therefore stands still until every body in a thread has returned.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import math
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import anyio.to_thread
@@ -19,10 +26,41 @@ import trio
 
 ToThread = Callable[[Callable[[], Any]], Awaitable[Any]]
 
+# id(clock) -> (bodies now running in threads, the autojump threshold before them)
+_held_clocks: dict[int, tuple[int, float]] = {}
+
 
 async def trio_run_sync(fn: Callable[[], Any]) -> Any:
     """``fn()`` in one of Trio's worker threads; its result, or its exception."""
-    return await trio.to_thread.run_sync(fn)
+    clock = _mock_clock()
+    if clock is None:
+        return await trio.to_thread.run_sync(fn)
+    with _clock_held(clock):
+        return await trio.to_thread.run_sync(fn)
+
+
+def _mock_clock() -> Any:
+    """The running MockClock, if any (never imports ``trio.testing``: it pulls in
+    pytest; if nothing imported it, the clock cannot be one)."""
+    testing = sys.modules.get("trio.testing")
+    clock = trio.lowlevel.current_clock()
+    return clock if testing is not None and isinstance(clock, testing.MockClock) else None
+
+
+@contextmanager
+def _clock_held(clock: Any) -> Iterator[None]:
+    key = id(clock)
+    running, before = _held_clocks.get(key, (0, clock.autojump_threshold))
+    _held_clocks[key] = (running + 1, before)
+    clock.autojump_threshold = math.inf
+    try:
+        yield
+    finally:
+        running, before = _held_clocks.pop(key)
+        if running > 1:
+            _held_clocks[key] = (running - 1, before)
+        else:
+            clock.autojump_threshold = before
 
 
 async def anyio_run_sync(fn: Callable[[], Any]) -> Any:

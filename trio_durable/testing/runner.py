@@ -72,9 +72,10 @@ class ExecutionResult:
 _INVOCATION_AUTOJUMP_SECONDS = 1.0
 """While an invocation runs, a MockClock jumps only after this much real idle time.
 
-Trio counts a task that waits for a worker thread as blocked, so with
-``autojump_threshold=0`` virtual time would leap ahead while a sync step runs in
-its thread (and an execution timeout could fire mid-step). Between invocations
+Trio counts a task that waits for real I/O (a socket, a subprocess) as blocked,
+so with ``autojump_threshold=0`` virtual time would leap ahead while a step
+awaits a real response (and a timeout could fire mid-step); sync step bodies in
+threads hold the clock themselves (``runtime/threads.py``). Between invocations
 the clock jumps at once again, which is where waits and retry delays live.
 """
 

@@ -1,8 +1,8 @@
 """Steps, waits and child contexts end to end on the real local service (virtual time).
 
-Step bodies here are async: under ``MockClock(autojump_threshold=0)`` a sync body
-running in a worker thread leaves every task blocked, so the clock would jump to
-the next timer while the thread still runs.
+Step bodies here are async, which keeps these tests off worker threads; sync
+bodies under virtual time are covered by tests/unit/sdk/test_sdk_threads.py and
+tests/e2e/testing/test_runner.py.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -136,3 +137,29 @@ async def test_an_invocation_that_hangs_times_out_in_virtual_time_and_is_retried
     first = next(e for e in result.events if e["EventType"] == "InvocationCompleted")
     error = first["InvocationCompletedDetails"]["Error"]["Payload"]
     assert error["ErrorType"] == "Sandbox.Timedout"
+
+
+async def test_a_sync_step_slower_than_the_runners_patience_does_not_let_time_jump(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    seen: list[float] = []
+
+    def slow_report() -> str:
+        seen.append(trio.from_thread.run_sync(trio.current_time))
+        time.sleep(1.3)  # real time: past the runner's 1 s autojump threshold
+        seen.append(trio.from_thread.run_sync(trio.current_time))
+        return "report"
+
+    @durable_execution
+    async def reporting(event: Any, ctx: DurableContext) -> str:
+        report: str = await ctx.step(slow_report)
+        await ctx.wait(60)
+        return report
+
+    async with DurableTestRunner(reporting, invocation_timeout_seconds=30) as runner:
+        start = trio.current_time()
+        result = await runner.run()
+    assert result.status == "SUCCEEDED" and result.value == "report"
+    assert result.invocations == 2
+    assert seen[0] == seen[1]  # virtual time stood still while the step ran
+    assert 60 <= trio.current_time() - start < 90

@@ -125,3 +125,37 @@ async def test_the_body_can_call_back_into_the_event_loop() -> None:
         return "from the loop"
 
     assert await trio_run_sync(lambda: trio.from_thread.run(on_the_loop)) == "from the loop"
+
+
+async def test_virtual_time_stands_still_while_bodies_run(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A sleeper gives autojump somewhere to jump to; without the hold it would
+    # jump there as soon as the caller blocked on the thread.
+    threshold_during: list[float] = []
+    times: list[float] = []
+
+    def body(release: threading.Event) -> None:
+        release.wait(5)
+
+    async def hop(release: threading.Event) -> None:
+        await trio_run_sync(lambda: body(release))
+        times.append(trio.current_time())
+
+    first, second = threading.Event(), threading.Event()
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(trio.sleep, 1000)
+        nursery.start_soon(hop, first)
+        nursery.start_soon(hop, second)
+        await trio.to_thread.run_sync(lambda: None)  # both bodies are in their threads
+        threshold_during.append(autojump_clock.autojump_threshold)
+        first.set()
+        while not times:
+            await trio.lowlevel.checkpoint()
+        threshold_during.append(autojump_clock.autojump_threshold)  # one body still runs
+        second.set()
+    assert times == [start, start]
+    assert threshold_during == [float("inf"), float("inf")]
+    assert autojump_clock.autojump_threshold == 0  # given back once both returned
+    assert trio.current_time() >= start + 1000  # and then time jumped for the sleeper
