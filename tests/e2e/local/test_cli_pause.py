@@ -3,13 +3,21 @@ a served function and against ``run``'s own service (whose timeline shows them).
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import shlex
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import trio.testing
 from cli_harness import background, cli
 from local_service_harness import lambda_client, poll
+
+from trio_durable.cli import Timeline, describe_event
+from trio_durable.local.store import ExecutionChange, ExecutionRecord, PauseState
+from trio_durable.wire import ExecutionStatus
 
 HANDLERS = Path(__file__).parent / "handlers"
 
@@ -106,3 +114,50 @@ def test_run_timeline_shows_a_pause_and_a_resume() -> None:
     assert timeline.index("execution paused") < timeline.index("callback 'approval' succeeded")
     assert timeline.index("callback 'approval' succeeded") < timeline.index("execution resumed")
     assert timeline.index("execution resumed") < timeline.index("invocation #2 started")
+
+
+def test_the_timeline_describes_pauses_and_holds_a_virtual_clock_while_paused() -> None:
+    clock = trio.testing.MockClock(autojump_threshold=0)
+    out = io.StringIO()
+    timeline = Timeline("orders", "http://127.0.0.1:1", clock=clock, out=out)
+    record = ExecutionRecord(
+        arn="arn-1",
+        name="n",
+        function_name="orders",
+        status=ExecutionStatus.RUNNING,
+        start_timestamp=1000.0,
+        input_payload="{}",
+        checkpoint_token="t",
+        timeout_seconds=60,
+        event_count=0,
+        invocation_id="req-1",
+    )
+    timeline.on_write([ExecutionChange(record)])
+    paused = replace(record, pause=PauseState(1001.0, "deploy", timeout_paused=True))
+    event = {
+        "EventType": "ExecutionPaused",
+        "EventId": 2,
+        "EventTimestamp": 1001.0,
+        "ExecutionPausedDetails": {
+            "PauseRequestTimestamp": 1001.0,
+            "Reason": {"Payload": "deploy", "Truncated": False},
+            "ExecutionTimeoutPaused": True,
+        },
+    }
+    timeline.on_write([ExecutionChange(paused, events=(event,))])
+    assert "[00:00:01.000] execution paused: deploy (execution timeout paused)" in out.getvalue()
+    ended = replace(paused, invocation_id=None, wake=True)
+    completed = {
+        "EventType": "InvocationCompleted",
+        "EventId": 3,
+        "EventTimestamp": 1002.0,
+        "InvocationCompletedDetails": {},
+    }
+    timeline.on_write([ExecutionChange(ended, events=(completed,))])
+    assert "invocation completed, execution paused" in out.getvalue()
+    assert clock.autojump_threshold == math.inf  # only a resume moves a paused execution
+    resumed = replace(ended, pause=None)
+    timeline.on_write([ExecutionChange(resumed)])
+    assert clock.autojump_threshold == 0
+    plain = {"EventType": "ExecutionResumed", "ExecutionResumedDetails": {}}
+    assert describe_event(plain) == "execution resumed"
