@@ -743,7 +743,7 @@ class Engine:
             rec = ex.record
             if rec.function_name not in self.functions:
                 continue  # waits until its function is registered
-            done.append(arn)
+            done.append(arn)  # a paused one is queued again by its resume
             if (
                 rec.status is not ExecutionStatus.RUNNING
                 or rec.invocation_id is not None
@@ -1562,7 +1562,7 @@ class Engine:
                 self._closed.append(rec.arn)
         elif rec.status is not ExecutionStatus.RUNNING:
             self._cancel.add(rec.arn)  # ends when its invocation in flight does
-        elif rec.wake and rec.invocation_id is None and rec.pause is None:
+        elif rec.wake and rec.invocation_id is None:
             self._ready[rec.arn] = None
 
     def _track_waiter(self, ex: _Execution, record: OperationRecord) -> None:
@@ -1615,7 +1615,7 @@ class Engine:
                 )
             if rec.invocation_id is not None:
                 crashed.append(ex)
-            elif rec.wake and rec.status is ExecutionStatus.RUNNING and rec.pause is None:
+            elif rec.wake and rec.status is ExecutionStatus.RUNNING:
                 self._ready[rec.arn] = None
         for ex in crashed:
             self._in_flight.add(ex.record.arn)

@@ -84,6 +84,16 @@ def test_pause_without_an_invocation_is_paused_at_once_and_records_the_request()
     check_history(engine, arn)
 
 
+def test_pause_before_the_first_invocation_holds_it_back() -> None:
+    engine, _, _ = make_engine()
+    arn = engine.start_execution(FUNCTION, '"in"').arn
+    engine.pause_execution(arn)
+    assert _status(engine, arn) == "PAUSED"
+    assert engine.take_invocations() == []
+    engine.resume_execution(arn)
+    only_invocation(engine, arn)
+
+
 def test_pause_during_an_invocation_is_pausing_until_its_next_checkpoint() -> None:
     engine, _, _ = make_engine()
     arn, token, request_id = start(engine)
