@@ -343,7 +343,7 @@ class Engine:
         if expected is not None:
             out["ExpectedExecutionTimeoutTimestamp"] = expected
         if rec.pause is not None:
-            out["PauseDetails"] = _pause_details(rec.pause)
+            out["PauseDetails"] = _pause_details(rec.pause, with_reason=include_execution_data)
         if rec.end_timestamp is not None:
             out["EndTimestamp"] = rec.end_timestamp
         if rec.error is not None:
@@ -1673,12 +1673,13 @@ def _expected_timeout(rec: ExecutionRecord) -> float | None:
     return rec.deadline
 
 
-def _pause_details(pause: PauseState) -> dict[str, Any]:
+def _pause_details(pause: PauseState, *, with_reason: bool) -> dict[str, Any]:
+    """``PauseDetails``; its ``Reason`` is execution data, shown only when asked for."""
     out: dict[str, Any] = {
         "PauseRequestTimestamp": pause.request_timestamp,
         "ExecutionTimeoutPaused": pause.timeout_paused,
     }
-    if pause.reason is not None:
+    if with_reason and pause.reason is not None:
         out["Reason"] = pause.reason
     return out
 

@@ -72,6 +72,8 @@ def test_pause_without_an_invocation_is_paused_at_once_and_records_the_request()
         "ExecutionTimeoutPaused": False,
     }
     assert execution["ExpectedExecutionTimeoutTimestamp"] == START_TIME + 86_400
+    without_data = engine.get_execution(arn, include_execution_data=False)
+    assert "Reason" not in without_data["PauseDetails"]  # the reason is execution data
     paused = engine.events(arn)[-1]
     assert paused["EventType"] == "ExecutionPaused"
     assert paused["ExecutionPausedDetails"] == {
