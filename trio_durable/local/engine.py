@@ -815,6 +815,8 @@ class Engine:
         st.record = replace(rec, invocation_id=None, invocation_start=None)
         if cut:  # a fresh token fences off the cancelled invocation's later checkpoints
             st.record = replace(st.record, wake=True, checkpoint_token=arns.new_checkpoint_token())
+        if rec.status is ExecutionStatus.RUNNING:
+            self._deliver_held_outcomes(st, now)
         self._after_invocation(action, st, status, answer, failure, now)
         self._commit(action)
         self._in_flight.discard(arn)
@@ -953,12 +955,35 @@ class Engine:
             self._report_to_parent(action, rec, now)
 
     def _report_to_parent(self, action: _Action, child: ExecutionRecord, now: float) -> None:
+        """Record a chained invoke's outcome on the caller's operation. While the
+        caller has an invocation in flight, the outcome waits for that invocation's
+        end (``_deliver_held_outcomes``): the caller resumes in a new invocation,
+        and its history shows the outcome after the InvocationCompleted, as AWS's does."""
         parent = self._executions.get(child.parent_arn or "")
-        if parent is None or parent.record.status is not ExecutionStatus.RUNNING:
+        if (
+            parent is None
+            or parent.record.status is not ExecutionStatus.RUNNING
+            or parent.record.invocation_id is not None
+        ):
             return
         st = action.stage(parent)
         record = st.op(child.parent_operation_id or "")
-        if record is None or record.operation.status is not OperationStatus.STARTED:
+        if record is not None:
+            self._record_outcome(st, record, child, now)
+
+    def _deliver_held_outcomes(self, st: _Stage, now: float) -> None:
+        """Record the outcomes of chained invokes whose targets ended while the
+        caller's invocation was in flight (see ``_report_to_parent``)."""
+        for op_id in sorted(st.ex.waiters, key=lambda i: st.ex.ops[i].seq):
+            record = st.op(op_id)
+            target = self._executions.get(record.target_arn or "") if record else None
+            if record is not None and target is not None and target.record.closed:
+                self._record_outcome(st, record, target.record, now)
+
+    def _record_outcome(
+        self, st: _Stage, record: OperationRecord, child: ExecutionRecord, now: float
+    ) -> None:
+        if record.operation.status is not OperationStatus.STARTED:
             return
         event_type, op_status = _CHILD_OUTCOME[child.status]
         op = replace(

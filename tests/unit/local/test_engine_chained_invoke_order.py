@@ -1,0 +1,80 @@
+"""A chained invoke's target that ends while its caller's invocation is still in
+flight: the outcome is recorded once that invocation has ended, so the caller's
+history reads Started, InvocationCompleted, Succeeded (the order AWS's
+conformance requirements 5-x expect) and the caller resumes in a new invocation."""
+
+from __future__ import annotations
+
+from local_engine_helpers import (
+    check_history,
+    event_types,
+    make_engine,
+    only_invocation,
+    start,
+    upd,
+)
+
+from trio_durable.local.engine import Engine
+from trio_durable.wire import ErrorObject, OperationStatus
+
+
+def _start_invoke(engine: Engine) -> tuple[str, str, str]:
+    """A caller that started a chained invoke of ``target``: (arn, request id, child arn)."""
+    engine.functions.add("target")
+    arn, token, request_id = start(engine)
+    engine.checkpoint(
+        arn,
+        token,
+        [upd("inv", "CHAINED_INVOKE", "START", payload='"x"', invoke_function_name="target")],
+    )
+    child_arn = engine.events(arn)[-1]["ChainedInvokeStartedDetails"]["DurableExecutionArn"]
+    return arn, request_id, child_arn
+
+
+def test_a_target_that_ends_first_is_recorded_after_the_callers_invocation() -> None:
+    engine, _, _ = make_engine()
+    arn, request_id, child_arn = _start_invoke(engine)
+    child = only_invocation(engine, child_arn)  # the target runs at once
+    engine.finish_invocation(child_arn, child.request_id, {"Status": "SUCCEEDED", "Result": "7"})
+    assert engine.operation(arn, "inv").status is OperationStatus.STARTED
+    assert event_types(engine, arn)[-1] == "ChainedInvokeStarted"
+    assert engine.take_invocations() == []
+
+    engine.finish_invocation(arn, request_id, {"Status": "PENDING"})
+    op = engine.operation(arn, "inv")
+    assert op.status is OperationStatus.SUCCEEDED and op.result == "7"
+    assert event_types(engine, arn)[1:] == [
+        "ChainedInvokeStarted",
+        "InvocationCompleted",
+        "ChainedInvokeSucceeded",
+    ]
+    only_invocation(engine, arn)
+    check_history(engine, arn)
+
+
+def test_a_failed_target_is_held_the_same_way() -> None:
+    engine, _, _ = make_engine()
+    arn, request_id, child_arn = _start_invoke(engine)
+    child = only_invocation(engine, child_arn)
+    engine.finish_invocation(
+        child_arn, child.request_id, {"Status": "FAILED", "Error": {"ErrorMessage": "no"}}
+    )
+    engine.finish_invocation(arn, request_id, {"Status": "PENDING"})
+    op = engine.operation(arn, "inv")
+    assert op.status is OperationStatus.FAILED and op.error == ErrorObject(message="no")
+    assert event_types(engine, arn)[-2:] == ["InvocationCompleted", "ChainedInvokeFailed"]
+    check_history(engine, arn)
+
+
+def test_a_held_outcome_survives_a_service_restart() -> None:
+    engine, clock, store = make_engine()
+    arn, _, child_arn = _start_invoke(engine)
+    child = only_invocation(engine, child_arn)
+    engine.finish_invocation(child_arn, child.request_id, {"Status": "SUCCEEDED", "Result": "7"})
+
+    # The caller's invocation was in flight when the service stopped: written off on load.
+    restarted, _, _ = make_engine(store=store, clock=clock)
+    assert restarted.operation(arn, "inv").status is OperationStatus.SUCCEEDED
+    assert event_types(restarted, arn)[-2:] == ["InvocationCompleted", "ChainedInvokeSucceeded"]
+    only_invocation(restarted, arn)
+    check_history(restarted, arn)
