@@ -20,6 +20,9 @@ from trio_durable.wire import MAX_CALLBACK_TIMEOUT_SECONDS, MAX_WAIT_SECONDS
 
 Duration = timedelta | int | float
 
+# ChainedInvokeOptions allows 1 to 256 characters for FunctionName and TenantId.
+MAX_INVOKE_IDENTIFIER_LENGTH = 256
+
 
 def duration_seconds(value: Duration, what: str, *, allow_zero: bool, maximum: int) -> int:
     """Whole seconds of ``value``; ``ValidationError`` naming ``what`` when it is not valid."""
@@ -252,3 +255,35 @@ class WaitForCallbackConfig(CallbackConfig):
             raise ValidationError(
                 f"retry_strategy must be a RetryStrategy, got {self.retry_strategy!r}"
             )
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeConfig:
+    """Options of ``ctx.invoke``.
+
+    ``payload_serializer`` writes the payload sent to the target and
+    ``result_serializer`` reads the target's result back (both default to the
+    handler's serializer); ``tenant_id`` asks for a tenant-isolated invocation.
+    """
+
+    payload_serializer: Serializer | None = None
+    result_serializer: Serializer | None = None
+    tenant_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_serializer(self.payload_serializer)
+        _check_serializer(self.result_serializer)
+        if self.tenant_id is not None:
+            check_invoke_identifier(self.tenant_id, "tenant_id")
+
+
+def check_invoke_identifier(value: object, what: str) -> str:
+    """``value`` if it is a str of 1 to 256 characters (a function name or tenant
+    id, as ``ChainedInvokeOptions`` allows), else ``ValidationError``."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{what} must be a str, got {type(value).__name__}")
+    if not value or len(value) > MAX_INVOKE_IDENTIFIER_LENGTH:
+        raise ValidationError(
+            f"{what} must have 1 to {MAX_INVOKE_IDENTIFIER_LENGTH} characters, got {len(value)}"
+        )
+    return value

@@ -82,6 +82,13 @@ class ChildContextError(DurableExecutionError):
     """A child context's body failed."""
 
 
+class InvokeError(DurableExecutionError):
+    """A chained invoke's target execution failed, timed out or was stopped.
+
+    ``error_type``, ``error_data`` and ``stack_trace`` are the target's, as recorded.
+    """
+
+
 class CallbackError(DurableExecutionError):
     """Base of callback failures; carries the service-allocated ``callback_id``."""
 

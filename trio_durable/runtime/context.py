@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from trio_durable.config import (
     CallbackConfig,
     ChildConfig,
+    InvokeConfig,
     StepConfig,
     WaitForCallbackConfig,
 )
 from trio_durable.errors import ValidationError
 from trio_durable.operations import callback as callback_op
 from trio_durable.operations import child as child_op
+from trio_durable.operations import invoke as invoke_op
 from trio_durable.operations import step as step_op
 from trio_durable.operations import wait as wait_op
 from trio_durable.operations import wait_for_callback as wait_for_callback_op
@@ -246,4 +248,22 @@ class DurableContext:
         """
         return await wait_for_callback_op.run_wait_for_callback(
             self, submitter, args, name=check_name(name), config=config
+        )
+
+    async def invoke(
+        self,
+        function_name: str,
+        payload: Any = None,
+        *,
+        name: str | None = None,
+        config: InvokeConfig | None = None,
+    ) -> Any:
+        """Run the durable function ``function_name`` on ``payload``; return its result.
+
+        The invocation suspends until the target's execution ends; replay returns
+        the recorded result without invoking again. A target that fails, times
+        out or is stopped raises ``InvokeError`` carrying the target's error.
+        """
+        return await invoke_op.run_invoke(
+            self, function_name, payload, name=check_name(name), config=config
         )
