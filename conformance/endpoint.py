@@ -4,6 +4,7 @@ The service runs on its own thread with its own Trio loop, so the validator's
 blocking boto3 calls (on the runner's worker threads) reach it exactly as they
 would reach AWS: through ``AWS_ENDPOINT_URL_LAMBDA``. Handlers run in-process,
 except those whose requirement kills the process, which run in a subprocess.
+The functions the invoke requirements call (``mapping.TARGETS``) are always there.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from contextlib import AsyncExitStack, contextmanager
 
 import trio
 
-from conformance.mapping import Requirement
+from conformance.mapping import TARGETS, Requirement
 from trio_durable.local.http import bind_socket, endpoint_of, serve
 from trio_durable.local.invokers import Invoker
 from trio_durable.local.service import open_local_service
@@ -26,16 +27,22 @@ async def make_invoker(
     requirement: Requirement, endpoint: str, region: str, stack: AsyncExitStack
 ) -> Invoker:
     """The invoker a requirement's function runs under (closed with ``stack``)."""
-    from trio_durable.local.invokers import InProcessInvoker
     from trio_durable.local.subprocess_invoker import SubprocessInvoker
-    from trio_durable.local.targets import load_target
 
     if requirement.invoker == "subprocess":
         invoker = SubprocessInvoker(
             requirement.handler, endpoint=endpoint, region=region, max_workers=2
         )
         return await stack.enter_async_context(invoker)
-    return InProcessInvoker(load_target(requirement.handler))
+    return in_process_invoker(requirement.handler)
+
+
+def in_process_invoker(handler: str) -> Invoker:
+    """The in-process invoker of the handler ``module:attribute``."""
+    from trio_durable.local.invokers import InProcessInvoker
+    from trio_durable.local.targets import load_target
+
+    return InProcessInvoker(load_target(handler))
 
 
 @contextmanager
@@ -51,6 +58,8 @@ def serving(requirements: Sequence[Requirement], region: str) -> Iterator[str]:
             for requirement in requirements:
                 invoker = await make_invoker(requirement, endpoint, region, stack)
                 service.register_function(requirement.function, invoker)
+            for target in TARGETS:
+                service.register_function(target.function, in_process_invoker(target.handler))
             async with trio.open_nursery() as nursery:
                 await nursery.start(functools.partial(serve, service, sock=sock))
                 started.put(None)

@@ -15,12 +15,12 @@ from aws_durable_execution_conformance_tests.cloudwatch import (
 )
 
 from conformance import logcapture
-from conformance.mapping import BY_ID, NOT_IMPLEMENTED, REQUIREMENTS
+from conformance.mapping import BY_ID, NOT_IMPLEMENTED, REQUIREMENTS, TARGETS
 from conformance.output import routed_output
 from conformance.report import Outcome, Report, render_markdown, requirement_sort_key
 from conformance.selection import discover, estimate_seconds, select
 
-SCOPE = ("step", "wait", "child", "callback", "wait_for_callback")
+SCOPE = ("step", "wait", "child", "callback", "invoke", "wait_for_callback")
 
 
 def test_every_published_id_is_mapped_or_declared_not_implemented() -> None:
@@ -34,12 +34,18 @@ def test_every_published_id_is_mapped_or_declared_not_implemented() -> None:
             assert s.suite in NOT_IMPLEMENTED, f"suite {s.suite} is neither mapped nor declared"
 
 
-def test_mapping_covers_the_five_suites_exactly_once() -> None:
-    assert len(REQUIREMENTS) == 77
-    assert len({r.id for r in REQUIREMENTS}) == 77
-    assert len({r.function for r in REQUIREMENTS}) == 77
+def test_mapping_covers_the_six_suites_exactly_once() -> None:
+    assert len(REQUIREMENTS) == 93
+    assert len({r.id for r in REQUIREMENTS}) == 93
+    assert len({r.function for r in REQUIREMENTS}) == 93
     assert {r.suite for r in REQUIREMENTS} == set(SCOPE)
     assert not set(NOT_IMPLEMENTED) & set(SCOPE)
+
+
+def test_invoke_targets_have_their_own_function_names() -> None:
+    names = [t.function for t in TARGETS]
+    assert len(set(names)) == len(names)
+    assert not set(names) & {r.function for r in REQUIREMENTS}
 
 
 def test_only_crashing_requirements_use_the_subprocess_invoker() -> None:

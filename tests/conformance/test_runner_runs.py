@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conformance import runner
-from conformance.mapping import BY_ID, REQUIREMENTS
+from conformance.mapping import BY_ID, REQUIREMENTS, TARGETS
 from trio_durable import DurableHandler
 from trio_durable.local.targets import load_target
 
@@ -31,9 +31,8 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_every_mapped_handler_is_a_durable_function() -> None:
-    for requirement in REQUIREMENTS:
-        handler = load_target(requirement.handler)
-        assert isinstance(handler, DurableHandler), requirement.handler
+    for handler_path in [r.handler for r in REQUIREMENTS] + [t.handler for t in TARGETS]:
+        assert isinstance(load_target(handler_path), DurableHandler), handler_path
 
 
 @pytest.mark.usefixtures("isolated_env")
