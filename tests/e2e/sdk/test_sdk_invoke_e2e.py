@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any
 
 import orjson
 import trio
 from sdk_e2e_helpers import events, kinds, register, run
+from test_sdk_boto3_e2e import Boto3Invoker
 
 from trio_durable import (
     DurableContext,
@@ -18,8 +20,9 @@ from trio_durable import (
     SerializationError,
     durable_execution,
 )
+from trio_durable.local.http import serve
 from trio_durable.local.invokers import InProcessInvoker
-from trio_durable.local.service import LocalService
+from trio_durable.local.service import LocalService, open_local_service
 from trio_durable.testing import DurableTestRunner
 from trio_durable.wire import MAX_OPERATION_PAYLOAD_BYTES, OperationType
 
@@ -236,3 +239,31 @@ async def test_the_test_runner_runs_a_caller_and_a_target_registered_beside_it(
     assert result.status == "SUCCEEDED" and result.value == {"total": 12}
     assert result.operation("price").type is OperationType.CHAINED_INVOKE
     assert result.invocations == 2
+
+
+async def test_an_invoke_over_boto3_and_the_http_api() -> None:
+    @durable_execution
+    async def caller(event: Any, ctx: DurableContext) -> Any:
+        config = InvokeConfig(tenant_id="t-1")
+        try:
+            await ctx.invoke("broken", {"sku": "c-3"}, name="fails", config=config)
+        except InvokeError as exc:
+            failed = exc.error_type
+        return {"echo": await ctx.invoke("echo", event, name="echoes"), "failed": failed}
+
+    async with open_local_service() as service, trio.open_nursery() as nursery:
+        endpoint = await nursery.start(functools.partial(serve, service, port=0))
+        service.register_function("caller", Boto3Invoker(caller, endpoint))
+        service.register_function("echo", InProcessInvoker(echo))
+        service.register_function("broken", InProcessInvoker(out_of_stock))
+        started = service.start_execution("caller", '{"n": 5}')
+        with trio.fail_after(30):
+            result = await service.wait_until_terminal(started.arn)
+        nursery.cancel_scope.cancel()
+    assert result["Status"] == "SUCCEEDED", result
+    assert orjson.loads(result["Result"]) == {"echo": {"n": 5}, "failed": "LookupError"}
+    assert [
+        e["ChainedInvokeStartedDetails"].get("TenantId")
+        for e in events(service, started.arn)
+        if e["EventType"] == "ChainedInvokeStarted"
+    ] == ["t-1", None]
