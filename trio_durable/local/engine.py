@@ -974,11 +974,14 @@ class Engine:
     def _deliver_held_outcomes(self, st: _Stage, now: float) -> None:
         """Record the outcomes of chained invokes whose targets ended while the
         caller's invocation was in flight (see ``_report_to_parent``)."""
-        for op_id in sorted(st.ex.waiters, key=lambda i: st.ex.ops[i].seq):
+        held = []
+        for op_id in st.ex.waiters:
             record = st.op(op_id)
             target = self._executions.get(record.target_arn or "") if record else None
             if record is not None and target is not None and target.record.closed:
-                self._record_outcome(st, record, target.record, now)
+                held.append((record, target.record))
+        for record, child in sorted(held, key=lambda pair: pair[0].seq):
+            self._record_outcome(st, record, child, now)
 
     def _record_outcome(
         self, st: _Stage, record: OperationRecord, child: ExecutionRecord, now: float

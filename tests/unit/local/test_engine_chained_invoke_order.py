@@ -78,3 +78,31 @@ def test_a_held_outcome_survives_a_service_restart() -> None:
     assert event_types(restarted, arn)[-2:] == ["InvocationCompleted", "ChainedInvokeSucceeded"]
     only_invocation(restarted, arn)
     check_history(restarted, arn)
+
+
+def test_several_held_outcomes_are_recorded_in_operation_order() -> None:
+    engine, _, _ = make_engine()
+    engine.functions.add("target")
+    arn, token, request_id = start(engine)
+    engine.checkpoint(
+        arn,
+        token,
+        [
+            upd(
+                op_id,
+                "CHAINED_INVOKE",
+                "START",
+                payload=f'"{op_id}"',
+                invoke_function_name="target",
+            )
+            for op_id in ("inv-a", "inv-b", "inv-c")
+        ],
+    )
+    children = {r.execution_arn: r for r in engine.take_invocations()}
+    assert len(children) == 3
+    for child_arn, child in reversed(list(children.items())):  # the last one ends first
+        engine.finish_invocation(child_arn, child.request_id, {"Status": "SUCCEEDED"})
+    engine.finish_invocation(arn, request_id, {"Status": "PENDING"})
+    succeeded = [e["Id"] for e in engine.events(arn) if e["EventType"] == "ChainedInvokeSucceeded"]
+    assert succeeded == ["inv-a", "inv-b", "inv-c"]
+    check_history(engine, arn)
