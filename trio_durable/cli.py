@@ -365,6 +365,11 @@ async def _run(args: argparse.Namespace, clock: MockClock | None) -> int:
 
     payload = _read_input(args.input)
     function_name = args.function_name or split_target(args.target)[1].rpartition(".")[2]
+    targets = {function_name: args.target}
+    for name, target in _parse_functions(args.function).items():
+        if name in targets:
+            raise CliError(f"--function {name!r} is the function being run")
+        targets[name] = target
     sock = http.bind_socket(args.host, args.port)
     endpoint = http.endpoint_of(sock)
     timeline = Timeline(function_name, endpoint, clock=clock)
@@ -374,14 +379,19 @@ async def _run(args: argparse.Namespace, clock: MockClock | None) -> int:
 
     async with AsyncExitStack() as stack:
         stack.callback(sock.close)  # unless serving took it over
-        invoker = make_invoker(args.target, args.invoker, endpoint=endpoint, region=args.region)
-        await _start_invoker(stack, invoker)
+        invokers: dict[str, Invoker] = {}
+        for name, target in targets.items():  # handlers that cannot load stop us here
+            invokers[name] = make_invoker(
+                target, args.invoker, endpoint=endpoint, region=args.region
+            )
+            await _start_invoker(stack, invokers[name])
         store = ObservedStore(open_store(args.store), timeline)
         stack.callback(store.close)
         service = await stack.enter_async_context(open_local_service(store=store))
-        service.register_function(
-            function_name, invoker, invocation_timeout_seconds=args.invocation_timeout
-        )
+        for name, registered in invokers.items():
+            service.register_function(
+                name, registered, invocation_timeout_seconds=args.invocation_timeout
+            )
         nursery = await stack.enter_async_context(trio.open_nursery())
         await nursery.start(partial(http.serve, service, sock=sock))
         if clock is not None:
@@ -668,6 +678,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--name", help="execution name (a rerun with the same name resumes it)")
     run.add_argument("--function-name", help="function name (default: the handler's name)")
     run.add_argument("--timeout", type=int, help="execution timeout in seconds")
+    run.add_argument(
+        "--function",
+        action="append",
+        default=[],
+        metavar="NAME=TARGET",
+        help="another durable function the workflow invokes (repeatable)",
+    )
     server_options(run, 0)
     run.set_defaults(handler=_cmd_run)
 

@@ -35,6 +35,18 @@ def test_run_prints_a_timeline_and_the_callback_command_that_completes_it() -> N
     assert "execution SUCCEEDED" in err
 
 
+def test_run_registers_the_functions_its_workflow_invokes() -> None:
+    handlers = HANDLERS / "invoking.py"
+    completed = cli(
+        "run", f"{handlers}:caller", "--input", '{"text": "hi"}',
+        "--function", f"shouter={handlers}:shouter",
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout) == {"heard": "HI"}
+    assert "invoke 'ask the shouter' started" in completed.stderr
+    assert "invoke 'ask the shouter' succeeded -> \"HI\"" in completed.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -43,6 +55,10 @@ def test_run_prints_a_timeline_and_the_callback_command_that_completes_it() -> N
         (["run", CALLBACK_WORKFLOW, "--input", "{nope"], "--input is not valid JSON"),
         (["run", CALLBACK_WORKFLOW, "--store", "redis:x"], "bad --store 'redis:x'"),
         (["serve", "--function", "f"], "bad --function 'f': expected NAME=TARGET"),
+        (
+            ["run", CALLBACK_WORKFLOW, "--function", f"handler={CALLBACK_WORKFLOW}"],
+            "--function 'handler' is the function being run",
+        ),
         (["run", CALLBACK_WORKFLOW, "--invocation-timeout", "0"], "at most 900 seconds, got '0'"),
         (["serve", "--invocation-timeout", "soon"], "at most 900 seconds, got 'soon'"),
         (["serve", "--port", "0", "--function", "f=json:nothing"], "has no attribute 'nothing'"),
