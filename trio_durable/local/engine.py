@@ -1277,12 +1277,15 @@ class Engine:
                 error=u.error,
                 result=u.payload,
             )
-            details = {
-                "Error": history.error(u.error),
-                "RetryDetails": history.retry_details(attempt, delay),
-            }
+            # A RETRY with an error is a failed attempt; one without (a
+            # wait_for_condition poll carrying its state) is a successful one.
+            retry = history.retry_details(attempt, delay)
+            if u.error is None:
+                kind, details = "StepSucceeded", {"Result": history.payload(u.payload)}
+            else:
+                kind, details = "StepFailed", {"Error": history.error(u.error)}
             st.put(replace(record, operation=op))
-            st.add_op_event("StepFailed", now, op, details)
+            st.add_op_event(kind, now, op, {**details, "RetryDetails": retry})
             st.timers.append((due, TimerKind.RETRY, u.id))
 
     def _apply_wait(
