@@ -10,6 +10,8 @@ from trio_durable.config import (
     StepConfig,
     StepSemantics,
     WaitForCallbackConfig,
+    WaitForConditionConfig,
+    WaitStrategy,
 )
 from trio_durable.errors import (
     CallbackError,
@@ -25,6 +27,7 @@ from trio_durable.errors import (
     StepError,
     StepInterruptedError,
     ValidationError,
+    WaitForConditionError,
 )
 from trio_durable.operations.callback import Callback
 from trio_durable.runtime.context import DurableContext
@@ -64,5 +67,8 @@ __all__ = [
     "ValidationError",
     "WaitForCallbackConfig",
     "WaitForCallbackContext",
+    "WaitForConditionConfig",
+    "WaitForConditionError",
+    "WaitStrategy",
     "durable_execution",
 ]

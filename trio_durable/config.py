@@ -10,11 +10,13 @@ means "no timeout".
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 
-from trio_durable.errors import ValidationError
+from trio_durable.errors import ValidationError, WaitForConditionError
 from trio_durable.serialization import Serializer
 from trio_durable.wire import MAX_CALLBACK_TIMEOUT_SECONDS, MAX_WAIT_SECONDS
 
@@ -55,6 +57,50 @@ class Jitter(StrEnum):
     HALF = "HALF"
 
 
+def _check_backoff(strategy: RetryStrategy | WaitStrategy) -> None:
+    """Validate the backoff fields a retry and a wait strategy share, and keep
+    their delays in whole seconds (``_initial``, ``_max``)."""
+    max_attempts = strategy.max_attempts
+    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int):
+        raise ValidationError(f"max_attempts must be an int, got {max_attempts!r}")
+    if max_attempts < 1:
+        raise ValidationError(f"max_attempts must be at least 1, got {max_attempts}")
+    if not strategy.backoff_rate >= 1:
+        raise ValidationError(f"backoff_rate must be at least 1, got {strategy.backoff_rate}")
+    try:
+        object.__setattr__(strategy, "jitter", Jitter(strategy.jitter))
+    except ValueError:
+        raise ValidationError(
+            f"jitter must be one of NONE, FULL, HALF, got {strategy.jitter!r}"
+        ) from None
+    initial = duration_seconds(
+        strategy.initial_delay, "initial_delay", allow_zero=False, maximum=MAX_WAIT_SECONDS
+    )
+    maximum = duration_seconds(
+        strategy.max_delay, "max_delay", allow_zero=False, maximum=MAX_WAIT_SECONDS
+    )
+    if maximum < initial:
+        raise ValidationError(
+            f"max_delay ({maximum} s) must not be less than initial_delay ({initial} s)"
+        )
+    object.__setattr__(strategy, "_initial", initial)
+    object.__setattr__(strategy, "_max", maximum)
+
+
+def _backoff_delay(
+    strategy: RetryStrategy | WaitStrategy, attempt: int, rng: random.Random | None
+) -> int:
+    """``min(initial_delay * backoff_rate ** (attempt - 1), max_delay)`` with the
+    strategy's jitter, rounded up to whole seconds and at least 1 second."""
+    base = min(strategy._initial * strategy.backoff_rate ** (attempt - 1), float(strategy._max))
+    draw = (rng or random).random()
+    if strategy.jitter is Jitter.FULL:
+        base = draw * base
+    elif strategy.jitter is Jitter.HALF:
+        base = base / 2 + draw * base / 2
+    return max(1, -int(-base // 1))
+
+
 @dataclass(frozen=True, slots=True)
 class RetryStrategy:
     """When and after how long a failed step is tried again.
@@ -75,34 +121,11 @@ class RetryStrategy:
     _max: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
-            raise ValidationError(f"max_attempts must be an int, got {self.max_attempts!r}")
-        if self.max_attempts < 1:
-            raise ValidationError(f"max_attempts must be at least 1, got {self.max_attempts}")
-        if not self.backoff_rate >= 1:
-            raise ValidationError(f"backoff_rate must be at least 1, got {self.backoff_rate}")
-        try:
-            object.__setattr__(self, "jitter", Jitter(self.jitter))
-        except ValueError:
-            raise ValidationError(
-                f"jitter must be one of NONE, FULL, HALF, got {self.jitter!r}"
-            ) from None
+        _check_backoff(self)
         if not isinstance(self.retry_on, tuple) or not all(
             isinstance(t, type) and issubclass(t, BaseException) for t in self.retry_on
         ):
             raise ValidationError("retry_on must be a tuple of exception classes")
-        initial = duration_seconds(
-            self.initial_delay, "initial_delay", allow_zero=False, maximum=MAX_WAIT_SECONDS
-        )
-        maximum = duration_seconds(
-            self.max_delay, "max_delay", allow_zero=False, maximum=MAX_WAIT_SECONDS
-        )
-        if maximum < initial:
-            raise ValidationError(
-                f"max_delay ({maximum} s) must not be less than initial_delay ({initial} s)"
-            )
-        object.__setattr__(self, "_initial", initial)
-        object.__setattr__(self, "_max", maximum)
 
     def next_delay(
         self, error: BaseException, attempt: int, rng: random.Random | None = None
@@ -110,13 +133,7 @@ class RetryStrategy:
         """Seconds to wait before retrying after failed ``attempt``; ``None``: give up."""
         if attempt >= self.max_attempts or not isinstance(error, self.retry_on):
             return None
-        base = min(self._initial * self.backoff_rate ** (attempt - 1), float(self._max))
-        draw = (rng or random).random()
-        if self.jitter is Jitter.FULL:
-            base = draw * base
-        elif self.jitter is Jitter.HALF:
-            base = base / 2 + draw * base / 2
-        return max(1, -int(-base // 1))
+        return _backoff_delay(self, attempt, rng)
 
 
 class RetryPresets:
@@ -287,3 +304,73 @@ def check_invoke_identifier(value: object, what: str) -> str:
             f"{what} must have 1 to {MAX_INVOKE_IDENTIFIER_LENGTH} characters, got {len(value)}"
         )
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class WaitStrategy:
+    """When a ``wait_for_condition`` polls again, and after how long.
+
+    After poll ``n`` (1-based) returned ``state``: stop when
+    ``should_continue(state)`` is false (the condition is met, even on the last
+    attempt); else fail with ``WaitForConditionError`` when ``n >= max_attempts``;
+    else poll again after ``min(initial_delay * backoff_rate ** (n - 1), max_delay)``
+    seconds with ``jitter`` applied, rounded up to whole seconds (as ``RetryStrategy``).
+    """
+
+    should_continue: Callable[[Any], bool]
+    max_attempts: int = 60
+    initial_delay: Duration = 5
+    max_delay: Duration = 300
+    backoff_rate: float = 1.5
+    jitter: Jitter = Jitter.FULL
+    _initial: int = field(init=False, repr=False, compare=False)
+    _max: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not callable(self.should_continue):
+            raise ValidationError(
+                f"should_continue must be a callable, got {type(self.should_continue).__name__}"
+            )
+        _check_backoff(self)
+
+    @classmethod
+    def fixed(
+        cls, should_continue: Callable[[Any], bool], delay: Duration = 5, *, max_attempts: int = 60
+    ) -> WaitStrategy:
+        """Poll every ``delay`` seconds (no backoff, no jitter), at most ``max_attempts`` times."""
+        return cls(
+            should_continue,
+            max_attempts=max_attempts,
+            initial_delay=delay,
+            max_delay=delay,
+            backoff_rate=1.0,
+            jitter=Jitter.NONE,
+        )
+
+    def next_delay(self, state: Any, attempt: int, rng: random.Random | None = None) -> int | None:
+        """Seconds until the next poll after ``attempt`` returned ``state``; ``None``: stop."""
+        if not self.should_continue(state):
+            return None
+        if attempt >= self.max_attempts:
+            raise WaitForConditionError(
+                f"wait_for_condition exhausted its {self.max_attempts} attempts "
+                "before the condition was met"
+            )
+        return _backoff_delay(self, attempt, rng)
+
+
+@dataclass(frozen=True, slots=True)
+class WaitForConditionConfig:
+    """Options of ``ctx.wait_for_condition``: the wait strategy, the state the
+    first check gets, and the serializer of the state (default: the handler's)."""
+
+    wait_strategy: WaitStrategy
+    initial_state: Any = None
+    serializer: Serializer | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.wait_strategy, WaitStrategy):
+            raise ValidationError(
+                f"wait_strategy must be a WaitStrategy, got {type(self.wait_strategy).__name__}"
+            )
+        _check_serializer(self.serializer)

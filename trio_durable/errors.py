@@ -89,6 +89,11 @@ class InvokeError(DurableExecutionError):
     """
 
 
+class WaitForConditionError(DurableExecutionError):
+    """A wait_for_condition failed for good: its check raised, or its wait
+    strategy ran out of attempts before the condition was met."""
+
+
 class CallbackError(DurableExecutionError):
     """Base of callback failures; carries the service-allocated ``callback_id``."""
 

@@ -54,13 +54,14 @@ _DEFAULT_CONFIG = StepConfig()
 _DEFAULT_RETRY = RetryPresets.default()
 _SUCCEEDED = OperationStatus.SUCCEEDED
 
-# Errors that are not the step's own failure: they end the invocation instead.
-_NOT_STEP_FAILURES = (NonDeterministicExecutionError, ServiceError)
+# Errors that are not the operation's own failure: they end the invocation instead.
+NOT_OPERATION_FAILURES = (NonDeterministicExecutionError, ServiceError)
 
 ContextFactory = Callable[[DurableLogger, int], object]
 
 
-def _step_context(logger: DurableLogger, attempt: int) -> object:
+def make_step_context(logger: DurableLogger, attempt: int) -> object:
+    """The ``step_context`` a step body gets: a ``StepContext``."""
     return StepContext(logger=logger, attempt=attempt)
 
 
@@ -72,16 +73,37 @@ def callable_name(fn: Callable[..., Any]) -> str | None:
     return name if isinstance(name, str) and name != "<lambda>" else None
 
 
-def _ready_or_done(op: Operation) -> bool:
+def step_updates(
+    ctx: DurableContext, op_id: str, name: str | None, sub_type: str
+) -> Callable[..., OperationUpdate]:
+    """``update(action, **fields)``: an update of the STEP operation ``op_id``."""
+
+    def update(action: OperationAction, **fields: Any) -> OperationUpdate:
+        return OperationUpdate(
+            id=op_id,
+            type=OperationType.STEP,
+            action=action,
+            parent_id=ctx.parent_id,
+            name=name,
+            sub_type=sub_type,
+            **fields,
+        )
+
+    return update
+
+
+def ready_or_done(op: Operation) -> bool:
+    """Whether a scheduled retry may start (READY) or the operation has ended."""
     return op.status is OperationStatus.READY or op.status.is_terminal
 
 
-def _payload_or_raise(payload: str | None) -> str | None:
+def checked_payload(payload: str | None, what: str = "step result") -> str | None:
+    """``payload``, or ``SerializationError`` when it is over the service's limit."""
     if payload is not None and len(payload) * 4 > MAX_OPERATION_PAYLOAD_BYTES:
         size = len(payload.encode())
         if size > MAX_OPERATION_PAYLOAD_BYTES:
             raise SerializationError(
-                f"step result is {size} bytes serialized; the limit is "
+                f"{what} is {size} bytes serialized; the limit is "
                 f"{MAX_OPERATION_PAYLOAD_BYTES} bytes (return a smaller value, or a reference)"
             )
     return payload
@@ -94,7 +116,7 @@ async def run_step(
     *,
     name: str | None,
     config: StepConfig | None,
-    context_factory: ContextFactory = _step_context,
+    context_factory: ContextFactory = make_step_context,
 ) -> Any:
     """Run one step (see the module doc); returns the recorded result."""
     if not callable(fn):
@@ -108,17 +130,7 @@ async def run_step(
     invocation = ctx._invocation
     serializer = config.serializer or invocation.serializer
     op_id, recorded = ctx._next_operation(OperationType.STEP, SUB_TYPE, name)
-
-    def update(action: OperationAction, **fields: Any) -> OperationUpdate:
-        return OperationUpdate(
-            id=op_id,
-            type=OperationType.STEP,
-            action=action,
-            parent_id=ctx.parent_id,
-            name=name,
-            sub_type=SUB_TYPE,
-            **fields,
-        )
+    update = step_updates(ctx, op_id, name, SUB_TYPE)
 
     strategy = config.retry_strategy or _DEFAULT_RETRY
     at_most_once = config.semantics is StepSemantics.AT_MOST_ONCE_PER_RETRY
@@ -137,7 +149,7 @@ async def run_step(
                 await invocation.checkpoint()
                 raise rebuild(recorded.error, StepError)
             if status is OperationStatus.PENDING:
-                recorded = await invocation.state.wait_for(op_id, _ready_or_done)
+                recorded = await invocation.state.wait_for(op_id, ready_or_done)
                 continue
             if status is OperationStatus.STARTED and at_most_once:
                 failure = StepInterruptedError(
@@ -155,12 +167,12 @@ async def run_step(
                     batcher.submit(start)
             is_async, wants_context = callable_traits(fn)
             try:
-                result = await _call(
+                result = await call_body(
                     ctx, fn, args, op_id, name, attempt, context_factory, is_async, wants_context
                 )
-                payload = _payload_or_raise(serializer.serialize(result))
+                payload = checked_payload(serializer.serialize(result))
                 value = serializer.deserialize(payload)
-            except _NOT_STEP_FAILURES:
+            except NOT_OPERATION_FAILURES:
                 raise
             except SerializationError as exc:
                 error = error_object_from_exception(exc)
@@ -193,10 +205,10 @@ async def run_step(
         await batcher.checkpoint(
             update(OperationAction.RETRY, error=error, next_attempt_delay_seconds=delay)
         )
-        recorded = await invocation.state.wait_for(op_id, _ready_or_done)
+        recorded = await invocation.state.wait_for(op_id, ready_or_done)
 
 
-async def _call(
+async def call_body(
     ctx: DurableContext,
     fn: Callable[..., Any],
     args: tuple[Any, ...],
@@ -207,6 +219,8 @@ async def _call(
     is_async: bool,
     wants_context: bool,
 ) -> Any:
+    """Call ``fn(*args)`` (given a ``step_context`` if it declares one): awaited if
+    async, else in a worker thread."""
     kwargs: dict[str, Any] = {}
     if wants_context:
         logger = ctx.logger.bind(

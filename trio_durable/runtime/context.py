@@ -19,6 +19,7 @@ from trio_durable.config import (
     InvokeConfig,
     StepConfig,
     WaitForCallbackConfig,
+    WaitForConditionConfig,
 )
 from trio_durable.errors import ValidationError
 from trio_durable.operations import callback as callback_op
@@ -27,6 +28,7 @@ from trio_durable.operations import invoke as invoke_op
 from trio_durable.operations import step as step_op
 from trio_durable.operations import wait as wait_op
 from trio_durable.operations import wait_for_callback as wait_for_callback_op
+from trio_durable.operations import wait_for_condition as wait_for_condition_op
 from trio_durable.runtime.ids import operation_id
 from trio_durable.runtime.logger import DurableLogger
 from trio_durable.runtime.replay import check_replay
@@ -266,4 +268,25 @@ class DurableContext:
         """
         return await invoke_op.run_invoke(
             self, function_name, payload, name=check_name(name), config=config
+        )
+
+    async def wait_for_condition(
+        self,
+        check: Callable[..., Any],
+        /,
+        *,
+        name: str | None = None,
+        config: WaitForConditionConfig,
+    ) -> Any:
+        """Poll ``check(state)`` durably until ``config.wait_strategy`` says stop;
+        return the last state.
+
+        The first poll gets ``config.initial_state``, each later one the state the
+        previous poll returned (as recorded). Between polls the invocation
+        suspends for the strategy's delay. A check that raises, or a strategy out
+        of attempts, raises ``WaitForConditionError``. ``name`` defaults to the
+        function's name.
+        """
+        return await wait_for_condition_op.run_wait_for_condition(
+            self, check, name=check_name(name), config=config
         )
