@@ -188,12 +188,30 @@ REQUIREMENTS: tuple[Requirement, ...] = (
             ("7-15", "wfc_empty_result"),
         ],
     ),
+    *_rows(
+        "wait_for_condition",
+        "wait_for_condition",
+        [
+            ("6-1", "wfcond_basic"),
+            ("6-2", "wfcond_immediate"),
+            ("6-3", "wfcond_named"),
+            ("6-4", "wfcond_initial_state"),
+            ("6-5", "wfcond_fixed_delay"),
+            ("6-6", "wfcond_max_attempts"),
+            ("6-7", "wfcond_check_fails"),
+            ("6-8", "wfcond_check_fails_caught"),
+            ("6-9", "wfcond_complex_state"),
+            ("6-10", "wfcond_null_result"),
+            ("6-11", "wfcond_custom_serializer"),
+            ("6-12", "wfcond_then_step"),
+            ("6-13", "wfcond_two_sequential"),
+        ],
+    ),
 )
 
 # Suites whose operation this SDK does not have yet: every requirement id of the
 # suite (found in the validator's YAML tree) is reported NOT_IMPLEMENTED.
 NOT_IMPLEMENTED: dict[str, str] = {
-    "wait_for_condition": "ctx.wait_for_condition is not implemented in trio_durable yet",
     "parallel": "ctx.parallel is not implemented in trio_durable yet",
     "map": "ctx.map is not implemented in trio_durable yet",
     "plugin": "trio_durable has no plugin (lifecycle hook) API yet",
