@@ -3,8 +3,12 @@
 from trio_durable.config import (
     CallbackConfig,
     ChildConfig,
+    CompletionConfig,
     InvokeConfig,
     Jitter,
+    MapConfig,
+    NestingMode,
+    ParallelConfig,
     RetryPresets,
     RetryStrategy,
     StepConfig,
@@ -29,7 +33,14 @@ from trio_durable.errors import (
     ValidationError,
     WaitForConditionError,
 )
+from trio_durable.operations.batch import (
+    BatchItem,
+    BatchItemStatus,
+    BatchResult,
+    CompletionReason,
+)
 from trio_durable.operations.callback import Callback
+from trio_durable.operations.parallel import ParallelBranch
 from trio_durable.runtime.context import DurableContext
 from trio_durable.runtime.entrypoint import DurableHandler, durable_execution
 from trio_durable.runtime.logger import DurableLogger
@@ -37,6 +48,9 @@ from trio_durable.runtime.step_context import StepContext, WaitForCallbackContex
 from trio_durable.serialization import JsonSerializer, Serializer
 
 __all__ = [
+    "BatchItem",
+    "BatchItemStatus",
+    "BatchResult",
     "Callback",
     "CallbackConfig",
     "CallbackError",
@@ -45,6 +59,8 @@ __all__ = [
     "CallbackTimeoutError",
     "ChildConfig",
     "ChildContextError",
+    "CompletionConfig",
+    "CompletionReason",
     "DurableContext",
     "DurableExecutionError",
     "DurableHandler",
@@ -53,7 +69,11 @@ __all__ = [
     "InvokeError",
     "Jitter",
     "JsonSerializer",
+    "MapConfig",
+    "NestingMode",
     "NonDeterministicExecutionError",
+    "ParallelBranch",
+    "ParallelConfig",
     "RetryPresets",
     "RetryStrategy",
     "SerializationError",

@@ -374,3 +374,106 @@ class WaitForConditionConfig:
                 f"wait_strategy must be a WaitStrategy, got {type(self.wait_strategy).__name__}"
             )
         _check_serializer(self.serializer)
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionConfig:
+    """When a ``parallel`` or ``map`` batch is complete, as data.
+
+    ``min_successful``: complete once that many branches succeeded.
+    ``tolerated_failure_count`` / ``tolerated_failure_percentage`` (of all
+    branches): stop once failures exceed either. With none of the three set,
+    the first failure stops the batch. A stopped batch starts no further
+    branch and cancels those still running (they are reported STARTED).
+    """
+
+    min_successful: int | None = None
+    tolerated_failure_count: int | None = None
+    tolerated_failure_percentage: float | None = None
+
+    def __post_init__(self) -> None:
+        for what, value, least in (
+            ("min_successful", self.min_successful, 1),
+            ("tolerated_failure_count", self.tolerated_failure_count, 0),
+        ):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < least
+            ):
+                raise ValidationError(f"{what} must be an int of at least {least}, got {value!r}")
+        pct = self.tolerated_failure_percentage
+        if pct is not None and (
+            isinstance(pct, bool) or not isinstance(pct, int | float) or not 0 <= pct <= 100
+        ):
+            raise ValidationError(
+                f"tolerated_failure_percentage must be a number from 0 to 100, got {pct!r}"
+            )
+
+    @classmethod
+    def all_completed(cls) -> CompletionConfig:
+        """Run every branch, whatever fails."""
+        return cls(tolerated_failure_percentage=100)
+
+
+class NestingMode(StrEnum):
+    """How a batch records its branches: each in a CONTEXT operation of its own
+    (NESTED), or as virtual contexts whose operations sit directly under the
+    batch (FLAT: fewer operations, no per-branch record)."""
+
+    NESTED = "NESTED"
+    FLAT = "FLAT"
+
+
+@dataclass(frozen=True, slots=True)
+class ParallelConfig:
+    """Options of ``ctx.parallel``.
+
+    ``max_concurrency``: branches running at once (``None``: all). ``serializer``
+    writes the whole ``BatchResult`` (default: JSON of its items);
+    ``item_serializer`` each branch's result (default: the handler's).
+    """
+
+    max_concurrency: int | None = None
+    completion: CompletionConfig = field(default_factory=CompletionConfig)
+    serializer: Serializer | None = None
+    item_serializer: Serializer | None = None
+    nesting: NestingMode = NestingMode.NESTED
+
+    def __post_init__(self) -> None:
+        _check_batch_config(self)
+
+
+@dataclass(frozen=True, slots=True)
+class MapConfig:
+    """Options of ``ctx.map``: those of ``ParallelConfig``, and ``item_namer``,
+    ``item_namer(item, index)`` naming each item's operation (default
+    ``map-item-<index>``)."""
+
+    max_concurrency: int | None = None
+    completion: CompletionConfig = field(default_factory=CompletionConfig)
+    serializer: Serializer | None = None
+    item_serializer: Serializer | None = None
+    nesting: NestingMode = NestingMode.NESTED
+    item_namer: Callable[[Any, int], str] | None = None
+
+    def __post_init__(self) -> None:
+        _check_batch_config(self)
+        if self.item_namer is not None and not callable(self.item_namer):
+            raise ValidationError(
+                f"item_namer must be callable, got {type(self.item_namer).__name__}"
+            )
+
+
+def _check_batch_config(config: ParallelConfig | MapConfig) -> None:
+    limit = config.max_concurrency
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ValidationError(
+            f"max_concurrency must be a positive int (or None: no limit), got {limit!r}"
+        )
+    if not isinstance(config.completion, CompletionConfig):
+        raise ValidationError(
+            f"completion must be a CompletionConfig, got {type(config.completion).__name__}"
+        )
+    if not isinstance(config.nesting, NestingMode):
+        raise ValidationError(f"nesting must be a NestingMode, got {config.nesting!r}")
+    _check_serializer(config.serializer)
+    _check_serializer(config.item_serializer)

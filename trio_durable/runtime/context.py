@@ -25,6 +25,8 @@ from trio_durable.errors import ValidationError
 from trio_durable.operations import callback as callback_op
 from trio_durable.operations import child as child_op
 from trio_durable.operations import invoke as invoke_op
+from trio_durable.operations import map as map_op
+from trio_durable.operations import parallel as parallel_op
 from trio_durable.operations import step as step_op
 from trio_durable.operations import wait as wait_op
 from trio_durable.operations import wait_for_callback as wait_for_callback_op
@@ -35,7 +37,11 @@ from trio_durable.runtime.replay import check_replay
 from trio_durable.wire import MAX_OPERATION_NAME_LENGTH, Operation, OperationType
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from trio_durable.batcher.batcher import CheckpointBatcher
+    from trio_durable.config import MapConfig, ParallelConfig
+    from trio_durable.operations.batch import BatchResult
     from trio_durable.runtime.state import Activity, ExecutionState
     from trio_durable.runtime.threads import ToThread
     from trio_durable.serialization import Serializer
@@ -76,14 +82,30 @@ def check_name(name: str | None) -> str | None:
 class DurableContext:
     """The durable operations of a workflow (or of one child context of it)."""
 
-    __slots__ = ("_counter", "_invocation", "_owner", "_replaying", "logger", "parent_id")
+    __slots__ = (
+        "_counter",
+        "_id_prefix",
+        "_invocation",
+        "_owner",
+        "_replaying",
+        "logger",
+        "parent_id",
+    )
 
     def __init__(
-        self, invocation: Invocation, *, parent_id: str | None = None, replaying: bool = False
+        self,
+        invocation: Invocation,
+        *,
+        parent_id: str | None = None,
+        replaying: bool = False,
+        id_prefix: str | None = None,
     ) -> None:
         self._invocation = invocation
         self._owner = invocation.current_task()
         self._counter = 0
+        # Ids are numbered under the parent, except in a virtual (FLAT batch
+        # branch) context: numbered under the branch, recorded under the batch.
+        self._id_prefix = parent_id if id_prefix is None else id_prefix
         self._replaying = replaying
         self.parent_id = parent_id
         fields = {} if parent_id is None else {"context_id": parent_id}
@@ -120,11 +142,11 @@ class DurableContext:
                 "which replay cannot reproduce"
             )
         self._counter += 1
-        op_id = operation_id(self.parent_id, self._counter)
+        op_id = operation_id(self._id_prefix, self._counter)
         state = invocation.state
         recorded = state.get(op_id)
         if self._replaying and (
-            recorded is None or state.get(operation_id(self.parent_id, self._counter + 1)) is None
+            recorded is None or state.get(operation_id(self._id_prefix, self._counter + 1)) is None
         ):
             # Past the last recorded operation: what follows runs for the first time.
             self._replaying = False
@@ -136,6 +158,27 @@ class DurableContext:
 
     def _child(self, parent_id: str, *, replaying: bool) -> DurableContext:
         return DurableContext(self._invocation, parent_id=parent_id, replaying=replaying)
+
+    def _branch(self, index: int, *, virtual: bool) -> DurableContext:
+        """A context, owned by the calling task, for branch ``index`` of the batch
+        this context runs (``self.parent_id`` is the batch's operation).
+
+        The branch's id is fixed by its index, never by scheduling order. A
+        nested branch's context has that id as its next operation (its CONTEXT
+        operation); a virtual one numbers its operations under that id and
+        records them under the batch.
+        """
+        branch_id = operation_id(self.parent_id, index)
+        if virtual:
+            return DurableContext(
+                self._invocation,
+                parent_id=self.parent_id,
+                replaying=self._replaying,
+                id_prefix=branch_id,
+            )
+        slot = DurableContext(self._invocation, parent_id=self.parent_id)
+        slot._counter = index - 1
+        return slot
 
     # --- the public API ---------------------------------------------------------
 
@@ -290,3 +333,32 @@ class DurableContext:
         return await wait_for_condition_op.run_wait_for_condition(
             self, check, name=check_name(name), config=config
         )
+
+    async def parallel(
+        self,
+        branches: Sequence[Callable[[DurableContext], Awaitable[Any]] | parallel_op.ParallelBranch],
+        *,
+        name: str | None = None,
+        config: ParallelConfig | None = None,
+    ) -> BatchResult:
+        """Run ``await branch(branch_ctx)`` for every branch, concurrently, as one operation.
+
+        At most ``config.max_concurrency`` run at once; ``config.completion``
+        decides when the batch is done. Branch failures do not raise: they are
+        in the returned ``BatchResult`` (``throw_if_error()`` raises the first).
+        Completed branches replay their recorded results without running.
+        """
+        return await parallel_op.run_parallel(self, branches, name=check_name(name), config=config)
+
+    async def map(
+        self,
+        items: Sequence[Any],
+        fn: Callable[[DurableContext, Any, int], Awaitable[Any]],
+        /,
+        *,
+        name: str | None = None,
+        config: MapConfig | None = None,
+    ) -> BatchResult:
+        """Run ``await fn(item_ctx, item, index)`` for every item, concurrently, as one
+        operation; like ``parallel``, the ``BatchResult`` holds results in item order."""
+        return await map_op.run_map(self, items, fn, name=check_name(name), config=config)
