@@ -207,12 +207,39 @@ REQUIREMENTS: tuple[Requirement, ...] = (
             ("6-13", "wfcond_two_sequential"),
         ],
     ),
+    *_rows(
+        "parallel",
+        "parallel",
+        [
+            ("8-1", "parallel_basic"),
+            ("8-2", "parallel_unnamed"),
+            ("8-3", "parallel_named_branches"),
+            ("8-4", "parallel_mixed_types"),
+            ("8-5", "parallel_empty"),
+            ("8-6", "parallel_fail_fast"),
+            ("8-7", "parallel_throw_if_error"),
+            ("8-8", "parallel_min_successful"),
+            ("8-9", "parallel_tolerated_count"),
+            ("8-10", "parallel_tolerated_count_exceeded"),
+            ("8-11", "parallel_concurrent"),
+            ("8-12", "parallel_flat"),
+            ("8-13", "parallel_tolerated_percentage_exceeded"),
+            ("8-14", "parallel_replay_across_wait"),
+            ("8-15", "parallel_item_serializer"),
+            ("8-16", "parallel_all_fail_tolerated"),
+            ("8-17", "parallel_min_successful_unmet"),
+            ("8-18", "parallel_tolerance_before_min"),
+            ("8-19", "parallel_bad_concurrency"),
+            ("8-20", "parallel_accessors"),
+            ("8-21", "parallel_nested"),
+            ("8-22", "parallel_percentage_boundary"),
+        ],
+    ),
 )
 
 # Suites whose operation this SDK does not have yet: every requirement id of the
 # suite (found in the validator's YAML tree) is reported NOT_IMPLEMENTED.
 NOT_IMPLEMENTED: dict[str, str] = {
-    "parallel": "ctx.parallel is not implemented in trio_durable yet",
     "map": "ctx.map is not implemented in trio_durable yet",
     "plugin": "trio_durable has no plugin (lifecycle hook) API yet",
 }
