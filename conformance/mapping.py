@@ -235,12 +235,37 @@ REQUIREMENTS: tuple[Requirement, ...] = (
             ("8-22", "parallel_percentage_boundary"),
         ],
     ),
+    *_rows(
+        "map",
+        "map",
+        [
+            ("9-1", "map_basic"),
+            ("9-2", "map_unnamed"),
+            ("9-3", "map_with_index"),
+            ("9-4", "map_empty"),
+            ("9-5", "map_fail_fast"),
+            ("9-6", "map_throw_if_error"),
+            ("9-7", "map_min_successful"),
+            ("9-8", "map_tolerated_count"),
+            ("9-9", "map_tolerated_count_exceeded"),
+            ("9-10", "map_tolerated_percentage_exceeded"),
+            ("9-11", "map_concurrent"),
+            ("9-12", "map_flat"),
+            ("9-13", "map_item_namer"),
+            ("9-14", "map_item_serializer"),
+            ("9-15", "map_replay_across_wait"),
+            ("9-16", "map_large_result"),
+            ("9-17", "map_then_wait"),
+            ("9-18", "map_failure_then_wait"),
+            ("9-19", "map_operation_serializer"),
+            ("9-20", "map_operation_serializer_replay"),
+        ],
+    ),
 )
 
 # Suites whose operation this SDK does not have yet: every requirement id of the
 # suite (found in the validator's YAML tree) is reported NOT_IMPLEMENTED.
 NOT_IMPLEMENTED: dict[str, str] = {
-    "map": "ctx.map is not implemented in trio_durable yet",
     "plugin": "trio_durable has no plugin (lifecycle hook) API yet",
 }
 
