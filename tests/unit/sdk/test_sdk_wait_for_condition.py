@@ -199,40 +199,38 @@ async def test_an_async_check_is_awaited_and_the_name_defaults_to_its_own() -> N
     assert service.by_type(OperationType.STEP)[0].name == "poll_status"
 
 
-async def test_a_succeeded_record_is_returned_without_polling() -> None:
-    def never(state: Any) -> Any:
-        raise AssertionError("the check ran again")
+async def replay_ended(op: Operation) -> tuple[Any, FakeService]:
+    """Replay a handler whose poll ended as ``op``: what it returned (or the
+    ``[error_type, message]`` of the ``WaitForConditionError`` it raised)."""
 
-    @durable_execution
-    async def handler(event: Any, ctx: DurableContext) -> Any:
-        return await ctx.wait_for_condition(never, name="poll", config=below(3))
-
-    service = StateKeepingService()
-    service.start()
-    service.operations[FIRST] = record(OperationStatus.SUCCEEDED, result="3", attempt=3)
-    answers = await drive(handler, service)
-    assert answers[-1]["Result"] == "3"
-    assert sent(service) == []
-
-
-async def test_a_failed_record_raises_its_error_without_polling() -> None:
     def never(state: Any) -> Any:
         raise AssertionError("the check ran again")
 
     @durable_execution
     async def handler(event: Any, ctx: DurableContext) -> Any:
         try:
-            await ctx.wait_for_condition(never, name="poll", config=below(3))
+            return await ctx.wait_for_condition(never, name="poll", config=below(3))
         except WaitForConditionError as exc:
             return [exc.error_type, exc.message]
-        return "not reached"
 
     service = StateKeepingService()
     service.start()
-    error = ErrorObject(message="boom", type="ValueError")
-    service.operations[FIRST] = record(OperationStatus.FAILED, error=error, attempt=1)
+    service.operations[FIRST] = op
     answers = await drive(handler, service)
-    assert orjson.loads(answers[-1]["Result"]) == ["ValueError", "boom"]
+    return orjson.loads(answers[-1]["Result"]), service
+
+
+async def test_a_succeeded_record_is_returned_without_polling() -> None:
+    result, service = await replay_ended(record(OperationStatus.SUCCEEDED, result="3", attempt=3))
+    assert result == 3
+    assert sent(service) == []
+
+
+async def test_a_failed_record_raises_its_error_without_polling() -> None:
+    error = ErrorObject(message="boom", type="ValueError")
+    result, service = await replay_ended(record(OperationStatus.FAILED, error=error, attempt=1))
+    assert result == ["ValueError", "boom"]
+    assert sent(service) == []
 
 
 async def test_a_poll_cut_short_runs_again_from_its_recorded_state_without_a_start() -> None:
