@@ -376,3 +376,54 @@ async def test_a_custom_batch_serializer_reads_the_record_back_on_replay(
         return batch.results()
 
     assert result_of(await run(service, handler)) == [7]
+
+
+async def test_a_branch_parked_on_a_wait_is_cancelled_when_the_batch_completes(
+    service: LocalService, autojump_clock: trio.abc.Clock
+) -> None:
+    async def fast(ctx: DurableContext) -> str:
+        return "fast"
+
+    async def slow(ctx: DurableContext) -> str:
+        await ctx.wait(24 * 3600)
+        return "slow"
+
+    config = ParallelConfig(completion=CompletionConfig(min_successful=1))
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> Any:
+        batch = await ctx.parallel([slow, fast], config=config)
+        return [[i.index, i.status] for i in batch.items]
+
+    start = trio.current_time()
+    result = await run(service, handler)
+    assert result_of(result) == [[0, "STARTED"], [1, "SUCCEEDED"]]
+    assert trio.current_time() - start < 3600  # nobody waited for the day
+    assert kinds(service, result["Arn"]).count("InvocationCompleted") == 1
+
+
+async def test_a_large_batch_with_failures_rebuilds_them_on_replay(
+    service: LocalService, autojump_clock: trio.abc.Clock
+) -> None:
+    async def item(ctx: DurableContext, value: str, index: int) -> str:
+        if value == "bad":
+            raise ValueError("bad item")
+        return value * (200 * 1024)
+
+    config = MapConfig(max_concurrency=1, completion=CompletionConfig.all_completed())
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> Any:
+        batch = await ctx.map(["a", "bad", "b"], item, config=config)
+        await ctx.wait(5)
+        return {
+            "sizes": [len(text) for text in batch.results()],
+            "errors": [e.message for e in batch.errors() if e is not None],
+            "reason": batch.completion_reason,
+        }
+
+    assert result_of(await run(service, handler)) == {
+        "sizes": [200 * 1024, 200 * 1024],
+        "errors": ["bad item"],
+        "reason": "ALL_COMPLETED",
+    }

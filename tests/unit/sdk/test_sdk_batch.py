@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+import orjson
 import pytest
+from sdk_fakes import FakeService, drive
 
 from trio_durable import (
     BatchItem,
@@ -13,10 +16,12 @@ from trio_durable import (
     ChildContextError,
     CompletionConfig,
     CompletionReason,
+    DurableContext,
     MapConfig,
     ParallelConfig,
     SerializationError,
     ValidationError,
+    durable_execution,
 )
 from trio_durable.operations.batch import decide, tolerance_exceeded
 from trio_durable.wire import ErrorObject
@@ -132,3 +137,22 @@ def test_batch_result_round_trips_through_its_dict() -> None:
 def test_a_malformed_recorded_batch_result_is_a_serialization_error(data: Any) -> None:
     with pytest.raises(SerializationError, match="malformed"):
         BatchResult.from_dict(data)
+
+
+def test_a_batch_runs_on_asyncio_too() -> None:
+    """The branches run in an anyio task group, so asyncio works as Trio does."""
+
+    async def item(ctx: DurableContext, value: int, index: int) -> int:
+        await ctx.wait(1)
+        return await ctx.step(abs, -value, name="abs")
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> Any:
+        return (await ctx.map([1, 2, 3], item, config=MapConfig(max_concurrency=2))).results()
+
+    service = FakeService()
+    service.start()
+    answers = anyio.run(drive, handler, service, backend="asyncio")
+    assert answers[0]["Status"] == "PENDING"
+    assert answers[-1]["Status"] == "SUCCEEDED"
+    assert orjson.loads(answers[-1]["Result"]) == [1, 2, 3]
