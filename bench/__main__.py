@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bench import our_side
 from bench.harness import Row, failures, format_table, run_workloads, write_json
-from bench.workloads import PLANNED, WORKLOADS
+from bench.workloads import WORKLOADS
 
 QUICK_TIME_LIMIT_SECONDS = 60.0
 
@@ -50,8 +50,6 @@ def main(argv: list[str] | None = None) -> int:
         if row.workload.note:
             print(f"  {row.workload.name}: {row.workload.note}")
     _print_linearity(rows)
-    for name, reason in PLANNED.items():
-        print(f"  {name}: planned; {reason}")
     if args.json is not None:
         write_json(rows, args.json)
         print(f"wrote {args.json}")

@@ -30,7 +30,13 @@ from aws_durable_execution_sdk_python import (
     durable_execution,
     durable_step,
 )
-from aws_durable_execution_sdk_python.config import Duration, StepConfig, StepSemantics
+from aws_durable_execution_sdk_python.config import (
+    Duration,
+    MapConfig,
+    ParallelConfig,
+    StepConfig,
+    StepSemantics,
+)
 from aws_durable_execution_sdk_python_testing import (
     DurableFunctionTestRunner,
     WebRunner,
@@ -92,7 +98,38 @@ def callbacks_workflow(event: dict[str, Any], ctx: DurableContext) -> int:
     return received
 
 
+BATCH_CONCURRENCY = 10
+"""Branches or items of one map/parallel that run at once (both sides)."""
+
+
+@durable_step
+def same(step_context: StepContext, value: int) -> int:
+    return value
+
+
+def map_workflow(event: dict[str, Any], ctx: DurableContext) -> int:
+    """A map over ``n`` items, one step each; the sum of the results is ``n``."""
+    batch = ctx.map(
+        [1] * event["n"],
+        lambda item_ctx, item, index, items: item_ctx.step(same(item)),
+        name="items",
+        config=MapConfig(max_concurrency=BATCH_CONCURRENCY),
+    )
+    return sum(batch.get_results())
+
+
+def parallel_workflow(event: dict[str, Any], ctx: DurableContext) -> int:
+    """``n`` parallel branches, one step each; the sum of the results is ``n``."""
+    branches = [lambda branch_ctx: branch_ctx.step(same(1)) for _ in range(event["n"])]
+    batch = ctx.parallel(
+        branches, name="branches", config=ParallelConfig(max_concurrency=BATCH_CONCURRENCY)
+    )
+    return sum(batch.get_results())
+
+
 steps_handler = durable_execution(steps_workflow)
+map_handler = durable_execution(map_workflow)
+parallel_handler = durable_execution(parallel_workflow)
 steps_at_most_once_handler = durable_execution(steps_at_most_once_workflow)
 step_wait_handler = durable_execution(step_wait_workflow)
 callbacks_handler = durable_execution(callbacks_workflow)
@@ -119,6 +156,14 @@ def sequential_steps(n: int) -> float:
 
 def sequential_steps_at_most_once(n: int) -> float:
     return _run_in_process(steps_at_most_once_handler, n)
+
+
+def map_items(n: int) -> float:
+    return _run_in_process(map_handler, n)
+
+
+def parallel_branches(n: int) -> float:
+    return _run_in_process(parallel_handler, n)
 
 
 def step_wait(n: int) -> float:

@@ -97,6 +97,14 @@ def sequential_steps_at_most_once(n: int) -> float:
     return _timed(lambda: _run_in_process("steps_at_most_once", n), n)
 
 
+def map_items(n: int) -> float:
+    return _timed(lambda: _run_in_process("map_items", n), n)
+
+
+def parallel_branches(n: int) -> float:
+    return _timed(lambda: _run_in_process("parallel_branches", n), n)
+
+
 def step_wait(n: int) -> float:
     return _timed(lambda: _run_in_process("step_wait", n), n, virtual_time=True)
 

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from trio_durable import DurableContext, StepConfig, StepSemantics, durable_execution
+from trio_durable import (
+    DurableContext,
+    MapConfig,
+    ParallelConfig,
+    StepConfig,
+    StepSemantics,
+    durable_execution,
+)
 
 CALLBACK_RESULT = "done"
+BATCH_CONCURRENCY = 10
+"""Branches or items of one map/parallel that run at once (both sides)."""
 
 
 def add_one(value: int) -> int:
@@ -68,10 +77,49 @@ async def callbacks(event: dict[str, Any], ctx: DurableContext) -> int:
     return received
 
 
+def same(value: int) -> int:
+    return value
+
+
+async def _one_step(item_ctx: DurableContext, item: int, index: int) -> int:
+    value: int = await item_ctx.step(same, item)
+    return value
+
+
+@durable_execution
+async def map_items(event: dict[str, Any], ctx: DurableContext) -> int:
+    """A map over ``n`` items, one step each; the sum of the results is ``n``."""
+    batch = await ctx.map(
+        [1] * event["n"],
+        _one_step,
+        name="items",
+        config=MapConfig(max_concurrency=BATCH_CONCURRENCY),
+    )
+    return sum(batch.results())
+
+
+@durable_execution
+async def parallel_branches(event: dict[str, Any], ctx: DurableContext) -> int:
+    """``n`` parallel branches, one step each; the sum of the results is ``n``."""
+
+    async def branch(branch_ctx: DurableContext) -> int:
+        value: int = await branch_ctx.step(same, 1)
+        return value
+
+    batch = await ctx.parallel(
+        [branch] * event["n"],
+        name="branches",
+        config=ParallelConfig(max_concurrency=BATCH_CONCURRENCY),
+    )
+    return sum(batch.results())
+
+
 HANDLERS: dict[str, Any] = {
     "steps": steps,
     "async_steps": async_steps,
     "steps_at_most_once": steps_at_most_once,
     "step_wait": step_wait,
     "callbacks": callbacks,
+    "map_items": map_items,
+    "parallel_branches": parallel_branches,
 }

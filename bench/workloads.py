@@ -1,4 +1,4 @@
-"""The benchmark workloads of issue 6, by their fixed names, and the ones still to come.
+"""The benchmark workloads of issue 6, by their fixed names.
 
 Sizes are the issue's; ``quick_size`` keeps every code path but makes a smoke run
 (``--quick``) take seconds. ``target`` is the ratio (theirs / ours) the issue asks
@@ -103,12 +103,13 @@ WORKLOADS: tuple[Workload, ...] = (
         _peak_memory("ours"), _peak_memory("theirs"), reps=2, target=1, warm_up=False,
         note="peak RSS of a fresh process running one execution",
     ),
+    Workload(
+        "map-1000", "s", 1000, 100, our_side.map_items, aws_side.map_items, reps=3,
+        note="one map over 1,000 items, a sync step each, 10 at a time (no target set)",
+    ),
+    Workload(
+        "parallel-100", "s", 100, 10,
+        our_side.parallel_branches, aws_side.parallel_branches,
+        note="100 parallel branches, a sync step each, 10 at a time (no target set)",
+    ),
 )  # fmt: skip
-
-# Operations trio-durable does not have yet; each gets a workload here once it does,
-# measured against the same operation in AWS's SDK (``context.map`` /
-# ``context.parallel``): 1,000 items through map, 100 branches through parallel.
-PLANNED: dict[str, str] = {
-    "map-1000": "ctx.map is not implemented in trio-durable yet",
-    "parallel-100": "ctx.parallel is not implemented in trio-durable yet",
-}

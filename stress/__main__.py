@@ -19,7 +19,12 @@ from stress.report import Report
 Suite = Callable[..., Report]
 
 
-SUITES = {"batcher": "stress.batcher_flush", "faults": "stress.faults", "crashes": "stress.crashes"}
+SUITES = {
+    "batcher": "stress.batcher_flush",
+    "batch": "stress.batch_storm",
+    "faults": "stress.faults",
+    "crashes": "stress.crashes",
+}
 
 
 def _suite(name: str) -> Suite:
