@@ -24,7 +24,17 @@ PYTHON = BIN / "python"
 CONFORMANCE_VALIDATOR = "aws-durable-execution-conformance-tests==1.0.0"
 
 # The suites whose operations exist; the others are declared NOT_IMPLEMENTED.
-CONFORMANCE_SUITES = ["step", "wait", "child", "callback", "invoke", "wait_for_callback"]
+CONFORMANCE_SUITES = [
+    "step",
+    "wait",
+    "child",
+    "callback",
+    "wait_for_callback",
+    "invoke",
+    "wait_for_condition",
+    "parallel",
+    "map",
+]
 
 
 def run(*cmd: str | Path, check: bool = True) -> int:
