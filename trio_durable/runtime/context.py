@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from trio_durable.batcher.batcher import CheckpointBatcher
     from trio_durable.config import MapConfig, ParallelConfig
     from trio_durable.operations.batch import BatchResult
+    from trio_durable.plugins import OperationInfo, PluginRunner
     from trio_durable.runtime.state import Activity, ExecutionState
     from trio_durable.runtime.threads import ToThread
     from trio_durable.serialization import Serializer
@@ -63,6 +64,7 @@ class Invocation:
     checkpoint: Callable[[], Awaitable[None]]  # the running backend's own checkpoint
     current_task: Callable[[], object]  # an identity of the running task
     to_thread: ToThread  # runs a sync step body in a worker thread
+    plugins: PluginRunner | None = None  # None when no plugin is registered
 
 
 def check_name(name: str | None) -> str | None:
@@ -154,7 +156,28 @@ class DurableContext:
             check_replay(
                 recorded, type=type, sub_type=sub_type, name=name, parent_id=self.parent_id
             )
+        if invocation.plugins is not None:
+            info = self._plugin_info(op_id, type, sub_type, name, recorded)
+            if info is not None:
+                invocation.plugins.emit("on_operation_start", info)
         return op_id, recorded
+
+    def _plugin_info(
+        self,
+        op_id: str,
+        type: OperationType,
+        sub_type: str | None,
+        name: str | None,
+        recorded: Operation | None,
+    ) -> OperationInfo | None:
+        """The plugin view of an operation (for its end and attempt hooks), or
+        ``None`` without plugins or for an operation replayed from its terminal record."""
+        plugins = self._invocation.plugins
+        if plugins is None:
+            return None
+        return plugins.operation_info(
+            self._invocation.execution_arn, op_id, type, sub_type, name, self.parent_id, recorded
+        )
 
     def _child(self, parent_id: str, *, replaying: bool) -> DurableContext:
         return DurableContext(self._invocation, parent_id=parent_id, replaying=replaying)
