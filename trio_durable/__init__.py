@@ -41,6 +41,16 @@ from trio_durable.operations.batch import (
 )
 from trio_durable.operations.callback import Callback
 from trio_durable.operations.parallel import ParallelBranch
+from trio_durable.plugins import (
+    AttemptEndInfo,
+    AttemptInfo,
+    AttemptOutcome,
+    InvocationEndInfo,
+    InvocationInfo,
+    OperationEndInfo,
+    OperationInfo,
+    Plugin,
+)
 from trio_durable.runtime.context import DurableContext
 from trio_durable.runtime.entrypoint import DurableHandler, durable_execution
 from trio_durable.runtime.logger import DurableLogger
@@ -48,6 +58,9 @@ from trio_durable.runtime.step_context import StepContext, WaitForCallbackContex
 from trio_durable.serialization import JsonSerializer, Serializer
 
 __all__ = [
+    "AttemptEndInfo",
+    "AttemptInfo",
+    "AttemptOutcome",
     "BatchItem",
     "BatchItemStatus",
     "BatchResult",
@@ -65,6 +78,8 @@ __all__ = [
     "DurableExecutionError",
     "DurableHandler",
     "DurableLogger",
+    "InvocationEndInfo",
+    "InvocationInfo",
     "InvokeConfig",
     "InvokeError",
     "Jitter",
@@ -72,8 +87,11 @@ __all__ = [
     "MapConfig",
     "NestingMode",
     "NonDeterministicExecutionError",
+    "OperationEndInfo",
+    "OperationInfo",
     "ParallelBranch",
     "ParallelConfig",
+    "Plugin",
     "RetryPresets",
     "RetryStrategy",
     "SerializationError",

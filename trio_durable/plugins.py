@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
@@ -155,11 +155,14 @@ class PluginRunner:
     ) -> None:
         """``on_operation_end`` for an operation that got ``on_operation_start``."""
         if info is not None:
-            self.emit("on_operation_end", OperationEndInfo(*_fields(info), status, error))
+            self.emit(
+                "on_operation_end", OperationEndInfo(**_fields(info), status=status, error=error)
+            )
 
     def attempt_started(self, info: OperationInfo | None, attempt: int) -> None:
+        """``on_attempt_start`` before a step's function runs."""
         if info is not None:
-            self.emit("on_attempt_start", AttemptInfo(*_fields(info), attempt))
+            self.emit("on_attempt_start", AttemptInfo(**_fields(info), attempt=attempt))
 
     def attempt_ended(
         self, info: OperationInfo | None, attempt: int, error: ErrorObject | None
@@ -167,7 +170,10 @@ class PluginRunner:
         """``on_attempt_end``: FAILED with ``error`` when the function raised."""
         if info is not None:
             outcome = AttemptOutcome.SUCCEEDED if error is None else AttemptOutcome.FAILED
-            self.emit("on_attempt_end", AttemptEndInfo(*_fields(info), attempt, outcome, error))
+            self.emit(
+                "on_attempt_end",
+                AttemptEndInfo(**_fields(info), attempt=attempt, outcome=outcome, error=error),
+            )
 
     def emit(self, hook: str, info: Any) -> None:
         """Call ``plugin.<hook>(info)`` for each plugin; log and ignore what raises."""
@@ -183,16 +189,9 @@ class PluginRunner:
                 )
 
 
-def _fields(info: OperationInfo) -> tuple[Any, ...]:
-    return (
-        info.execution_arn,
-        info.operation_id,
-        info.operation_type,
-        info.sub_type,
-        info.name,
-        info.parent_id,
-        info.is_replayed,
-    )
+def _fields(info: OperationInfo) -> dict[str, Any]:
+    """The ``OperationInfo`` fields of ``info``, to build a more specific info."""
+    return {field.name: getattr(info, field.name) for field in fields(OperationInfo)}
 
 
 def plugin_runner(plugins: Iterable[Plugin] | None) -> PluginRunner | None:

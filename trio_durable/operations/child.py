@@ -31,6 +31,7 @@ from trio_durable.serialization import Serializer
 from trio_durable.wire import (
     MAX_OPERATION_PAYLOAD_BYTES,
     ErrorObject,
+    Operation,
     OperationAction,
     OperationStatus,
     OperationType,
@@ -98,9 +99,27 @@ async def run_child(
     except Exception as exc:
         error = encode(exc)
         await batcher.checkpoint(update(OperationAction.FAIL, error=error))
+        _ended(ctx, op_id, sub_type, name, recorded, OperationStatus.FAILED, error)
         raise decode(error, ChildContextError) from exc
     if payload is not None and len(payload.encode()) > MAX_OPERATION_PAYLOAD_BYTES:
         await batcher.checkpoint(update(OperationAction.SUCCEED, replay_children=True))
     else:
         await batcher.checkpoint(update(OperationAction.SUCCEED, payload=payload))
+    _ended(ctx, op_id, sub_type, name, recorded, OperationStatus.SUCCEEDED, None)
     return serializer.deserialize(payload)
+
+
+def _ended(
+    ctx: DurableContext,
+    op_id: str,
+    sub_type: str,
+    name: str | None,
+    recorded: Operation | None,
+    status: OperationStatus,
+    error: ErrorObject | None,
+) -> None:
+    """The plugins' ``on_operation_end`` for this child context, if any plugin is registered."""
+    plugins = ctx._invocation.plugins
+    if plugins is not None:
+        info = ctx._plugin_info(op_id, OperationType.CONTEXT, sub_type, name, recorded)
+        plugins.operation_ended(info, status, error)

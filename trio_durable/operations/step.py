@@ -131,6 +131,8 @@ async def run_step(
     serializer = config.serializer or invocation.serializer
     op_id, recorded = ctx._next_operation(OperationType.STEP, SUB_TYPE, name)
     update = step_updates(ctx, op_id, name, SUB_TYPE)
+    plugins = invocation.plugins
+    info = ctx._plugin_info(op_id, OperationType.STEP, SUB_TYPE, name, recorded)
 
     strategy = config.retry_strategy or _DEFAULT_RETRY
     at_most_once = config.semantics is StepSemantics.AT_MOST_ONCE_PER_RETRY
@@ -166,6 +168,8 @@ async def run_step(
                 else:
                     batcher.submit(start)
             is_async, wants_context = callable_traits(fn)
+            if plugins is not None:
+                plugins.attempt_started(info, attempt)
             try:
                 result = await call_body(
                     ctx, fn, args, op_id, name, attempt, context_factory, is_async, wants_context
@@ -176,11 +180,17 @@ async def run_step(
                 raise
             except SerializationError as exc:
                 error = error_object_from_exception(exc)
+                if plugins is not None:
+                    plugins.attempt_ended(info, attempt, error)
                 await batcher.checkpoint(update(OperationAction.FAIL, error=error))
+                if plugins is not None:
+                    plugins.operation_ended(info, OperationStatus.FAILED, error)
                 raise rebuild(error, StepError) from exc
             except Exception as exc:
                 failure = exc
             else:
+                if plugins is not None:
+                    plugins.attempt_ended(info, attempt, None)
                 succeed = OperationUpdate(
                     op_id,
                     OperationType.STEP,
@@ -196,11 +206,17 @@ async def run_step(
                     batcher.submit(succeed)
                     if is_async:  # a sync body's thread hop was a checkpoint already
                         await invocation.checkpoint()
+                if plugins is not None:
+                    plugins.operation_ended(info, _SUCCEEDED)
                 return value
         error = error_object_from_exception(failure)
+        if plugins is not None and not isinstance(failure, StepInterruptedError):
+            plugins.attempt_ended(info, attempt, error)
         delay = strategy.next_delay(failure, attempt)
         if delay is None:
             await batcher.checkpoint(update(OperationAction.FAIL, error=error))
+            if plugins is not None:
+                plugins.operation_ended(info, OperationStatus.FAILED, error)
             raise rebuild(error, StepError) from failure
         await batcher.checkpoint(
             update(OperationAction.RETRY, error=error, next_attempt_delay_seconds=delay)

@@ -48,4 +48,7 @@ async def run_wait(ctx: DurableContext, duration: timedelta | float, *, name: st
                 wait_seconds=seconds,
             )
         )
-    await invocation.state.wait_for(op_id, _done)
+    op = await invocation.state.wait_for(op_id, _done)
+    if invocation.plugins is not None:
+        info = ctx._plugin_info(op_id, OperationType.WAIT, SUB_TYPE, name, recorded)
+        invocation.plugins.operation_ended(info, op.status, op.error)

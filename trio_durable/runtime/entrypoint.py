@@ -12,11 +12,12 @@ boto3 client created on first use.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, overload
 
 from trio_durable.batcher.client import ServiceClient
 from trio_durable.errors import ValidationError
+from trio_durable.plugins import Plugin, plugin_runner
 from trio_durable.runtime.invocation import Workflow, run_invocation
 from trio_durable.runtime.step_context import callable_traits
 from trio_durable.serialization import DEFAULT_SERIALIZER, Serializer
@@ -39,7 +40,12 @@ class DurableHandler:
     """A durable workflow as a Lambda handler (see the module doc)."""
 
     def __init__(
-        self, workflow: Workflow, *, client: Any = None, serializer: Serializer | None = None
+        self,
+        workflow: Workflow,
+        *,
+        client: Any = None,
+        serializer: Serializer | None = None,
+        plugins: Iterable[Plugin] | None = None,
     ) -> None:
         if not callable_traits(workflow)[0]:
             raise ValidationError(
@@ -50,6 +56,7 @@ class DurableHandler:
         self.workflow = workflow
         self.serializer = serializer or DEFAULT_SERIALIZER
         self._client = None if client is None else as_service_client(client)
+        self._plugins = plugin_runner(plugins)
         functools.update_wrapper(self, workflow)
 
     def __call__(self, event: Mapping[str, Any], lambda_context: Any = None) -> dict[str, Any]:
@@ -75,6 +82,7 @@ class DurableHandler:
             client=service,
             serializer=self.serializer,
             lambda_context=lambda_context,
+            plugins=self._plugins,
         )
 
     def _default_client(self) -> ServiceClient:
@@ -91,7 +99,10 @@ def durable_execution(workflow: Workflow, /) -> DurableHandler: ...
 
 @overload
 def durable_execution(
-    *, client: Any = None, serializer: Serializer | None = None
+    *,
+    client: Any = None,
+    serializer: Serializer | None = None,
+    plugins: Iterable[Plugin] | None = None,
 ) -> Callable[[Workflow], DurableHandler]: ...
 
 
@@ -101,16 +112,17 @@ def durable_execution(
     *,
     client: Any = None,
     serializer: Serializer | None = None,
+    plugins: Iterable[Plugin] | None = None,
 ) -> DurableHandler | Callable[[Workflow], DurableHandler]:
     """Turn ``async def handler(event, ctx)`` into a durable Lambda handler.
 
     Use bare (``@durable_execution``) or with options
-    (``@durable_execution(client=..., serializer=...)``).
+    (``@durable_execution(client=..., serializer=..., plugins=[...])``).
     """
     if workflow is not None:
-        return DurableHandler(workflow, client=client, serializer=serializer)
+        return DurableHandler(workflow, client=client, serializer=serializer, plugins=plugins)
 
     def decorate(fn: Workflow) -> DurableHandler:
-        return DurableHandler(fn, client=client, serializer=serializer)
+        return DurableHandler(fn, client=client, serializer=serializer, plugins=plugins)
 
     return decorate

@@ -26,6 +26,7 @@ from trio_durable.errors import (
     ValidationError,
     error_object_from_exception,
 )
+from trio_durable.plugins import InvocationEndInfo, InvocationInfo, PluginRunner
 from trio_durable.runtime.context import DurableContext, Invocation
 from trio_durable.runtime.logger import WORKFLOW_LOGGER, DurableLogger
 from trio_durable.runtime.state import Activity, ExecutionState, StateActor
@@ -39,6 +40,7 @@ from trio_durable.wire import (
     OperationType,
     OperationUpdate,
     StatePage,
+    error_from_wire,
     error_to_wire,
     state_page_from_wire,
 )
@@ -83,6 +85,7 @@ async def run_invocation(
     client: ServiceClient,
     serializer: Serializer,
     lambda_context: Any = None,
+    plugins: PluginRunner | None = None,
 ) -> dict[str, Any]:
     """Run one invocation and return the handler's answer (``{"Status": ...}``)."""
     arn, token, first_page = parse_event(event)
@@ -112,13 +115,28 @@ async def run_invocation(
             checkpoint=checkpoint,
             current_task=current_task,
             to_thread=to_thread,
+            plugins=plugins,
         )
+        first = len(state) <= 1
+        if plugins is not None:
+            plugins.emit("on_invocation_start", InvocationInfo(arn, first))
         answer = await _run_workflow(workflow, invocation, execution, group)
         group.cancel_scope.cancel()
     if batcher.failure is not None:
         raise batcher.failure
     if answer is None:  # cancelled from outside before the workflow finished
         raise anyio.get_cancelled_exc_class()()
+    if plugins is not None:
+        error = answer.get("Error")
+        plugins.emit(
+            "on_invocation_end",
+            InvocationEndInfo(
+                arn,
+                first,
+                InvocationStatus(answer["Status"]),
+                None if error is None else error_from_wire(error),
+            ),
+        )
     return answer
 
 
