@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,12 @@ class JsonLinesHandler(logging.Handler):
             "logger": record.name,
             "durableExecutionArn": arn,
         }
-        self._file.write(json.dumps(line) + "\n")
+        self.write_line(line)
+
+    def write_line(self, line: dict[str, Any]) -> None:
+        """Append one JSON line (under the handler's lock: handlers may share it)."""
+        with self.lock:
+            self._file.write(json.dumps(line) + "\n")
 
     def close(self) -> None:
         self._file.close()
@@ -73,6 +79,21 @@ def install_from_env() -> None:
         root.addHandler(_installed)
         if root.level > logging.INFO or root.level == logging.NOTSET:
             root.setLevel(logging.INFO)
+
+
+def print_json_line(record: dict[str, Any]) -> None:
+    """Print ``record`` as one JSON line on stdout, and capture it like a log record.
+
+    Lambda sends a function's plain stdout lines to CloudWatch as they are, so a
+    JSON line that names its execution (``durableExecutionArn``) is found by the
+    validator's execution-scoped query; this captures it the same way.
+    """
+    line = json.dumps(record)
+    print(line, flush=True)
+    with _installed_lock:
+        capture = _installed
+    if capture is not None and isinstance(record.get("durableExecutionArn"), str):
+        capture.write_line({"timestamp": int(time.time() * 1000), **record})
 
 
 def uninstall() -> None:
