@@ -35,6 +35,7 @@ from trio_durable.wire import (
 )
 
 if TYPE_CHECKING:
+    from trio_durable.plugins import OperationInfo
     from trio_durable.runtime.context import DurableContext, Invocation
 
 SUB_TYPE = "Callback"
@@ -48,16 +49,23 @@ def _completed(op: Operation) -> bool:
 class Callback:
     """A created callback: ``callback_id`` for the external system, ``result()`` to await."""
 
-    __slots__ = ("_invocation", "_op_id", "_owner", "_serializer", "callback_id")
+    __slots__ = ("_invocation", "_op_id", "_owner", "_plugin_info", "_serializer", "callback_id")
 
     def __init__(
-        self, callback_id: str, op_id: str, invocation: Invocation, serializer: Serializer
+        self,
+        callback_id: str,
+        op_id: str,
+        invocation: Invocation,
+        serializer: Serializer,
+        plugin_info: OperationInfo | None = None,
     ) -> None:
         self.callback_id = callback_id
         self._op_id = op_id
         self._invocation = invocation
         self._owner = invocation.current_task()
         self._serializer = serializer
+        # Set while the plugins await this callback's end (reported once).
+        self._plugin_info = plugin_info
 
     def __repr__(self) -> str:
         return f"Callback(callback_id={self.callback_id!r})"
@@ -73,6 +81,10 @@ class Callback:
                 f"callback {self.callback_id}: await result() in the task that created it"
             )
         op = await self._invocation.state.wait_for(self._op_id, _completed)
+        plugins = self._invocation.plugins
+        if plugins is not None and op.status.is_terminal:
+            plugins.operation_ended(self._plugin_info, op.status, op.error)
+            self._plugin_info = None
         if op.status is OperationStatus.SUCCEEDED:
             return self._serializer.deserialize(op.result)
         error_cls: type[CallbackError]
@@ -104,6 +116,7 @@ async def create_callback(
         raise ValidationError(f"config must be a CallbackConfig, got {type(config).__name__}")
     invocation = ctx._invocation
     op_id, recorded = ctx._next_operation(OperationType.CALLBACK, SUB_TYPE, name)
+    plugin_info = ctx._plugin_info(op_id, OperationType.CALLBACK, SUB_TYPE, name, recorded)
     if recorded is not None:
         await invocation.checkpoint()
     else:
@@ -125,5 +138,9 @@ async def create_callback(
     if recorded is None or not recorded.callback_id:
         raise DurableExecutionError(f"the service recorded callback {op_id} without a CallbackId")
     return Callback(
-        recorded.callback_id, op_id, invocation, config.serializer or invocation.serializer
+        recorded.callback_id,
+        op_id,
+        invocation,
+        config.serializer or invocation.serializer,
+        plugin_info,
     )

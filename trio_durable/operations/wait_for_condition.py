@@ -81,6 +81,8 @@ async def run_wait_for_condition(
     serializer = config.serializer or invocation.serializer
     op_id, recorded = ctx._next_operation(OperationType.STEP, SUB_TYPE, name)
     update = step_updates(ctx, op_id, name, SUB_TYPE)
+    plugins = invocation.plugins
+    info = ctx._plugin_info(op_id, OperationType.STEP, SUB_TYPE, name, recorded)
 
     batcher = invocation.batcher
     is_async, wants_context = callable_traits(check)
@@ -104,6 +106,8 @@ async def run_wait_for_condition(
                 batcher.submit(update(OperationAction.START))
             attempt, stored = (recorded.attempt or 0) + 1, recorded.result
             state = _initial_state(config, serializer) if stored is None else None
+        if plugins is not None:
+            plugins.attempt_started(info, attempt)
         try:
             if stored is not None:
                 state = serializer.deserialize(stored)
@@ -124,10 +128,18 @@ async def run_wait_for_condition(
             raise
         except Exception as exc:
             error = error_object_from_exception(exc)
+            if plugins is not None:
+                plugins.attempt_ended(info, attempt, error)
             await batcher.checkpoint(update(OperationAction.FAIL, error=error))
+            if plugins is not None:
+                plugins.operation_ended(info, OperationStatus.FAILED, error)
             raise rebuild(error, WaitForConditionError) from exc
+        if plugins is not None:
+            plugins.attempt_ended(info, attempt, None)
         if delay is None:
             await batcher.checkpoint(update(OperationAction.SUCCEED, payload=payload))
+            if plugins is not None:
+                plugins.operation_ended(info, OperationStatus.SUCCEEDED)
             return serializer.deserialize(payload)
         await batcher.checkpoint(
             update(OperationAction.RETRY, payload=payload, next_attempt_delay_seconds=delay)

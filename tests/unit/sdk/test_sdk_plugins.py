@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -22,10 +23,13 @@ from trio_durable import (
     Plugin,
     RetryStrategy,
     StepConfig,
+    StepSemantics,
     ValidationError,
+    WaitForConditionConfig,
+    WaitStrategy,
     durable_execution,
 )
-from trio_durable.wire import InvocationStatus, OperationType
+from trio_durable.wire import InvocationStatus, OperationStatus, OperationType, OperationUpdate
 
 
 class Recorder(Plugin):
@@ -78,6 +82,7 @@ def flaky_twice() -> Any:
     return "ok"
 
 
+AT_MOST_ONCE = StepConfig(semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY)
 RETRY = StepConfig(
     retry_strategy=RetryStrategy(
         max_attempts=5, initial_delay=timedelta(seconds=1), jitter=Jitter.NONE
@@ -273,3 +278,62 @@ def test_plugins_must_be_plugin_instances() -> None:
         durable_execution(plugins=["x"])(handler)  # type: ignore[list-item]
     with pytest.raises(ValidationError, match="a list of Plugin"):
         durable_execution(plugins=Recorder())(handler)  # type: ignore[arg-type]
+
+
+async def test_a_callback_delivered_during_the_invocation_ends_once() -> None:
+    plugin = Recorder()
+
+    def deliver(service: FakeService, updates: Sequence[OperationUpdate]) -> list[str]:
+        if any(u.name == "notify" for u in updates):
+            callback = service.callback()
+            service.complete_callback(callback.id, OperationStatus.SUCCEEDED, result='"yes"')
+            return [callback.id]
+        return []
+
+    @durable_execution(plugins=[plugin])
+    async def handler(event: Any, ctx: DurableContext) -> Any:
+        callback = await ctx.create_callback(name="cb")
+        await ctx.step(lambda: None, name="notify", config=AT_MOST_ONCE)
+        first = await callback.result()
+        return [first, await callback.result()]
+
+    service = FakeService(on_checkpoint=deliver)
+    service.start()
+    (answer,) = await drive(handler, service)
+    assert answer == {"Status": "SUCCEEDED", "Result": '["yes","yes"]'}
+    callback_events = [e for e in plugin.events if "CALLBACK" in e]
+    assert callback_events == [
+        ("op-start", "CALLBACK", "cb", False),
+        ("op-end", "CALLBACK", "cb", "SUCCEEDED"),
+    ]
+
+
+async def test_wait_for_condition_reports_each_poll_as_an_attempt() -> None:
+    plugin = Recorder()
+    strategy = WaitStrategy.fixed(lambda state: state < 2, delay=1)
+    polls: list[int] = []
+
+    def poll(state: int) -> int:
+        polls.append(state)
+        return len(polls)  # this fake service does not keep a poll's state
+
+    @durable_execution(plugins=[plugin])
+    async def handler(event: Any, ctx: DurableContext) -> Any:
+        config = WaitForConditionConfig(wait_strategy=strategy, initial_state=0)
+        return await ctx.wait_for_condition(poll, name="poll", config=config)
+
+    service = FakeService()
+    service.start()
+    answers = await drive(handler, service)
+    assert answers[-1] == {"Status": "SUCCEEDED", "Result": "2"}
+    assert [e for e in plugin.events if e[0] != "op-start"] == [
+        ("invocation-start", True),
+        ("attempt-start", "poll", 1),
+        ("attempt-end", "poll", 1, "SUCCEEDED"),
+        ("invocation-end", "PENDING"),
+        ("invocation-start", False),
+        ("attempt-start", "poll", 2),
+        ("attempt-end", "poll", 2, "SUCCEEDED"),
+        ("op-end", "STEP", "poll", "SUCCEEDED"),
+        ("invocation-end", "SUCCEEDED"),
+    ]
