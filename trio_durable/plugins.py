@@ -114,10 +114,10 @@ class Plugin:
         """An operation started or resumed in this invocation reached its terminal status."""
 
     def on_attempt_start(self, info: AttemptInfo) -> None:
-        """A step's function is about to run."""
+        """A step's function (or a wait_for_condition check) is about to run."""
 
     def on_attempt_end(self, info: AttemptEndInfo) -> None:
-        """A step's function returned or raised."""
+        """A step's function (or a wait_for_condition check) returned or raised."""
 
 
 class PluginRunner:
@@ -175,7 +175,7 @@ class PluginRunner:
                 AttemptEndInfo(**_fields(info), attempt=attempt, outcome=outcome, error=error),
             )
 
-    def emit(self, hook: str, info: Any) -> None:
+    def emit(self, hook: str, info: InvocationInfo | OperationInfo) -> None:
         """Call ``plugin.<hook>(info)`` for each plugin; log and ignore what raises."""
         for plugin in self._plugins:
             try:
@@ -185,7 +185,7 @@ class PluginRunner:
                     "plugin %s raised in %s (ignored)",
                     type(plugin).__name__,
                     hook,
-                    extra={"execution_arn": getattr(info, "execution_arn", None)},
+                    extra={"execution_arn": info.execution_arn},
                 )
 
 
