@@ -62,6 +62,22 @@ def test_retries_example() -> None:
     assert done.stderr.count("PaymentGatewayBusy") >= 2
 
 
+def test_fan_out_example() -> None:
+    done = subprocess.run(
+        [str(CLI), "run", "examples/fan_out.py:handler",
+         "--function", "discounts=examples/fan_out.py:discounts",
+         "--input", '{"skus": ["A1", "B2", "C3"]}', "--skip-time"],
+        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=TIMEOUT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert _result(done.stdout) == {
+        "total": 2649,
+        "discount_percent": 10,
+        "checks": ["clear", "reserved"],
+    }
+    assert "invoke 'discount' succeeded -> 10" in done.stderr
+
+
 @pytest.mark.parametrize(
     ("action", "expected"),
     [
