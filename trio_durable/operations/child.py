@@ -35,7 +35,6 @@ from trio_durable.wire import (
     OperationAction,
     OperationStatus,
     OperationType,
-    OperationUpdate,
 )
 
 if TYPE_CHECKING:
@@ -65,17 +64,7 @@ async def run_child(
     serializer = serializer or invocation.serializer
     op_id, recorded = ctx._next_operation(OperationType.CONTEXT, sub_type, name)
 
-    def update(action: OperationAction, **fields: Any) -> OperationUpdate:
-        return OperationUpdate(
-            id=op_id,
-            type=OperationType.CONTEXT,
-            action=action,
-            parent_id=ctx.parent_id,
-            name=name,
-            sub_type=sub_type,
-            **fields,
-        )
-
+    update = ctx._updates(op_id, OperationType.CONTEXT, sub_type, name)
     if recorded is not None:
         status = recorded.status
         if status is OperationStatus.SUCCEEDED and not recorded.replay_children:

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from trio_durable.config import InvokeConfig, check_invoke_identifier
 from trio_durable.errors import InvokeError, SerializationError, ValidationError
+from trio_durable.runtime.state import ended
 from trio_durable.wire import (
     MAX_OPERATION_PAYLOAD_BYTES,
     ErrorObject,
-    Operation,
     OperationAction,
     OperationStatus,
     OperationType,
@@ -31,10 +31,6 @@ if TYPE_CHECKING:
     from trio_durable.runtime.context import DurableContext
 
 SUB_TYPE = "ChainedInvoke"
-
-
-def _done(op: Operation) -> bool:
-    return op.status.is_terminal
 
 
 async def run_invoke(
@@ -75,7 +71,7 @@ async def run_invoke(
                 invoke_tenant_id=config.tenant_id,
             )
         )
-    op = await invocation.state.wait_for(op_id, _done)
+    op = await invocation.state.wait_for(op_id, ended)
     if invocation.plugins is not None:
         info = ctx._plugin_info(op_id, OperationType.CHAINED_INVOKE, SUB_TYPE, name, recorded)
         invocation.plugins.operation_ended(info, op.status, op.error)

@@ -39,6 +39,7 @@ from trio_durable.runtime.logger import DurableLogger, never_replaying
 from trio_durable.runtime.step_context import StepContext, callable_traits
 from trio_durable.wire import (
     MAX_OPERATION_PAYLOAD_BYTES,
+    ErrorObject,
     Operation,
     OperationAction,
     OperationStatus,
@@ -47,6 +48,7 @@ from trio_durable.wire import (
 )
 
 if TYPE_CHECKING:
+    from trio_durable.plugins import OperationInfo
     from trio_durable.runtime.context import DurableContext
 
 SUB_TYPE = "Step"
@@ -73,23 +75,17 @@ def callable_name(fn: Callable[..., Any]) -> str | None:
     return name if isinstance(name, str) and name != "<lambda>" else None
 
 
-def step_updates(
-    ctx: DurableContext, op_id: str, name: str | None, sub_type: str
-) -> Callable[..., OperationUpdate]:
-    """``update(action, **fields)``: an update of the STEP operation ``op_id``."""
-
-    def update(action: OperationAction, **fields: Any) -> OperationUpdate:
-        return OperationUpdate(
-            id=op_id,
-            type=OperationType.STEP,
-            action=action,
-            parent_id=ctx.parent_id,
-            name=name,
-            sub_type=sub_type,
-            **fields,
-        )
-
-    return update
+async def fail_operation(
+    ctx: DurableContext,
+    update: Callable[..., OperationUpdate],
+    info: OperationInfo | None,
+    error: ErrorObject,
+) -> None:
+    """Record the operation's FAIL with ``error`` (awaited), then tell plugins it ended."""
+    await ctx._invocation.batcher.checkpoint(update(OperationAction.FAIL, error=error))
+    plugins = ctx._invocation.plugins
+    if plugins is not None:
+        plugins.operation_ended(info, OperationStatus.FAILED, error)
 
 
 def ready_or_done(op: Operation) -> bool:
@@ -130,7 +126,7 @@ async def run_step(
     invocation = ctx._invocation
     serializer = config.serializer or invocation.serializer
     op_id, recorded = ctx._next_operation(OperationType.STEP, SUB_TYPE, name)
-    update = step_updates(ctx, op_id, name, SUB_TYPE)
+    update = ctx._updates(op_id, OperationType.STEP, SUB_TYPE, name)
     plugins = invocation.plugins
     info = ctx._plugin_info(op_id, OperationType.STEP, SUB_TYPE, name, recorded)
 
@@ -182,9 +178,7 @@ async def run_step(
                 error = error_object_from_exception(exc)
                 if plugins is not None:
                     plugins.attempt_ended(info, attempt, error)
-                await batcher.checkpoint(update(OperationAction.FAIL, error=error))
-                if plugins is not None:
-                    plugins.operation_ended(info, OperationStatus.FAILED, error)
+                await fail_operation(ctx, update, info, error)
                 raise rebuild(error, StepError) from exc
             except Exception as exc:
                 failure = exc
@@ -214,9 +208,7 @@ async def run_step(
             plugins.attempt_ended(info, attempt, error)
         delay = strategy.next_delay(failure, attempt)
         if delay is None:
-            await batcher.checkpoint(update(OperationAction.FAIL, error=error))
-            if plugins is not None:
-                plugins.operation_ended(info, OperationStatus.FAILED, error)
+            await fail_operation(ctx, update, info, error)
             raise rebuild(error, StepError) from failure
         await batcher.checkpoint(
             update(OperationAction.RETRY, error=error, next_attempt_delay_seconds=delay)

@@ -11,9 +11,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from trio_durable.config import duration_seconds
+from trio_durable.runtime.state import ended
 from trio_durable.wire import (
     MAX_WAIT_SECONDS,
-    Operation,
     OperationAction,
     OperationType,
     OperationUpdate,
@@ -23,10 +23,6 @@ if TYPE_CHECKING:
     from trio_durable.runtime.context import DurableContext
 
 SUB_TYPE = "Wait"
-
-
-def _done(op: Operation) -> bool:
-    return op.status.is_terminal
 
 
 async def run_wait(ctx: DurableContext, duration: timedelta | float, *, name: str | None) -> None:
@@ -48,7 +44,7 @@ async def run_wait(ctx: DurableContext, duration: timedelta | float, *, name: st
                 wait_seconds=seconds,
             )
         )
-    op = await invocation.state.wait_for(op_id, _done)
+    op = await invocation.state.wait_for(op_id, ended)
     if invocation.plugins is not None:
         info = ctx._plugin_info(op_id, OperationType.WAIT, SUB_TYPE, name, recorded)
         invocation.plugins.operation_ended(info, op.status, op.error)

@@ -37,9 +37,9 @@ from trio_durable.operations.step import (
     call_body,
     callable_name,
     checked_payload,
+    fail_operation,
     make_step_context,
     ready_or_done,
-    step_updates,
 )
 from trio_durable.runtime.failures import rebuild
 from trio_durable.runtime.step_context import callable_traits
@@ -80,7 +80,7 @@ async def run_wait_for_condition(
     invocation = ctx._invocation
     serializer = config.serializer or invocation.serializer
     op_id, recorded = ctx._next_operation(OperationType.STEP, SUB_TYPE, name)
-    update = step_updates(ctx, op_id, name, SUB_TYPE)
+    update = ctx._updates(op_id, OperationType.STEP, SUB_TYPE, name)
     plugins = invocation.plugins
     info = ctx._plugin_info(op_id, OperationType.STEP, SUB_TYPE, name, recorded)
 
@@ -130,9 +130,7 @@ async def run_wait_for_condition(
             error = error_object_from_exception(exc)
             if plugins is not None:
                 plugins.attempt_ended(info, attempt, error)
-            await batcher.checkpoint(update(OperationAction.FAIL, error=error))
-            if plugins is not None:
-                plugins.operation_ended(info, OperationStatus.FAILED, error)
+            await fail_operation(ctx, update, info, error)
             raise rebuild(error, WaitForConditionError) from exc
         if plugins is not None:
             plugins.attempt_ended(info, attempt, None)

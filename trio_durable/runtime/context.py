@@ -34,7 +34,13 @@ from trio_durable.operations import wait_for_condition as wait_for_condition_op
 from trio_durable.runtime.ids import operation_id
 from trio_durable.runtime.logger import DurableLogger
 from trio_durable.runtime.replay import check_replay
-from trio_durable.wire import MAX_OPERATION_NAME_LENGTH, Operation, OperationType
+from trio_durable.wire import (
+    MAX_OPERATION_NAME_LENGTH,
+    Operation,
+    OperationAction,
+    OperationType,
+    OperationUpdate,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -161,6 +167,25 @@ class DurableContext:
             if info is not None:
                 invocation.plugins.emit("on_operation_start", info)
         return op_id, recorded
+
+    def _updates(
+        self, op_id: str, type: OperationType, sub_type: str | None, name: str | None
+    ) -> Callable[..., OperationUpdate]:
+        """``update(action, **fields)``: an update of operation ``op_id`` of this context."""
+        parent_id = self.parent_id
+
+        def update(action: OperationAction, **fields: Any) -> OperationUpdate:
+            return OperationUpdate(
+                id=op_id,
+                type=type,
+                action=action,
+                parent_id=parent_id,
+                name=name,
+                sub_type=sub_type,
+                **fields,
+            )
+
+        return update
 
     def _plugin_info(
         self,

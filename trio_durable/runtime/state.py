@@ -25,6 +25,11 @@ from trio_durable.runtime.primitives import Event, checkpoint, new_event
 from trio_durable.wire import Operation, OperationType
 
 
+def ended(op: Operation) -> bool:
+    """Whether ``op`` reached a terminal status: what a wait for an outcome waits for."""
+    return op.status.is_terminal
+
+
 class Activity:
     """Running and parked workflow tasks of one invocation."""
 
