@@ -20,7 +20,7 @@ from typing import Any
 
 import trio
 
-from stress.clients import RecordingClient
+from stress.clients import RecordingClient, check_calls
 from stress.driver import all_events
 from stress.report import Report
 from trio_durable import DurableContext, MapConfig, ParallelConfig, durable_execution
@@ -28,8 +28,6 @@ from trio_durable.local.client import LocalServiceClient
 from trio_durable.local.invokers import InvocationRequest
 from trio_durable.local.service import LocalService, open_local_service
 from trio_durable.wire import (
-    MAX_CHECKPOINT_BYTES,
-    MAX_CHECKPOINT_UPDATES,
     OperationAction,
     OperationType,
     OperationUpdate,
@@ -117,17 +115,7 @@ async def _storm(report: Report, label: str, handler: Any, n: int, in_flight: in
     )
     calls = [call for rec in invoker.recordings for call in rec.calls]
     applied = [call for call in calls if call.applied]
-    for call in calls:
-        report.check(
-            len(call.updates) <= MAX_CHECKPOINT_UPDATES,
-            "call within 250 updates",
-            f"{label}: {len(call.updates)}",
-        )
-        report.check(
-            call.wire_bytes <= MAX_CHECKPOINT_BYTES,
-            "call within 750 KB",
-            f"{label}: {call.wire_bytes} bytes",
-        )
+    check_calls(report, calls, f"{label}: ")
     updates = [u for call in applied for u in call.updates]
     _check_order(report, label, updates, n)
     ended = Counter(e.get("Id") for e in history if e["EventType"].endswith("Succeeded"))
@@ -137,10 +125,7 @@ async def _storm(report: Report, label: str, handler: Any, n: int, in_flight: in
         f"{label}: {[i for i, c in ended.items() if c != 1][:5]}",
     )
     report.count(f"{label}: invocations", len(invoker.recordings))
-    report.count(f"{label}: checkpoint calls", len(calls))
     report.count(f"{label}: updates sent", len(updates))
-    report.counts[f"{label}: largest call (updates)"] = max(len(c.updates) for c in calls)
-    report.counts[f"{label}: largest call (KB)"] = max(c.wire_bytes for c in calls) // 1024
 
 
 def _check_order(report: Report, label: str, updates: list[OperationUpdate], n: int) -> None:

@@ -27,15 +27,13 @@ from typing import Any
 
 import trio
 
-from stress.clients import RecordingClient
+from stress.clients import RecordingClient, check_calls
 from stress.report import Report
 from trio_durable.batcher.batcher import CheckpointBatcher
 from trio_durable.local.invokers import InvocationRequest
 from trio_durable.local.service import LocalService, open_local_service
 from trio_durable.runtime.state import Activity, ExecutionState, StateActor
 from trio_durable.wire import (
-    MAX_CHECKPOINT_BYTES,
-    MAX_CHECKPOINT_UPDATES,
     OperationAction,
     OperationStatus,
     OperationType,
@@ -229,18 +227,8 @@ class FlushStormInvoker:
         report = self.report
         position: dict[Key, int] = {}
         seen: Counter[Key] = Counter()
+        check_calls(report, self.recording.calls)
         for call in self.recording.calls:
-            report.count("checkpoint calls")
-            report.check(
-                len(call.updates) <= MAX_CHECKPOINT_UPDATES,
-                "call within 250 updates",
-                f"a call carried {len(call.updates)} updates",
-            )
-            report.check(
-                call.wire_bytes <= MAX_CHECKPOINT_BYTES,
-                "call within 750 KB",
-                f"a call carried {call.wire_bytes} bytes",
-            )
             report.check(call.applied, "call accepted by the engine", f"{call.client_token}")
             if not call.applied:
                 continue
@@ -248,9 +236,6 @@ class FlushStormInvoker:
                 key = (update.id, update.action)
                 seen[key] += 1
                 position.setdefault(key, len(position))
-        calls = self.recording.calls
-        report.counts["largest call (updates)"] = max((len(c.updates) for c in calls), default=0)
-        report.counts["largest call (KB)"] = max((c.wire_bytes for c in calls), default=0) // 1024
         start, succeed = OperationAction.START, OperationAction.SUCCEED
         expected = {(o.id, a) for o in all_ops(self.work) for a in (start, succeed)}
         for key in expected:

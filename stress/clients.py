@@ -16,9 +16,17 @@ from enum import StrEnum
 
 import trio
 
+from stress.report import Report
 from trio_durable.batcher.client import ServiceClient
 from trio_durable.errors import ServiceError
-from trio_durable.wire import CheckpointResult, OperationUpdate, StatePage, update_to_wire
+from trio_durable.wire import (
+    MAX_CHECKPOINT_BYTES,
+    MAX_CHECKPOINT_UPDATES,
+    CheckpointResult,
+    OperationUpdate,
+    StatePage,
+    update_to_wire,
+)
 
 
 def updates_wire_size(updates: Sequence[OperationUpdate]) -> int:
@@ -36,6 +44,29 @@ class CheckpointCall:
     updates: tuple[OperationUpdate, ...]
     wire_bytes: int
     applied: bool  # the wrapped client returned normally
+
+
+def check_calls(report: Report, calls: Sequence[CheckpointCall], prefix: str = "") -> None:
+    """Every call within the service's limits (250 updates, 750 KB), counted, with
+    the largest call's size; ``prefix`` names the run in counts and violations."""
+    for call in calls:
+        report.count(f"{prefix}checkpoint calls")
+        report.check(
+            len(call.updates) <= MAX_CHECKPOINT_UPDATES,
+            "call within 250 updates",
+            f"{prefix}a call carried {len(call.updates)} updates",
+        )
+        report.check(
+            call.wire_bytes <= MAX_CHECKPOINT_BYTES,
+            "call within 750 KB",
+            f"{prefix}a call carried {call.wire_bytes} bytes",
+        )
+    report.counts[f"{prefix}largest call (updates)"] = max(
+        (len(c.updates) for c in calls), default=0
+    )
+    report.counts[f"{prefix}largest call (KB)"] = (
+        max((c.wire_bytes for c in calls), default=0) // 1024
+    )
 
 
 class RecordingClient:
