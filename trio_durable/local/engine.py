@@ -158,6 +158,9 @@ class StartedExecution:
 
 @dataclass(frozen=True, slots=True)
 class EngineStatistics:
+    """What the engine holds now; ``timers_scheduled`` counts live timers only (a
+    cancelled wait's or ended execution's timer stays in the heap until it is due)."""
+
     executions: int
     running_executions: int
     invocations_in_flight: int
@@ -841,7 +844,7 @@ class Engine:
             running_executions=running,
             invocations_in_flight=len(self._in_flight),
             invocations_ready=len(self._ready),
-            timers_scheduled=len(self._timers),
+            timers_scheduled=sum(1 for t in self._timers if self._timer_live(t[0], *t[2:])),
             invocations_total=self._invocations_total,
         )
 

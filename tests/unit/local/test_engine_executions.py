@@ -450,3 +450,16 @@ def test_statistics_count_what_is_going_on() -> None:
     assert stats.invocations_in_flight == 1 and stats.invocations_ready == 1
     assert stats.invocations_total == 1
     assert stats.timers_scheduled == 3  # two execution timeouts and the wait
+
+
+def test_statistics_count_only_live_timers() -> None:
+    engine, _, _ = make_engine()
+    arn, token, _ = start(engine)
+    token = engine.checkpoint(
+        arn, token, [upd("w", "WAIT", "START", wait_seconds=5)]
+    ).checkpoint_token
+    assert engine.statistics().timers_scheduled == 2  # the execution timeout and the wait
+    engine.checkpoint(arn, token, [upd("w", "WAIT", "CANCEL")])
+    assert engine.statistics().timers_scheduled == 1
+    engine.stop_execution(arn)
+    assert engine.statistics().timers_scheduled == 0
