@@ -232,7 +232,7 @@ class Timeline:
         self._starts[record.arn] = record.start_timestamp
         print(f"{'':14}history so far of {record.arn}:", file=self.out, flush=True)
         for event in stored.events:
-            self._print_event(record, event)
+            self._print_event(record, event.to_wire())
         self._note_pause(record)
         self._hold_clock()
 
@@ -243,7 +243,7 @@ class Timeline:
                 continue
             self._starts.setdefault(record.arn, record.start_timestamp)
             for event in change.events:
-                self._print_event(record, event)
+                self._print_event(record, event.to_wire())
             if record.invocation_id is not None and record.invocation_id != self._invocation_id:
                 self.invocations += 1
                 replay = " (replay)" if self.invocations > 1 else ""

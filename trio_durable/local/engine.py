@@ -31,10 +31,10 @@ from typing import Any
 
 from trio_durable.errors import ServiceError, conflict, invalid_parameter, not_found
 from trio_durable.local import arns, history
+from trio_durable.local.history import Event, HistoryEvent
 from trio_durable.local.store import (
     CheckpointReceipt,
     ControlReceipt,
-    Event,
     ExecutionChange,
     ExecutionRecord,
     OperationRecord,
@@ -180,7 +180,7 @@ class _Execution:
         self.record = record
         self.ops: dict[str, OperationRecord] = {}
         self.order: list[str] = []
-        self.events: list[Event] = []
+        self.events: list[HistoryEvent] = []
         self.dirty: dict[str, None] = {}
         self.waiters: set[str] = set()
         self.delta: tuple[str, tuple[Operation, ...]] | None = None
@@ -197,7 +197,7 @@ class _Stage:
         self.record = ex.record
         self.ops: dict[str, OperationRecord] = {}
         self.new_ops: list[str] = []
-        self.events: list[Event] = []
+        self.events: list[HistoryEvent] = []
         self.timers: list[tuple[float, TimerKind, str | None]] = []
 
     def op(self, op_id: str) -> OperationRecord | None:
@@ -374,9 +374,10 @@ class Engine:
         start = offset_marker(marker, len(events))
         if reverse_order:
             stop = len(events) - start
-            page = events[max(0, stop - limit) : stop][::-1]
+            chosen = events[max(0, stop - limit) : stop][::-1]
         else:
-            page = events[start : start + limit]
+            chosen = events[start : start + limit]
+        page = [ev.to_wire() for ev in chosen]
         if not include_execution_data:
             page = [history.strip_payloads(ev) for ev in page]
         out: dict[str, Any] = {"Events": page}
@@ -554,8 +555,8 @@ class Engine:
         return found.operation
 
     def events(self, arn: str) -> Sequence[Event]:
-        """The full history (a read-only view; for tests and tools)."""
-        return tuple(self._execution(arn).events)
+        """The full history, rendered (for tests and tools)."""
+        return tuple(ev.to_wire() for ev in self._execution(arn).events)
 
     # --- checkpoints ----------------------------------------------------------------
 
@@ -1344,7 +1345,7 @@ class Engine:
             heartbeat_deadline=now + heartbeat if heartbeat else None,
         )
         st.put(record)
-        details: history.Details = {"CallbackId": callback_id}
+        details: dict[str, Any] = {"CallbackId": callback_id}
         if timeout:
             details["Timeout"] = timeout
             st.timers.append((now + timeout, TimerKind.CALLBACK_TIMEOUT, u.id))
@@ -1418,7 +1419,7 @@ class Engine:
             )
         target = arns.function_name_of(u.invoke_function_name)
         record = self._new_record(st, u, now)
-        details: history.Details = {
+        details: dict[str, Any] = {
             "FunctionName": u.invoke_function_name,
             "Input": history.payload(u.payload),
             "ExecutedVersion": "$LATEST",
@@ -1592,7 +1593,7 @@ class Engine:
         if rec.closed:
             ex.waiters.clear()
             self._ready.pop(rec.arn, None)
-            if any(ev["EventType"] in _CLOSING_EVENTS for ev in st.events):
+            if any(ev.event_type in _CLOSING_EVENTS for ev in st.events):
                 self._closed.append(rec.arn)
         elif rec.status is not ExecutionStatus.RUNNING:
             self._cancel.add(rec.arn)  # ends when its invocation in flight does

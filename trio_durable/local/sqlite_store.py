@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from trio_durable.errors import DurableExecutionError
+from trio_durable.local.history import HistoryEvent
 from trio_durable.local.store import (
     CheckpointReceipt,
     ControlReceipt,
@@ -129,7 +130,7 @@ class SQLiteStore:
             for record in c.operations
         ]
         events = [
-            (c.execution.arn, event["EventId"], orjson.dumps(event))
+            (c.execution.arn, event.event_id, orjson.dumps(event.to_wire()))
             for c in changes
             for event in c.events
         ]
@@ -161,7 +162,7 @@ class SQLiteStore:
             yield StoredExecution(
                 execution=_decode_execution(orjson.loads(record)),
                 operations=tuple(_decode_operation_record(orjson.loads(r)) for (r,) in operations),
-                events=tuple(orjson.loads(e) for (e,) in events),
+                events=tuple(HistoryEvent.from_wire(orjson.loads(e)) for (e,) in events),
             )
 
     def delete(self, arn: str) -> None:
@@ -185,9 +186,9 @@ def _check_events(change: ExecutionChange, count: int) -> int:
     """The history length after ``change``; refuses events that do not continue it."""
     for event in change.events:
         count += 1
-        if event.get("EventId") != count:
+        if event.event_id != count:
             raise ValueError(
-                f"event {event.get('EventId')!r} of {change.execution.arn} does not"
+                f"event {event.event_id!r} of {change.execution.arn} does not"
                 f" continue the history at EventId {count}"
             )
     if change.execution.event_count != count:

@@ -20,12 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from trio_durable.local.history import HistoryEvent
 from trio_durable.wire import CheckpointResult, ErrorObject, ExecutionStatus, Operation
-
-Event = dict[str, Any]
-"""A history event, JSON-ready and botocore-shaped (built by ``local/history.py``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +129,7 @@ class ExecutionChange:
 
     execution: ExecutionRecord
     operations: tuple[OperationRecord, ...] = ()
-    events: tuple[Event, ...] = ()
+    events: tuple[HistoryEvent, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +139,7 @@ class StoredExecution:
 
     execution: ExecutionRecord
     operations: tuple[OperationRecord, ...]
-    events: tuple[Event, ...]
+    events: tuple[HistoryEvent, ...]
 
 
 class Store(Protocol):
@@ -173,7 +171,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._executions: dict[str, ExecutionRecord] = {}
         self._operations: dict[str, dict[str, OperationRecord]] = {}
-        self._events: dict[str, list[Event]] = {}
+        self._events: dict[str, list[HistoryEvent]] = {}
 
     def write(self, changes: Sequence[ExecutionChange]) -> None:
         for change in changes:
@@ -209,13 +207,13 @@ def _by_seq(record: OperationRecord) -> int:
     return record.seq
 
 
-def _check_change(change: ExecutionChange, existing: Sequence[Event]) -> None:
+def _check_change(change: ExecutionChange, existing: Sequence[HistoryEvent]) -> None:
     """Refuse a change whose events would not continue the history (a bug upstream)."""
     expected = len(existing) + 1
     for event in change.events:
-        if event.get("EventId") != expected:
+        if event.event_id != expected:
             raise ValueError(
-                f"event {event.get('EventId')!r} of {change.execution.arn} does not"
+                f"event {event.event_id!r} of {change.execution.arn} does not"
                 f" continue the history at EventId {expected}"
             )
         expected += 1

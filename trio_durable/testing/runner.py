@@ -21,9 +21,10 @@ import trio.testing
 
 from trio_durable.errors import ValidationError
 from trio_durable.local.engine import InvocationRequest
+from trio_durable.local.history import Event
 from trio_durable.local.invokers import MAX_INVOCATION_TIMEOUT_SECONDS, InProcessInvoker, Invoker
 from trio_durable.local.service import LocalService
-from trio_durable.local.store import Event, Store
+from trio_durable.local.store import Store
 from trio_durable.serialization import DEFAULT_SERIALIZER, Serializer
 from trio_durable.wire import (
     ErrorObject,

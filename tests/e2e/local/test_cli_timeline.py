@@ -9,6 +9,7 @@ from dataclasses import replace
 import trio.testing
 
 from trio_durable.cli import Timeline, describe_event
+from trio_durable.local.history import HistoryEvent
 from trio_durable.local.store import ExecutionChange, ExecutionRecord, StoredExecution
 from trio_durable.wire import ExecutionStatus
 
@@ -23,22 +24,17 @@ RECORD = ExecutionRecord(
     timeout_seconds=60,
     event_count=0,
 )
-CALLBACK_STARTED = {
-    "EventType": "CallbackStarted",
-    "EventId": 2,
-    "EventTimestamp": 1001.5,
-    "Id": "cb-op",
-    "Name": "approval",
-    "CallbackStartedDetails": {"CallbackId": "CB123"},
-}
-CALLBACK_DONE = {
-    "EventType": "CallbackSucceeded",
-    "EventId": 4,
-    "EventTimestamp": 1090.0,
-    "Id": "cb-op",
-    "Name": "approval",
-    "CallbackSucceededDetails": {"Result": {"Payload": '"yes"'}},
-}
+CALLBACK_STARTED = HistoryEvent(
+    "CallbackStarted", 2, 1001.5, {"CallbackId": "CB123"}, op_id="cb-op", name="approval"
+)
+CALLBACK_DONE = HistoryEvent(
+    "CallbackSucceeded",
+    4,
+    1090.0,
+    {"Result": {"Payload": '"yes"'}},
+    op_id="cb-op",
+    name="approval",
+)
 
 
 def _timeline() -> tuple[Timeline, trio.testing.MockClock, io.StringIO]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from trio_durable.local.history import NO_DETAILS, HistoryEvent
 from trio_durable.local.sqlite_store import SQLiteStore, StoreLockedError
 from trio_durable.local.store import (
     CheckpointReceipt,
@@ -79,8 +80,8 @@ FIRST = ExecutionChange(
     execution=EXECUTION,
     operations=(OperationRecord(ARN, 1, STEP), CALLBACK),
     events=(
-        {"EventId": 1, "EventType": "ExecutionStarted", "EventTimestamp": 1.5},
-        {"EventId": 2, "EventType": "StepStarted", "Id": "op-1"},
+        HistoryEvent("ExecutionStarted", 1, 1.5, {"ExecutionTimeout": 60}),
+        HistoryEvent("StepStarted", 2, 1.6, NO_DETAILS, op_id="op-1", sub_type="Step"),
     ),
 )
 
@@ -105,13 +106,13 @@ def test_changed_operations_are_upserted_and_events_appended(tmp_path: Path) -> 
     second = ExecutionChange(
         execution=replace(EXECUTION, event_count=3, status=ExecutionStatus.SUCCEEDED),
         operations=(replace(CALLBACK, operation=done),),
-        events=({"EventId": 3, "EventType": "CallbackSucceeded"},),
+        events=(HistoryEvent("CallbackSucceeded", 3, 2.0, NO_DETAILS),),
     )
     store.write([second])
     [stored] = list(store.load())
     assert stored.execution.status is ExecutionStatus.SUCCEEDED
     assert [r.operation for r in stored.operations] == [STEP, done]
-    assert [e["EventId"] for e in stored.events] == [1, 2, 3]
+    assert [e.event_id for e in stored.events] == [1, 2, 3]
     store.close()
 
 
@@ -130,7 +131,7 @@ def test_a_write_that_breaks_the_history_changes_nothing(tmp_path: Path) -> None
     store.write([FIRST])
     gap = ExecutionChange(
         execution=replace(EXECUTION, event_count=4, status=ExecutionStatus.FAILED),
-        events=({"EventId": 4, "EventType": "StepFailed"},),
+        events=(HistoryEvent("StepFailed", 4, 2.0, NO_DETAILS),),
     )
     with pytest.raises(ValueError, match="does not continue the history at EventId 3"):
         store.write([gap])
@@ -148,11 +149,11 @@ def test_a_failing_write_rolls_back_every_change_in_it(tmp_path: Path) -> None:
     store.write([FIRST])
     other = ExecutionChange(
         replace(EXECUTION, arn="other", event_count=1),
-        events=({"EventId": 1, "EventType": "ExecutionStarted"},),
+        events=(HistoryEvent("ExecutionStarted", 1, 1.0, NO_DETAILS),),
     )
     unserialisable = ExecutionChange(
         execution=replace(EXECUTION, event_count=3),
-        events=({"EventId": 3, "EventType": "StepSucceeded", "Bad": {1, 2}},),
+        events=(HistoryEvent("StepSucceeded", 3, 2.0, {"Bad": {1, 2}}),),
     )
     with pytest.raises(TypeError):
         store.write([other, unserialisable])
@@ -191,14 +192,14 @@ def test_a_write_touches_only_the_rows_it_changes(tmp_path: Path) -> None:
         OperationRecord(ARN, n, replace(STEP, id=f"op-{n}", status=OperationStatus.SUCCEEDED))
         for n in range(1, 501)
     )
-    events = tuple({"EventId": n, "EventType": "StepSucceeded"} for n in range(1, 501))
+    events = tuple(HistoryEvent("StepSucceeded", n, 2.0, NO_DETAILS) for n in range(1, 501))
     store.write([ExecutionChange(replace(EXECUTION, event_count=500), many, events)])
     conn = store._conn  # the one connection: count the rows the next write changes
     before = conn.total_changes
     one_more = ExecutionChange(
         replace(EXECUTION, event_count=501),
         (OperationRecord(ARN, 501, replace(STEP, id="op-501")),),
-        ({"EventId": 501, "EventType": "StepStarted"},),
+        (HistoryEvent("StepStarted", 501, 2.0, NO_DETAILS),),
     )
     store.write([one_more])
     assert conn.total_changes - before == 3  # the execution row, one operation, one event

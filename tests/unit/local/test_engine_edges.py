@@ -22,6 +22,7 @@ from local_engine_helpers import (
 
 from trio_durable.errors import ServiceError
 from trio_durable.local.engine import Engine
+from trio_durable.local.history import NO_DETAILS, HistoryEvent
 from trio_durable.local.store import ExecutionChange, MemoryStore
 from trio_durable.wire import ExecutionStatus, OperationStatus, OperationUpdate
 
@@ -199,7 +200,7 @@ def test_memory_store_refuses_a_history_that_does_not_continue() -> None:
     arn, _, _ = start(engine)
     record = engine.record(arn)
     gap = ExecutionChange(
-        replace(record, event_count=3), events=({"EventType": "X", "EventId": 3},)
+        replace(record, event_count=3), events=(HistoryEvent("X", 3, 1.0, NO_DETAILS),)
     )
     with pytest.raises(ValueError, match="does not continue"):
         store.write([gap])
