@@ -32,6 +32,7 @@ from trio_durable.local.store import (
     OperationRecord,
     PauseState,
     StoredExecution,
+    check_change,
 )
 from trio_durable.wire import (
     CheckpointResult,
@@ -122,7 +123,7 @@ class SQLiteStore:
         for change in changes:
             arn = change.execution.arn
             count = counts.get(arn, self._event_counts.get(arn, 0))
-            counts[arn] = _check_events(change, count)
+            counts[arn] = check_change(change, count)
         executions = [(c.execution.arn, _encode(c.execution)) for c in changes]
         operations = [
             (c.execution.arn, record.operation.id, record.seq, _encode(record))
@@ -180,23 +181,6 @@ class SQLiteStore:
 
     def close(self) -> None:
         self._conn.close()
-
-
-def _check_events(change: ExecutionChange, count: int) -> int:
-    """The history length after ``change``; refuses events that do not continue it."""
-    for event in change.events:
-        count += 1
-        if event.event_id != count:
-            raise ValueError(
-                f"event {event.event_id!r} of {change.execution.arn} does not"
-                f" continue the history at EventId {count}"
-            )
-    if change.execution.event_count != count:
-        raise ValueError(
-            f"execution record of {change.execution.arn} says"
-            f" {change.execution.event_count} events, the history has {count}"
-        )
-    return count
 
 
 # --- record codec -----------------------------------------------------------------

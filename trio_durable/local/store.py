@@ -174,8 +174,11 @@ class MemoryStore:
         self._events: dict[str, list[HistoryEvent]] = {}
 
     def write(self, changes: Sequence[ExecutionChange]) -> None:
+        counts: dict[str, int] = {}
         for change in changes:
-            _check_change(change, self._events.get(change.execution.arn, ()))
+            arn = change.execution.arn
+            count = counts.get(arn, len(self._events.get(arn, ())))
+            counts[arn] = check_change(change, count)
         for change in changes:
             arn = change.execution.arn
             self._executions[arn] = change.execution
@@ -207,18 +210,20 @@ def _by_seq(record: OperationRecord) -> int:
     return record.seq
 
 
-def _check_change(change: ExecutionChange, existing: Sequence[HistoryEvent]) -> None:
-    """Refuse a change whose events would not continue the history (a bug upstream)."""
-    expected = len(existing) + 1
+def check_change(change: ExecutionChange, count: int) -> int:
+    """The history length after ``change``, given ``count`` events before it; refuses
+    (``ValueError``) a change whose events would not continue the history, or whose
+    record miscounts them (a bug upstream)."""
     for event in change.events:
-        if event.event_id != expected:
+        count += 1
+        if event.event_id != count:
             raise ValueError(
                 f"event {event.event_id!r} of {change.execution.arn} does not"
-                f" continue the history at EventId {expected}"
+                f" continue the history at EventId {count}"
             )
-        expected += 1
-    if change.execution.event_count != expected - 1:
+    if change.execution.event_count != count:
         raise ValueError(
-            f"execution record of {change.execution.arn} says {change.execution.event_count}"
-            f" events, the history has {expected - 1}"
+            f"execution record of {change.execution.arn} says"
+            f" {change.execution.event_count} events, the history has {count}"
         )
+    return count

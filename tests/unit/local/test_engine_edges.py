@@ -208,3 +208,22 @@ def test_memory_store_refuses_a_history_that_does_not_continue() -> None:
     with pytest.raises(ValueError, match="events"):
         store.write([miscounted])
     assert store.load()[0].execution == record
+
+
+def test_memory_store_takes_two_changes_of_one_execution_in_one_write() -> None:
+    engine, _, store = make_engine()
+    arn, _, _ = start(engine)
+    record = engine.record(arn)
+    count = record.event_count
+    first = ExecutionChange(
+        replace(record, event_count=count + 1),
+        events=(HistoryEvent("X", count + 1, 1.0, NO_DETAILS),),
+    )
+    second = ExecutionChange(
+        replace(record, event_count=count + 2),
+        events=(HistoryEvent("Y", count + 2, 1.0, NO_DETAILS),),
+    )
+    store.write([first, second])
+    assert [e.event_type for e in store.load()[0].events][-2:] == ["X", "Y"]
+    with pytest.raises(ValueError, match="does not continue"):
+        store.write([second])
