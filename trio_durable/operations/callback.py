@@ -23,6 +23,7 @@ from trio_durable.errors import (
     CallbackTimeoutError,
     DurableExecutionError,
     NonDeterministicExecutionError,
+    SerializationError,
     ValidationError,
 )
 from trio_durable.serialization import Serializer
@@ -86,7 +87,13 @@ class Callback:
             plugins.operation_ended(self._plugin_info, op.status, op.error)
             self._plugin_info = None
         if op.status is OperationStatus.SUCCEEDED:
-            return self._serializer.deserialize(op.result)
+            try:
+                return self._serializer.deserialize(op.result)
+            except SerializationError as exc:
+                # The result came from outside the workflow: say which callback sent it.
+                raise SerializationError(
+                    f"callback {self.callback_id}: its result could not be read: {exc}"
+                ) from exc
         error_cls: type[CallbackError]
         if op.status is OperationStatus.TIMED_OUT:
             error_cls, default = CallbackTimeoutError, "callback timed out"

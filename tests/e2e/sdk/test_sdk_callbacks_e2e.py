@@ -17,6 +17,7 @@ from trio_durable import (
     CallbackTimeoutError,
     DurableContext,
     RetryStrategy,
+    SerializationError,
     WaitForCallbackConfig,
     WaitForCallbackContext,
     durable_execution,
@@ -63,6 +64,29 @@ async def test_an_external_system_completes_a_created_callback(
     started_event = events(service, started.arn)[1]
     assert started_event["Name"] == "approval"
     assert started_event["CallbackStartedDetails"]["CallbackId"] == ids[0]
+
+
+async def test_a_callback_result_that_is_not_json_names_the_callback(
+    service: LocalService, autojump_clock: trio.abc.Clock
+) -> None:
+    ids: list[str] = []
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> Any:
+        callback = await ctx.create_callback(name="approval")
+        ids.append(callback.callback_id)
+        try:
+            return await callback.result()
+        except SerializationError as exc:
+            return {"unreadable": str(exc)}
+
+    started = service.start_execution(register(service, handler), None)
+    await suspended(service, started.arn)
+    service.send_callback_success(ids[0], b"{not json")
+    result = await service.wait_until_terminal(started.arn)
+    message = orjson.loads(result["Result"])["unreadable"]
+    assert message.startswith(f"callback {ids[0]}: its result could not be read: ")
+    assert "not valid JSON" in message
 
 
 async def test_a_callback_failure_is_raised_by_result_only(
