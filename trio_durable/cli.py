@@ -646,6 +646,17 @@ def _invocation_timeout(text: str) -> float:
     return seconds
 
 
+def _port(text: str) -> int:
+    """A ``--port`` value: 0 (any free port) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 65535, got {text!r}")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trio-durable", description="Run and inspect durable executions locally."
@@ -654,7 +665,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def server_options(sub: argparse.ArgumentParser, port: int) -> None:
         sub.add_argument("--host", default=http.DEFAULT_HOST, help="address to listen on")
-        sub.add_argument("--port", type=int, default=port, help=f"port (default {port})")
+        sub.add_argument("--port", type=_port, default=port, help=f"port (default {port})")
         sub.add_argument("--region", default="us-east-1", help="region in the ARNs")
         sub.add_argument(
             "--invoker",

@@ -62,6 +62,8 @@ def test_run_registers_the_functions_its_workflow_invokes() -> None:
         (["run", CALLBACK_WORKFLOW, "--invocation-timeout", "0"], "at most 900 seconds, got '0'"),
         (["serve", "--invocation-timeout", "soon"], "at most 900 seconds, got 'soon'"),
         (["serve", "--port", "0", "--function", "f=json:nothing"], "has no attribute 'nothing'"),
+        (["serve", "--port", "99999"], "from 0 to 65535, got '99999'"),
+        (["serve", "--port", "http"], "from 0 to 65535, got 'http'"),
     ],
 )
 def test_bad_arguments_are_reported_in_one_line(
