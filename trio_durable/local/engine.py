@@ -554,6 +554,12 @@ class Engine:
             raise not_found(f"Id: execution has no operation {operation_id!r}")
         return found.operation
 
+    def operations(self, arn: str) -> tuple[Operation, ...]:
+        """Every operation of the execution, in the order they were created (for
+        tests and tools; ``GetDurableExecutionState`` pages the same order)."""
+        ex = self._execution(arn)
+        return tuple(ex.ops[op_id].operation for op_id in ex.order)
+
     def events(self, arn: str) -> Sequence[Event]:
         """The full history, rendered (for tests and tools)."""
         return tuple(ev.to_wire() for ev in self._execution(arn).events)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from types import TracebackType
 from typing import Any, Self
@@ -46,9 +46,17 @@ class CallbackInfo:
     name: str | None
 
 
+_NAMES_SHOWN = 20
+"""How many operation names a lookup that found nothing lists."""
+
+
 @dataclass(frozen=True, slots=True)
 class ExecutionResult:
-    """A finished execution: its status, deserialized result or error, and records."""
+    """A finished execution: its status, deserialized result or error, and records.
+
+    ``operations`` are in the order they were created; ``operation``,
+    ``children`` and ``result_of`` find them by name, as a test asserts on them.
+    """
 
     arn: str
     status: str
@@ -56,18 +64,46 @@ class ExecutionResult:
     error: ErrorObject | None
     operations: tuple[Operation, ...]
     events: tuple[Event, ...]
+    serializer: Serializer = field(default=DEFAULT_SERIALIZER, repr=False, compare=False)
 
-    def operation(self, name: str) -> Operation:
-        """The operation called ``name`` (the first, when several share it)."""
-        for op in self.operations:
+    def operation(self, name: str, *, parent: str | Operation | None = None) -> Operation:
+        """The operation called ``name`` (the first, when several share it); with
+        ``parent`` (a name or an operation), only among that operation's children."""
+        candidates = self.operations if parent is None else self.children(parent)
+        for op in candidates:
             if op.name == name:
                 return op
-        raise KeyError(f"no operation named {name!r}")
+        where = "" if parent is None else f" inside {_label(parent)}"
+        known = sorted({op.name for op in candidates if op.name is not None})
+        shown = ", ".join(map(repr, known[:_NAMES_SHOWN])) + (
+            ", ..." if known[_NAMES_SHOWN:] else ""
+        )
+        raise KeyError(f"no operation named {name!r}{where} (named ones: {shown})")
+
+    def children(self, parent: str | Operation) -> tuple[Operation, ...]:
+        """The operations directly inside ``parent`` (a child context, a map or
+        parallel, one of their branches, or a wait_for_callback), in the order they
+        were created (concurrent branches in the order they ran, not by index)."""
+        op = parent if isinstance(parent, Operation) else self.operation(parent)
+        return tuple(child for child in self.operations if child.parent_id == op.id)
+
+    def result_of(self, name: str, *, parent: str | Operation | None = None) -> Any:
+        """The deserialized result of the SUCCEEDED operation called ``name`` (with
+        the runner's serializer); ``ValueError`` if it did not succeed."""
+        op = self.operation(name, parent=parent)
+        if op.status is not OperationStatus.SUCCEEDED:
+            error = f": {op.error.type}: {op.error.message}" if op.error else ""
+            raise ValueError(f"operation {name!r} is {op.status.value}{error}")
+        return self.serializer.deserialize(op.result)
 
     @property
     def invocations(self) -> int:
         """How many times the handler was invoked."""
         return sum(1 for e in self.events if e["EventType"] == "InvocationCompleted")
+
+
+def _label(op: str | Operation) -> str:
+    return repr(op) if isinstance(op, str) else f"{op.type.value} {op.name or op.id!r}"
 
 
 _INVOCATION_AUTOJUMP_SECONDS = 1.0
@@ -120,9 +156,7 @@ class RunningExecution:
 
     def operations(self) -> tuple[Operation, ...]:
         """Every operation recorded so far, in the order they first appeared."""
-        engine = self._runner.service.engine
-        ids = dict.fromkeys(e["Id"] for e in engine.events(self.arn) if "Id" in e)
-        return tuple(engine.operation(self.arn, op_id) for op_id in ids)
+        return self._runner.service.engine.operations(self.arn)
 
     def events(self) -> tuple[Event, ...]:
         return tuple(self._runner.service.engine.events(self.arn))
@@ -149,6 +183,7 @@ class RunningExecution:
             error=error_from_wire(summary.get("Error")),
             operations=self.operations(),
             events=self.events(),
+            serializer=self._runner.serializer,
         )
 
     async def _next_change(self) -> None:

@@ -19,7 +19,8 @@ from trio_durable import (
     WaitForCallbackConfig,
     durable_execution,
 )
-from trio_durable.testing import DurableTestRunner
+from trio_durable.testing import DurableTestRunner, ExecutionResult
+from trio_durable.wire import Operation, OperationStatus, OperationType
 
 submitted: list[str] = []
 
@@ -163,3 +164,71 @@ async def test_a_sync_step_slower_than_the_runners_patience_does_not_let_time_ju
     assert result.invocations == 2
     assert seen[0] == seen[1]  # virtual time stood still while the step ran
     assert 60 <= trio.current_time() - start < 90
+
+
+def double(value: int) -> int:
+    if value < 0:
+        raise ValueError(f"cannot double {value}")
+    return value * 2
+
+
+async def _double_item(item_ctx: DurableContext, item: int, index: int) -> int:
+    doubled: int = await item_ctx.step(double, item, name="double")
+    return doubled
+
+
+@durable_execution
+async def nested(event: dict[str, Any], ctx: DurableContext) -> int:
+    async def group(child: DurableContext) -> int:
+        inner: int = await child.step(double, 5, name="inner")
+        return inner + 1
+
+    outer = await ctx.step(double, 1, name="outer")
+    grouped = await ctx.run_in_child_context(group, name="group")
+    batch = await ctx.map(event["items"], _double_item, name="items")
+    return outer + grouped + len(batch.failed())
+
+
+async def test_operations_are_found_by_name_inside_their_parents(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with DurableTestRunner(nested) as runner:
+        result = await runner.run({"items": [1, -2, 3]})
+    assert result.status == "SUCCEEDED", result.error
+    assert result.value == 2 + 11 + 1
+    assert result.result_of("outer") == 2
+    assert result.result_of("group") == 11
+    inner = result.operation("inner", parent="group")
+    assert inner.parent_id == result.operation("group").id
+    assert result.result_of("inner", parent="group") == 10
+    iterations = result.children("items")  # created in the order the branches ran
+    assert sorted(op.name or "" for op in iterations) == ["map-item-0", "map-item-1", "map-item-2"]
+    first, second, third = (result.operation(f"map-item-{i}", parent="items") for i in range(3))
+    assert [result.result_of("double", parent=op) for op in (first, third)] == [2, 6]
+    with pytest.raises(ValueError, match=r"'double' is FAILED: ValueError: cannot double -2"):
+        result.result_of("double", parent=second)
+    with pytest.raises(KeyError, match=r"no operation named 'inner' inside 'items'"):
+        result.operation("inner", parent="items")
+    with pytest.raises(
+        KeyError, match=r"named ones: .*'double', 'group', 'inner', 'items', 'map-item-0'"
+    ):
+        result.operation("missing")
+
+
+def test_a_failed_lookup_lists_at_most_twenty_names() -> None:
+    ops = tuple(
+        Operation(
+            id=f"op-{n:02}",
+            type=OperationType.STEP,
+            status=status,
+            start_timestamp=0.0,
+            name=f"s{n:02}",
+        )
+        for n, status in enumerate([OperationStatus.SUCCEEDED] * 25)
+    )
+    result = ExecutionResult("arn", "SUCCEEDED", None, None, ops, ())
+    with pytest.raises(KeyError) as exc:
+        result.operation("missing")
+    message = str(exc.value)
+    assert "'s19', ..." in message and "'s20'" not in message
+    assert result.children(ops[0]) == ()
