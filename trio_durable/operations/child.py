@@ -8,9 +8,13 @@ body re-runs against its recorded children; FAILED raises the recorded error;
 STARTED (an earlier invocation did not finish it) re-runs the body without a
 second START.
 
-A body's failure is recorded (FAIL) and raised rebuilt from that record, as
-replay will; errors that are not the body's own (non-determinism, a service
-failure, cancellation) pass through unrecorded.
+START and SUCCEED are queued without waiting, as an at-least-once step's are:
+they go out in order, before any later checkpoint and before the invocation
+answers or suspends, and losing them only means the body runs again on replay
+(its own operations replay from their records). A body's failure is recorded
+(FAIL, awaited) and raised rebuilt from that record, as replay will; errors
+that are not the body's own (non-determinism, a service failure, cancellation)
+pass through unrecorded.
 """
 
 from __future__ import annotations
@@ -91,9 +95,10 @@ async def run_child(
         _ended(ctx, op_id, sub_type, name, recorded, OperationStatus.FAILED, error)
         raise decode(error, ChildContextError) from exc
     if payload is not None and len(payload.encode()) > MAX_OPERATION_PAYLOAD_BYTES:
-        await batcher.checkpoint(update(OperationAction.SUCCEED, replay_children=True))
+        batcher.submit(update(OperationAction.SUCCEED, replay_children=True))
     else:
-        await batcher.checkpoint(update(OperationAction.SUCCEED, payload=payload))
+        batcher.submit(update(OperationAction.SUCCEED, payload=payload))
+    await invocation.checkpoint()
     _ended(ctx, op_id, sub_type, name, recorded, OperationStatus.SUCCEEDED, None)
     return serializer.deserialize(payload)
 

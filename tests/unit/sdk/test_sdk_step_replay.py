@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -500,3 +501,64 @@ def test_the_runtime_also_runs_on_asyncio() -> None:
     answers = anyio.run(drive, handler, service, backend="asyncio")
     assert [a["Status"] for a in answers] == ["PENDING", "PENDING", "SUCCEEDED"]
     assert orjson.loads(answers[-1]["Result"]) == [2, 2, "cb-1"]
+
+
+async def _double(value: int) -> int:
+    return 2 * value
+
+
+@durable_execution
+async def twenty_children(event: Any, ctx: DurableContext) -> int:
+    async def body(child: DurableContext, n: int) -> int:
+        doubled: int = await child.step(_double, n, name="double")
+        return doubled
+
+    total = 0
+    for n in range(20):
+        total += await ctx.run_in_child_context(body, n, name=f"child-{n}")
+    return total
+
+
+async def test_child_context_completions_share_checkpoint_calls() -> None:
+    service = FakeService()
+    service.start()
+    answers = await drive(twenty_children, service)
+    assert answers[-1] == {"Status": "SUCCEEDED", "Result": str(2 * sum(range(20)))}
+    # Queued without waiting, in order: far fewer calls than child contexts.
+    assert len(service.calls) < 5
+    assert sent(service)[:4] == [
+        ("CONTEXT", "START", "child-0"),
+        ("STEP", "START", "double"),
+        ("STEP", "SUCCEED", "double"),
+        ("CONTEXT", "SUCCEED", "child-0"),
+    ]
+    assert len(sent(service)) == 80
+
+
+async def test_a_child_whose_success_was_lost_reruns_its_body_against_its_records() -> None:
+    runs: list[int] = []
+
+    async def work(n: int) -> int:
+        runs.append(n)
+        return n
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> int:
+        async def body(child: DurableContext) -> int:
+            value: int = await child.step(work, 7, name="work")
+            return value + 1
+
+        return await ctx.run_in_child_context(body, name="group")
+
+    service = FakeService()
+    service.start()
+    await drive(handler, service)
+    assert runs == [7]
+    # The invocation that recorded the step died before the context's SUCCEED went out.
+    group = next(op for op in service.operations.values() if op.name == "group")
+    service.operations[group.id] = replace(group, status=OperationStatus.STARTED, result=None)
+    service.calls.clear()
+    answers = await drive(handler, service)
+    assert answers[-1] == {"Status": "SUCCEEDED", "Result": "8"}
+    assert runs == [7]  # the step replayed its record
+    assert sent(service) == [("CONTEXT", "SUCCEED", "group")]
