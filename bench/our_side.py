@@ -101,6 +101,10 @@ def map_items(n: int) -> float:
     return _timed(lambda: _run_in_process("map_items", n), n)
 
 
+def map_async_items(n: int) -> float:
+    return _timed(lambda: _run_in_process("map_async_items", n), n)
+
+
 def parallel_branches(n: int) -> float:
     return _timed(lambda: _run_in_process("parallel_branches", n), n)
 

@@ -86,16 +86,32 @@ async def _one_step(item_ctx: DurableContext, item: int, index: int) -> int:
     return value
 
 
+async def same_async(value: int) -> int:
+    return value
+
+
+async def _one_async_step(item_ctx: DurableContext, item: int, index: int) -> int:
+    value: int = await item_ctx.step(same_async, item)
+    return value
+
+
+async def _map_sum(ctx: DurableContext, n: int, fn: Any) -> int:
+    batch = await ctx.map(
+        [1] * n, fn, name="items", config=MapConfig(max_concurrency=BATCH_CONCURRENCY)
+    )
+    return sum(batch.results())
+
+
 @durable_execution
 async def map_items(event: dict[str, Any], ctx: DurableContext) -> int:
     """A map over ``n`` items, one step each; the sum of the results is ``n``."""
-    batch = await ctx.map(
-        [1] * event["n"],
-        _one_step,
-        name="items",
-        config=MapConfig(max_concurrency=BATCH_CONCURRENCY),
-    )
-    return sum(batch.results())
+    return await _map_sum(ctx, event["n"], _one_step)
+
+
+@durable_execution
+async def map_async_items(event: dict[str, Any], ctx: DurableContext) -> int:
+    """``map_items`` with an async step function: no worker-thread hop per item."""
+    return await _map_sum(ctx, event["n"], _one_async_step)
 
 
 @durable_execution
@@ -121,5 +137,6 @@ HANDLERS: dict[str, Any] = {
     "step_wait": step_wait,
     "callbacks": callbacks,
     "map_items": map_items,
+    "map_async_items": map_async_items,
     "parallel_branches": parallel_branches,
 }

@@ -108,6 +108,10 @@ WORKLOADS: tuple[Workload, ...] = (
         note="one map over 1,000 items, a sync step each, 10 at a time (no target set)",
     ),
     Workload(
+        "map-1000-async", "s", 1000, 100, our_side.map_async_items, aws_side.map_items, reps=3,
+        note="ours with an async step function per item; theirs as map-1000 (no target set)",
+    ),
+    Workload(
         "parallel-100", "s", 100, 10,
         our_side.parallel_branches, aws_side.parallel_branches,
         note="100 parallel branches, a sync step each, 10 at a time (no target set)",
