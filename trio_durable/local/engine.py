@@ -846,12 +846,17 @@ class Engine:
         running = sum(
             1 for ex in self._executions.values() if ex.record.status is ExecutionStatus.RUNNING
         )
+        live_timers = sum(
+            1
+            for due, _, kind, arn, op_id in self._timers
+            if self._timer_live(due, kind, arn, op_id)
+        )
         return EngineStatistics(
             executions=len(self._executions),
             running_executions=running,
             invocations_in_flight=len(self._in_flight),
             invocations_ready=len(self._ready),
-            timers_scheduled=sum(1 for t in self._timers if self._timer_live(t[0], *t[2:])),
+            timers_scheduled=live_timers,
             invocations_total=self._invocations_total,
         )
 

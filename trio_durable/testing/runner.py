@@ -155,7 +155,7 @@ class RunningExecution:
         self.arn = arn
 
     def operations(self) -> tuple[Operation, ...]:
-        """Every operation recorded so far, in the order they first appeared."""
+        """Every operation recorded so far, in the order they were created."""
         return self._runner.service.engine.operations(self.arn)
 
     def events(self) -> tuple[Event, ...]:
