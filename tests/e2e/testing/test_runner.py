@@ -209,10 +209,10 @@ async def test_operations_are_found_by_name_inside_their_parents(
         result.result_of("double", parent=second)
     with pytest.raises(KeyError, match=r"no operation named 'inner' inside 'items'"):
         result.operation("inner", parent="items")
-    with pytest.raises(
-        KeyError, match=r"named ones: .*'double', 'group', 'inner', 'items', 'map-item-0'"
-    ):
+    with pytest.raises(KeyError, match=r"no operation named 'missing' \(named ones: ") as missing:
         result.operation("missing")
+    for known in ("double", "group", "inner", "items", "map-item-0", "outer"):
+        assert repr(known) in str(missing.value)
 
 
 def test_a_failed_lookup_lists_at_most_twenty_names() -> None:
