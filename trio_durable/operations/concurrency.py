@@ -22,8 +22,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import anyio
-
 from trio_durable.config import CompletionConfig, MapConfig, NestingMode, ParallelConfig
 from trio_durable.errors import (
     DurableExecutionError,
@@ -42,7 +40,7 @@ from trio_durable.operations.batch import (
 )
 from trio_durable.operations.child import run_child
 from trio_durable.runtime.ids import operation_id
-from trio_durable.runtime.primitives import Event, checkpoint, new_event
+from trio_durable.runtime.primitives import Event, checkpoint, new_event, open_task_group
 from trio_durable.serialization import Serializer
 from trio_durable.wire import MAX_OPERATION_NAME_LENGTH, OperationStatus
 
@@ -201,7 +199,7 @@ class _Batch:
         reason = decide(self.completion, total=total, succeeded=0, failed=0)
         activity = bctx._invocation.activity
         inbox = _Inbox(activity)
-        async with anyio.create_task_group() as group:
+        async with open_task_group() as group:
             running = 0
             while reason is None and fatal is None:
                 while started < total and running < self.limit:

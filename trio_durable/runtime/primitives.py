@@ -1,4 +1,5 @@
-"""Events, checkpoints and cancel scopes of the hot paths: Trio's own under Trio.
+"""Events, checkpoints, cancel scopes and task groups of the hot paths: Trio's
+own under Trio.
 
 The runtime is written against anyio so it also runs under asyncio, but
 anyio looks the backend up on every call (``anyio.Event()`` costs about 13 us
@@ -8,7 +9,8 @@ running (one thread-local read) and fall back to anyio otherwise.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Coroutine
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, Protocol
 
 import anyio
@@ -57,3 +59,24 @@ def move_on_after(seconds: float) -> AbstractContextManager[Any]:
     if _under_trio():
         return trio.move_on_after(max(seconds, 0.0))  # anyio takes negatives as 0
     return anyio.move_on_after(seconds)
+
+
+class _Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
+class TaskGroup(Protocol):
+    """What a Trio nursery and an anyio task group have in common."""
+
+    @property
+    def cancel_scope(self) -> _Cancellable: ...
+
+    def start_soon(self, func: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> object: ...
+
+
+def open_task_group() -> AbstractAsyncContextManager[TaskGroup]:
+    """A task group of the running backend: a Trio nursery under Trio (a map of
+    1,000 items spawned through anyio's task group took a third longer)."""
+    if _under_trio():
+        return trio.open_nursery()
+    return anyio.create_task_group()
