@@ -61,7 +61,7 @@ WORKLOADS: tuple[Workload, ...] = (
     ),
     Workload(
         "sequential-steps-3000-async", "s", 3000, 300,
-        our_side.sequential_async_steps, aws_side.sequential_steps, reps=3, target=20,
+        our_side.sequential_async_steps, aws_side.sequential_steps, reps=5, target=20,
         note="as sequential-steps-1000-async, for the linearity of the async variant",
     ),
     Workload(
