@@ -140,7 +140,7 @@ def test_a_malformed_recorded_batch_result_is_a_serialization_error(data: Any) -
 
 
 def test_a_batch_runs_on_asyncio_too() -> None:
-    """The branches run in an anyio task group, so asyncio works as Trio does."""
+    """Off Trio the branches run in an anyio task group, so asyncio works as Trio does."""
 
     async def item(ctx: DurableContext, value: int, index: int) -> int:
         await ctx.wait(1)
