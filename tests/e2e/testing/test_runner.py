@@ -220,11 +220,11 @@ def test_a_failed_lookup_lists_at_most_twenty_names() -> None:
         Operation(
             id=f"op-{n:02}",
             type=OperationType.STEP,
-            status=status,
+            status=OperationStatus.SUCCEEDED,
             start_timestamp=0.0,
             name=f"s{n:02}",
         )
-        for n, status in enumerate([OperationStatus.SUCCEEDED] * 25)
+        for n in range(25)
     )
     result = ExecutionResult("arn", "SUCCEEDED", None, None, ops, ())
     with pytest.raises(KeyError) as exc:
