@@ -15,7 +15,8 @@ import trio.testing
 from cli_harness import background, cli
 from local_service_harness import lambda_client, poll
 
-from trio_durable.cli import Timeline, describe_event
+from trio_durable.cli.render import describe_event
+from trio_durable.cli.timeline import Timeline
 from trio_durable.local import history
 from trio_durable.local.history import NO_DETAILS, HistoryEvent
 from trio_durable.local.store import ExecutionChange, ExecutionRecord, PauseState

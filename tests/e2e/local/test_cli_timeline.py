@@ -8,7 +8,8 @@ from dataclasses import replace
 
 import trio.testing
 
-from trio_durable.cli import Timeline, describe_event
+from trio_durable.cli.render import describe_event
+from trio_durable.cli.timeline import Timeline
 from trio_durable.local.history import HistoryEvent
 from trio_durable.local.store import ExecutionChange, ExecutionRecord, StoredExecution
 from trio_durable.wire import ExecutionStatus

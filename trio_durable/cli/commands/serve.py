@@ -1,0 +1,71 @@
+"""``serve``: the local durable execution service over HTTP, until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from contextlib import AsyncExitStack
+from functools import partial
+from typing import TYPE_CHECKING
+
+import trio
+
+from trio_durable.cli.hosting import make_invoker, open_store, parse_functions, start_invoker
+from trio_durable.cli.options import function_options, server_options
+from trio_durable.local import http
+from trio_durable.local.invokers import Invoker
+from trio_durable.local.sqlite_store import DEFAULT_PATH
+
+if TYPE_CHECKING:
+    from trio_durable.cli.options import Subcommands
+
+
+def register(commands: Subcommands) -> None:
+    serve = commands.add_parser("serve", help="serve the local durable execution service")
+    function_options(serve, "a durable function and its handler (repeatable)")
+    serve.add_argument("--store", default=f"sqlite:{DEFAULT_PATH}", help="memory or sqlite:PATH")
+    server_options(serve, http.DEFAULT_PORT)
+    serve.set_defaults(handler=_cmd_serve)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    sys.path.insert(0, os.getcwd())
+    return trio.run(_serve, args)
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from trio_durable.local.service import open_local_service
+
+    functions = parse_functions(args.function)
+    sock = http.bind_socket(args.host, args.port)
+    endpoint = http.endpoint_of(sock)
+    async with AsyncExitStack() as stack:
+        stack.callback(sock.close)  # unless serving took it over
+        invokers: dict[str, Invoker] = {}
+        for name, target in functions.items():  # handlers that cannot load stop us here
+            invokers[name] = make_invoker(
+                target, args.invoker, endpoint=endpoint, region=args.region
+            )
+            await start_invoker(stack, invokers[name])
+        store = open_store(args.store)
+        stack.callback(store.close)
+        service = await stack.enter_async_context(open_local_service(store=store))
+        for name, registered in invokers.items():
+            service.register_function(
+                name, registered, invocation_timeout_seconds=args.invocation_timeout
+            )
+        signals = stack.enter_context(trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT))
+        nursery = await stack.enter_async_context(trio.open_nursery())
+        await nursery.start(partial(http.serve, service, sock=sock))
+        print(f"trio-durable service listening on {endpoint}", flush=True)
+        print(f"  store: {args.store}", flush=True)
+        for name, target in functions.items():
+            print(f"  function {name} -> {target} ({args.invoker})", flush=True)
+        print(f"  point boto3 at it: export AWS_ENDPOINT_URL_LAMBDA={endpoint}", flush=True)
+        async for _ in signals:
+            break  # stop serving; the exit stack closes workers and the store
+        nursery.cancel_scope.cancel()
+    print("trio-durable service stopped", flush=True)
+    return 0

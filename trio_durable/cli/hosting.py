@@ -1,0 +1,118 @@
+"""What the commands that host a service (``run``, ``serve``) share: opening the
+store, an observed store for the timeline, ``--function`` specs and invokers."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any, Protocol
+
+from trio_durable.cli.options import CliError
+from trio_durable.local.invokers import InProcessInvoker, Invoker, ThreadInvoker
+from trio_durable.local.sqlite_store import DEFAULT_PATH, SQLiteStore
+from trio_durable.local.store import ExecutionChange, MemoryStore, Store, StoredExecution
+from trio_durable.local.subprocess_invoker import SubprocessInvoker
+from trio_durable.local.targets import load_target, split_target
+
+# --- stores -------------------------------------------------------------------------
+
+
+def open_store(spec: str) -> Store:
+    """``memory``, ``sqlite`` (the default file) or ``sqlite:PATH``."""
+    kind, _, path = spec.partition(":")
+    if kind == "memory" and not path:
+        return MemoryStore()
+    if kind == "sqlite":
+        return SQLiteStore(Path(path) if path else DEFAULT_PATH)
+    raise CliError(f"bad --store {spec!r}: use memory, sqlite or sqlite:PATH")
+
+
+class StoreObserver(Protocol):
+    def on_load(self, stored: StoredExecution) -> None: ...
+
+    def on_write(self, changes: Sequence[ExecutionChange]) -> None: ...
+
+
+class ObservedStore:
+    """A ``Store`` that shows ``observer`` every execution it loads and every
+    successful write."""
+
+    __slots__ = ("_inner", "_observer")
+
+    def __init__(self, inner: Store, observer: StoreObserver):
+        self._inner = inner
+        self._observer = observer
+
+    def write(self, changes: Sequence[ExecutionChange]) -> None:
+        self._inner.write(changes)
+        self._observer.on_write(changes)
+
+    def load(self) -> Iterator[StoredExecution]:
+        for stored in self._inner.load():
+            self._observer.on_load(stored)
+            yield stored
+
+    def delete(self, arn: str) -> None:
+        self._inner.delete(arn)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+# --- functions and invokers ---------------------------------------------------------
+
+
+def parse_functions(specs: Sequence[str]) -> dict[str, str]:
+    """``--function NAME=TARGET`` values as a name -> target mapping, checked."""
+    functions: dict[str, str] = {}
+    for spec in specs:
+        name, sep, target = spec.partition("=")
+        if not sep or not name or not target:
+            raise CliError(f"bad --function {spec!r}: expected NAME=TARGET")
+        if name in functions:
+            raise CliError(f"--function {name!r} is given twice")
+        split_target(target)
+        functions[name] = target
+    return functions
+
+
+def _is_async_handler(handler: Any) -> bool:
+    """A trio-durable handler (its ``invoke`` is async) or an ``async def`` handler."""
+    return inspect.iscoroutinefunction(getattr(handler, "invoke", None)) or (
+        inspect.iscoroutinefunction(handler)
+    )
+
+
+def make_invoker(target: str, mode: str, *, endpoint: str, region: str) -> Invoker:
+    """The invoker for ``target``: ``inprocess`` (an async handler, such as a
+    trio-durable one, runs on the service's own Trio loop; any other Lambda handler
+    in a worker thread) or ``subprocess`` (worker processes). Handlers that are
+    not async reach the service over HTTP at ``endpoint``, as on Lambda."""
+    if mode == "subprocess":
+        split_target(target)
+        return SubprocessInvoker(target, endpoint=endpoint, region=region)
+    handler = load_target(target)
+    if _is_async_handler(handler):
+        return InProcessInvoker(handler)
+    point_sdks_at(endpoint, region)
+    return ThreadInvoker(handler)
+
+
+async def start_invoker(stack: AsyncExitStack, invoker: Invoker) -> None:
+    """Start a subprocess invoker's first worker now: a target that cannot load is
+    reported at startup. Its workers stop with ``stack``."""
+    if isinstance(invoker, SubprocessInvoker):
+        stack.push_async_callback(invoker.aclose)
+        await invoker.start()
+
+
+def point_sdks_at(endpoint: str, region: str) -> None:
+    """Let a handler running in this process reach the service, as Lambda's would."""
+    os.environ["AWS_ENDPOINT_URL_LAMBDA"] = endpoint
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_REGION", region)
+    os.environ.setdefault("AWS_DEFAULT_REGION", region)

@@ -1,0 +1,108 @@
+"""What commands share on the command line: ``CliError``, argument types, the
+server and client option groups, and reading ``--input``."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import orjson
+
+from trio_durable.cli.render import short
+from trio_durable.errors import DurableExecutionError
+from trio_durable.local import http
+from trio_durable.local.invokers import MAX_INVOCATION_TIMEOUT_SECONDS
+
+if TYPE_CHECKING:
+    Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+class CliError(DurableExecutionError):
+    """A problem with what was asked on the command line; printed without a traceback."""
+
+
+def invocation_timeout(text: str) -> float:
+    """An ``--invocation-timeout`` value: more than 0, at most Lambda's 900 s."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds <= MAX_INVOCATION_TIMEOUT_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"must be more than 0 and at most {MAX_INVOCATION_TIMEOUT_SECONDS} seconds,"
+            f" got {text!r}"
+        )
+    return seconds
+
+
+def port(text: str) -> int:
+    """A ``--port`` value: 0 (any free port) to 65535."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 65535, got {text!r}")
+    return number
+
+
+def server_options(sub: argparse.ArgumentParser, default_port: int) -> None:
+    """The options of a command that hosts the service (run, serve)."""
+    sub.add_argument("--host", default=http.DEFAULT_HOST, help="address to listen on")
+    sub.add_argument(
+        "--port", type=port, default=default_port, help=f"port (default {default_port})"
+    )
+    sub.add_argument("--region", default="us-east-1", help="region in the ARNs")
+    sub.add_argument(
+        "--invoker",
+        choices=("inprocess", "subprocess"),
+        default="inprocess",
+        help="where handlers run (default: in this process)",
+    )
+    sub.add_argument(
+        "--invocation-timeout",
+        type=invocation_timeout,
+        default=MAX_INVOCATION_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="each invocation's Lambda timeout (default and most: 900)",
+    )
+
+
+def default_endpoint() -> str:
+    return os.environ.get("AWS_ENDPOINT_URL_LAMBDA") or (
+        f"http://{http.DEFAULT_HOST}:{http.DEFAULT_PORT}"
+    )
+
+
+def client_options(sub: argparse.ArgumentParser) -> None:
+    """The options of a command that talks to a running service."""
+    sub.add_argument(
+        "--endpoint",
+        default=default_endpoint(),
+        help="service URL (default: $AWS_ENDPOINT_URL_LAMBDA or the local default)",
+    )
+    sub.add_argument("--region", default=os.environ.get("AWS_REGION", "us-east-1"))
+
+
+def function_options(sub: argparse.ArgumentParser, help_text: str) -> None:
+    """``--function NAME=TARGET``, repeatable."""
+    sub.add_argument(
+        "--function", action="append", default=[], metavar="NAME=TARGET", help=help_text
+    )
+
+
+def read_input(text: str) -> str:
+    """An ``--input`` value (JSON, or ``@file``), checked to be JSON."""
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text()
+        except OSError as exc:
+            raise CliError(f"cannot read --input file {text[1:]!r}: {exc.strerror}") from None
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise CliError(f"--input is not valid JSON ({exc}): {short(text)!r}") from None
+    return text
