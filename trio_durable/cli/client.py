@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from typing import Any
 
 
@@ -21,6 +22,17 @@ def make_client(args: argparse.Namespace) -> Any:
         aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
         config=Config(retries={"max_attempts": 1}, connect_timeout=3, read_timeout=30),
     )
+
+
+def collect(call: Callable[..., Any], key: str, **params: Any) -> list[Any]:
+    """Every item under ``key`` of a paged API (``Marker``/``NextMarker``)."""
+    items: list[Any] = []
+    while True:
+        page = call(**params)
+        items.extend(page.get(key, ()))
+        if not page.get("NextMarker"):
+            return items
+        params["Marker"] = page["NextMarker"]
 
 
 def client_error_message(exc: BaseException, endpoint: str | None) -> str | None:

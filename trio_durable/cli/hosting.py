@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, Protocol
@@ -101,12 +101,19 @@ def make_invoker(target: str, mode: str, *, endpoint: str, region: str) -> Invok
     return ThreadInvoker(handler)
 
 
-async def start_invoker(stack: AsyncExitStack, invoker: Invoker) -> None:
-    """Start a subprocess invoker's first worker now: a target that cannot load is
-    reported at startup. Its workers stop with ``stack``."""
-    if isinstance(invoker, SubprocessInvoker):
-        stack.push_async_callback(invoker.aclose)
-        await invoker.start()
+async def start_invokers(
+    stack: AsyncExitStack, targets: Mapping[str, str], *, mode: str, endpoint: str, region: str
+) -> dict[str, Invoker]:
+    """One invoker per function of ``targets``. Subprocess invokers start their first
+    worker now, so a target that cannot load is reported at startup; their workers
+    stop with ``stack``."""
+    invokers: dict[str, Invoker] = {}
+    for name, target in targets.items():  # handlers that cannot load stop us here
+        invoker = invokers[name] = make_invoker(target, mode, endpoint=endpoint, region=region)
+        if isinstance(invoker, SubprocessInvoker):
+            stack.push_async_callback(invoker.aclose)
+            await invoker.start()
+    return invokers
 
 
 def point_sdks_at(endpoint: str, region: str) -> None:

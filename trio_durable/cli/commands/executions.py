@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from trio_durable.cli.client import make_client
+from trio_durable.cli.client import collect, make_client
 from trio_durable.cli.options import client_options
 from trio_durable.cli.render import json_default
 
@@ -33,13 +33,9 @@ def _cmd_executions(args: argparse.Namespace) -> int:
     params: dict[str, Any] = {"FunctionName": args.function}
     if args.status:
         params["Statuses"] = args.status
-    rows: list[dict[str, Any]] = []
-    while True:
-        page = client.list_durable_executions_by_function(**params)
-        rows.extend(page.get("DurableExecutions", ()))
-        if not page.get("NextMarker"):
-            break
-        params["Marker"] = page["NextMarker"]
+    rows: list[dict[str, Any]] = collect(
+        client.list_durable_executions_by_function, "DurableExecutions", **params
+    )
     if args.json:
         print(orjson.dumps(rows, default=json_default, option=orjson.OPT_INDENT_2).decode())
         return 0

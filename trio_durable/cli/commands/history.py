@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from trio_durable.cli.client import make_client
+from trio_durable.cli.client import collect, make_client
 from trio_durable.cli.options import client_options
 from trio_durable.cli.render import clock_text, describe_event, json_default
 
@@ -25,14 +25,12 @@ def register(commands: Subcommands) -> None:
 
 def _cmd_history(args: argparse.Namespace) -> int:
     client = make_client(args)
-    events: list[dict[str, Any]] = []
-    params: dict[str, Any] = {"DurableExecutionArn": args.arn, "IncludeExecutionData": True}
-    while True:
-        page = client.get_durable_execution_history(**params)
-        events.extend(page["Events"])
-        if not page.get("NextMarker"):
-            break
-        params["Marker"] = page["NextMarker"]
+    events: list[dict[str, Any]] = collect(
+        client.get_durable_execution_history,
+        "Events",
+        DurableExecutionArn=args.arn,
+        IncludeExecutionData=True,
+    )
     if args.json:
         print(orjson.dumps(events, default=json_default, option=orjson.OPT_INDENT_2).decode())
         return 0

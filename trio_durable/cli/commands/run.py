@@ -16,16 +16,14 @@ import trio
 
 from trio_durable.cli.hosting import (
     ObservedStore,
-    make_invoker,
     open_store,
     parse_functions,
     point_sdks_at,
-    start_invoker,
+    start_invokers,
 )
 from trio_durable.cli.options import CliError, function_options, read_input, server_options
 from trio_durable.cli.timeline import Timeline
 from trio_durable.local import http
-from trio_durable.local.invokers import Invoker
 from trio_durable.local.targets import split_target
 from trio_durable.runtime.logger import WORKFLOW_LOGGER_NAME
 
@@ -77,12 +75,9 @@ async def _run(args: argparse.Namespace, clock: MockClock | None) -> int:
 
     async with AsyncExitStack() as stack:
         stack.callback(sock.close)  # unless serving took it over
-        invokers: dict[str, Invoker] = {}
-        for name, target in targets.items():  # handlers that cannot load stop us here
-            invokers[name] = make_invoker(
-                target, args.invoker, endpoint=endpoint, region=args.region
-            )
-            await start_invoker(stack, invokers[name])
+        invokers = await start_invokers(
+            stack, targets, mode=args.invoker, endpoint=endpoint, region=args.region
+        )
         store = ObservedStore(open_store(args.store), timeline)
         stack.callback(store.close)
         service = await stack.enter_async_context(open_local_service(store=store))

@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from trio_durable.cli.hosting import make_invoker, open_store, parse_functions, start_invoker
+from trio_durable.cli.hosting import open_store, parse_functions, start_invokers
 from trio_durable.cli.options import function_options, server_options
 from trio_durable.local import http
-from trio_durable.local.invokers import Invoker
 from trio_durable.local.sqlite_store import DEFAULT_PATH
 
 if TYPE_CHECKING:
@@ -43,12 +42,9 @@ async def _serve(args: argparse.Namespace) -> int:
     endpoint = http.endpoint_of(sock)
     async with AsyncExitStack() as stack:
         stack.callback(sock.close)  # unless serving took it over
-        invokers: dict[str, Invoker] = {}
-        for name, target in functions.items():  # handlers that cannot load stop us here
-            invokers[name] = make_invoker(
-                target, args.invoker, endpoint=endpoint, region=args.region
-            )
-            await start_invoker(stack, invokers[name])
+        invokers = await start_invokers(
+            stack, functions, mode=args.invoker, endpoint=endpoint, region=args.region
+        )
         store = open_store(args.store)
         stack.callback(store.close)
         service = await stack.enter_async_context(open_local_service(store=store))
