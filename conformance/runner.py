@@ -1,6 +1,7 @@
 """``python -m conformance``: AWS's validator, unchanged, against the local service.
 
-Selects requirement ids (``--suite``/``--id``), starts the local service with the
+Selects requirement ids (``--suite``/``--id``) from the validator's own tree or from
+``--requirements DIR`` (e.g. the conformance repository's main branch), starts the local service with the
 mapped functions, points the validator library at it (endpoint URL, dummy
 credentials, the Invoker's function map, a short poll interval, duck-typed logs
 clients over the captured handler logs), validates the requirements on a bounded
@@ -153,15 +154,15 @@ def run(selected: Sequence[Selected], jobs: int, workdir: Path) -> list[Outcome]
         elif s.suite in NOT_IMPLEMENTED:
             outcomes.append(not_implemented(s))
         else:
-            outcomes.append(
-                Outcome(
-                    id=s.id,
-                    suite=s.suite,
-                    status="FAILED",
-                    errors=["no handler is mapped to this requirement in conformance/mapping.py"],
-                    description=s.description,
-                )
+            unmapped = Outcome(
+                id=s.id,
+                suite=s.suite,
+                status="FAILED",
+                errors=["no handler is mapped to this requirement in conformance/mapping.py"],
+                description=s.description,
             )
+            outcomes.append(unmapped)
+            _print_outcome(unmapped)
     if to_run:
         outcomes.extend(_validate_all(to_run, jobs, workdir))
     return sorted(outcomes, key=lambda o: requirement_sort_key(o.id))
@@ -233,6 +234,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=Path(".conformance/report.json"),
         help="JSON report path (default: %(default)s)",
     )
+    parser.add_argument(
+        "--requirements",
+        type=Path,
+        metavar="DIR",
+        help="run the requirement files of DIR (<suite>/<id>.yaml) instead of the validator's own"
+        " (e.g. ../shared/conformance-main)",
+    )
     parser.add_argument("--docs", type=Path, help="also write the markdown table here")
     parser.add_argument(
         "--from-report",
@@ -250,6 +258,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--jobs must be at least 1")
     if args.from_report and args.docs is None:
         parser.error("--from-report needs --docs")
+    if args.requirements is not None and not args.requirements.is_dir():
+        parser.error(f"--requirements: {args.requirements} is not a directory")
     return args
 
 
@@ -260,7 +270,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "conformance: AWS's validator is not installed; `python3 dev.py test` installs it, or\n"
             f"  pip install --no-deps --ignore-requires-python {VALIDATOR} boto3 packaging pyyaml"
         )
-    published = discover()
+    published = discover(args.requirements)
+    if not published:
+        raise SystemExit(
+            f"conformance: no <suite>/<id>.yaml requirement files in {args.requirements}"
+        )
     if args.from_report:
         if not args.report.is_file():
             raise SystemExit(f"conformance: no report at {args.report} (run without --from-report)")

@@ -48,13 +48,17 @@ def estimate_seconds(data: Any) -> float:
     return total + walk(data)
 
 
-def discover() -> list[Selected]:
-    """Every requirement id the validator package ships, in id order."""
+def discover(root: Path | None = None) -> list[Selected]:
+    """Every requirement id under ``root`` (``<suite>/<id>.yaml``; by default the tree the
+    validator package ships), in id order."""
     import yaml
-    from aws_durable_execution_conformance_tests import config
 
+    if root is None:
+        from aws_durable_execution_conformance_tests import config
+
+        root = Path(config.TESTS_DIR)
     found: list[Selected] = []
-    for path in Path(config.TESTS_DIR).glob("*/*.yaml"):
+    for path in root.glob("*/*.yaml"):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         found.append(
             Selected(

@@ -64,6 +64,28 @@ def test_only_crashing_requirements_use_the_subprocess_invoker() -> None:
     assert crashing == {"1-17", "1-18", "3-12"}
 
 
+def test_discover_reads_a_requirements_directory(tmp_path: Path) -> None:
+    (tmp_path / "wait").mkdir()
+    (tmp_path / "wait" / "2-9.yaml").write_text(
+        "description: a wait\nExpectedExecutionHistory:\n  - Duration: 4\n", "utf-8"
+    )
+    (tmp_path / "notes.yaml").write_text("description: not a requirement\n", "utf-8")
+    [found] = discover(tmp_path)
+    assert (found.id, found.suite, found.description, found.estimate) == (
+        "2-9",
+        "wait",
+        "a wait",
+        4.0,
+    )
+
+
+def test_shared_main_branch_tree_holds_the_released_ids_and_more() -> None:
+    main_branch = Path(__file__).resolve().parents[2].parent / "shared" / "conformance-main"
+    ids = {s.id for s in discover(main_branch)}
+    assert len(ids) == 171
+    assert {s.id for s in discover()} < ids
+
+
 def test_select_by_suite_and_id() -> None:
     published = discover()
     chosen = select(published, ["wait"], ["1-3"])
