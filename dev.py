@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -51,6 +52,22 @@ def install(extra: str) -> None:
     stamp.touch()
 
 
+def ensure_chromium() -> None:
+    """The web console's browser tests drive Debian's ``chromium`` (Playwright's own
+    browser download is not used): install it when it is missing and this machine
+    can (root, with apt-get)."""
+    if shutil.which("chromium") or not shutil.which("apt-get"):
+        return
+    if getattr(os, "geteuid", lambda: -1)() != 0:
+        print("dev.py: chromium is missing (apt-get install chromium as root);"
+              " the console's browser tests are skipped", flush=True)  # fmt: skip
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        print("+", " ".join(cmd), flush=True)
+        subprocess.run(cmd, check=False, env=env)
+
+
 def demo(_: argparse.Namespace) -> int:
     ensure_venv()
     install("local")
@@ -60,6 +77,7 @@ def demo(_: argparse.Namespace) -> int:
 def test(args: argparse.Namespace) -> int:
     ensure_venv()
     install("dev")
+    ensure_chromium()
     steps: list[tuple[str, list[str | Path]]] = [
         ("ruff", [BIN / "ruff", "check", "."]),
         ("ruff format", [BIN / "ruff", "format", "--check", "."]),

@@ -430,6 +430,10 @@ class Engine:
             out["NextMarker"] = str(start + len(page))
         return out
 
+    def function_names(self) -> list[str]:
+        """Every function that is registered or has executions, sorted."""
+        return sorted(self.functions | self._by_function.keys())
+
     def stop_execution(self, arn: str, error: ErrorObject | None = None) -> dict[str, Any]:
         """Stop a running execution: ``{"StopTimestamp": ...}``. Its callbacks and
         waits can no longer complete; a running invocation is asked to cancel

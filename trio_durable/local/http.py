@@ -8,6 +8,11 @@ checks them against the botocore input shape (so a malformed request is an
 the rest-json form boto3 parses: epoch-second timestamps, errors as the
 ``x-amzn-ErrorType`` header plus a JSON body. All behaviour stays in the engine.
 
+It also serves the web console: ``GET /`` and ``GET /console/{file}`` (static
+files) and the console's reads beyond AWS's API, ``GET /local/functions``,
+``GET /local/executions`` and ``GET /local/executions/{arn}/logs``
+(``local/console/``), with the same error treatment.
+
 Bodies are bounded per route: a ``Content-Length`` over the bound is refused
 before anything is read, and the read itself stops at the bound.
 """
@@ -30,6 +35,7 @@ import trio
 
 from trio_durable import wire
 from trio_durable.errors import DurableExecutionError, ServiceError, invalid_parameter
+from trio_durable.local import console
 from trio_durable.local.service import LocalService
 
 DEFAULT_HOST = "127.0.0.1"
@@ -101,11 +107,12 @@ class HttpApi:
                 ServiceError("ServiceException", f"internal error: {type(exc).__name__}: {exc}")
             )
         headers = [
-            (b"content-type", b"application/json"),
             (b"content-length", str(len(response.body)).encode()),
             (b"x-amzn-requestid", str(uuid.uuid4()).encode()),
             *response.headers,
         ]
+        if not any(name == b"content-type" for name, _ in response.headers):
+            headers.insert(0, (b"content-type", b"application/json"))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
 
@@ -291,6 +298,44 @@ class HttpApi:
         self._service.send_callback_heartbeat(callback_id)
         return _EMPTY_OK
 
+    # --- the web console ----------------------------------------------------------
+
+    def _console_file(self, request: _Request) -> _Response:
+        name = request.labels[1] if len(request.labels) == 2 else "index.html"
+        found = console.static_file(name)
+        if found is None:
+            raise ServiceError(
+                "UnknownOperationException", f"the console has no file {name!r}", http_status=404
+            )
+        body, content_type = found
+        headers = ((b"content-type", content_type.encode()), (b"cache-control", b"no-cache"))
+        return _Response(200, body, headers)
+
+    def _local_functions(self, request: _Request) -> _Response:
+        _known_query(request.query, ())
+        return _json(console.list_functions(self._service))
+
+    def _local_executions(self, request: _Request) -> _Response:
+        _known_query(
+            request.query, ("FunctionName", "Statuses", "NameContains", "Marker", "MaxItems")
+        )
+        return _json(
+            console.list_executions(
+                self._service,
+                function_name=_str_query(request.query, "FunctionName"),
+                statuses=request.query.get("Statuses"),
+                name_contains=_str_query(request.query, "NameContains"),
+                marker=_str_query(request.query, "Marker"),
+                max_items=_int_query(request.query, "MaxItems"),
+            )
+        )
+
+    def _local_logs(self, request: _Request) -> _Response:
+        _known_query(request.query, ())
+        arn = request.labels[2]
+        _validate("GetDurableExecution", {"DurableExecutionArn": arn})
+        return _json(console.execution_logs(self._service, arn))
+
 
 _HANDLERS: dict[str, Callable[[HttpApi, _Request], _Response]] = {
     "GetDurableExecution": HttpApi._get_execution,
@@ -305,6 +350,10 @@ _HANDLERS: dict[str, Callable[[HttpApi, _Request], _Response]] = {
     "SendDurableExecutionCallbackSuccess": HttpApi._callback_succeed,
     "SendDurableExecutionCallbackFailure": HttpApi._callback_fail,
     "SendDurableExecutionCallbackHeartbeat": HttpApi._callback_heartbeat,
+    "ConsoleFile": HttpApi._console_file,
+    "LocalListFunctions": HttpApi._local_functions,
+    "LocalListExecutions": HttpApi._local_executions,
+    "LocalGetExecutionLogs": HttpApi._local_logs,
 }
 
 _EXECUTION_ACTIONS: dict[tuple[str, str], tuple[str, int]] = {
@@ -338,6 +387,14 @@ def _route(method: str, labels: tuple[str, ...]) -> tuple[str, int] | None:
             return _EXECUTION_ACTIONS.get((method, action))
         case ("2025-12-01", "durable-execution-callbacks", str(), str(action)) if method == "POST":
             return _CALLBACK_ACTIONS.get(action)
+        case ("",) | ("console", str()) if method == "GET":
+            return "ConsoleFile", 0
+        case ("local", "functions") if method == "GET":
+            return "LocalListFunctions", 0
+        case ("local", "executions") if method == "GET":
+            return "LocalListExecutions", 0
+        case ("local", "executions", str(), "logs") if method == "GET":
+            return "LocalGetExecutionLogs", 0
     return None
 
 
@@ -390,6 +447,16 @@ def _function_name(raw: str, query: Mapping[str, list[str]]) -> str:
 def _str_query(query: Mapping[str, list[str]], name: str) -> str | None:
     values = query.get(name)
     return None if not values else values[0]
+
+
+def _known_query(query: Mapping[str, list[str]], known: tuple[str, ...]) -> None:
+    """Refuse query parameters a console read does not take (AWS's routes ignore them)."""
+    unknown = sorted(set(query) - set(known))
+    if unknown:
+        allowed = ", ".join(known) if known else "none"
+        raise invalid_parameter(
+            f"unknown query parameter {', '.join(unknown)} (this route takes {allowed})"
+        )
 
 
 def _int_query(query: Mapping[str, list[str]], name: str) -> int | None:

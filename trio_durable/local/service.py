@@ -39,6 +39,7 @@ from trio_durable.local.invokers import (
     InvocationError,
     Invoker,
 )
+from trio_durable.local.logbook import LogBook
 from trio_durable.local.store import MemoryStore, Store
 from trio_durable.wire import CheckpointResult, ErrorObject, OperationUpdate, StatePage
 
@@ -95,6 +96,8 @@ class LocalService:
     ``max_crash_retries`` bounds re-invocations after consecutive crashed
     invocations; ``state_page_size`` bounds the operations of one state page;
     ``default_timeout_seconds`` is the execution timeout when a start gives none.
+    While it runs, ``logs`` keeps what workflows log through ``ctx.logger``, per
+    execution (``local/logbook.py``).
     """
 
     def __init__(
@@ -124,6 +127,7 @@ class LocalService:
         self._closed_waiters: dict[str, trio.Event] = {}
         self._scopes: dict[str, trio.CancelScope] = {}
         self._running = False
+        self.logs = LogBook()
 
     def register_function(
         self,
@@ -159,6 +163,7 @@ class LocalService:
         if self._running:
             raise RuntimeError("LocalService.run is already running")
         self._running = True
+        self.logs.attach()
         try:
             async with trio.open_nursery() as nursery:
                 task_status.started()
@@ -176,6 +181,7 @@ class LocalService:
                     with trio.move_on_at(deadline):
                         await self._changed.wait()
         finally:
+            self.logs.detach()
             self._running = False
 
     # --- executions -----------------------------------------------------------
@@ -286,7 +292,13 @@ class LocalService:
 
     def delete_execution(self, arn: str) -> dict[str, Any]:
         """``DeleteDurableExecution``: ``{"DeletionRequestTimestamp": float}``."""
-        return self.engine.delete_execution(arn)
+        out = self.engine.delete_execution(arn)
+        self.logs.forget(arn)
+        return out
+
+    def function_names(self) -> list[str]:
+        """Every function that is registered or has executions, sorted."""
+        return self.engine.function_names()
 
     # --- the SDK's side -------------------------------------------------------
 

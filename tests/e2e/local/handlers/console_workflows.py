@@ -1,0 +1,38 @@
+"""Workflows the web console's tests drive: each shows one thing in the console."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trio_durable import DurableContext, durable_execution
+
+
+async def _double(ctx: DurableContext, item: int, index: int) -> int:
+    return await ctx.step(lambda: item * 2, name="double")
+
+
+async def _announce(callback_id: str) -> None:
+    """The wait_for_callback submitter: someone else (the console) completes it."""
+
+
+@durable_execution
+async def approval(event: dict[str, Any], ctx: DurableContext) -> dict[str, Any]:
+    """A step, a map of three items, then a callback that waits for approval."""
+    ctx.logger.info("order %s waits for approval", event.get("order"))
+    reserved = await ctx.step(lambda: f"reserved:{event.get('order')}", name="reserve")
+    doubled = await ctx.map([1, 2, 3], _double, name="prices")
+    decision = await ctx.wait_for_callback(_announce, name="approval")
+    return {"reserved": reserved, "prices": doubled.results(), "decision": decision}
+
+
+@durable_execution
+async def sleeper(event: dict[str, Any], ctx: DurableContext) -> str:
+    """Waits an hour: something to stop, pause and resume."""
+    await ctx.wait(3600, name="nap")
+    return "rested"
+
+
+@durable_execution
+async def echo(event: Any, ctx: DurableContext) -> Any:
+    """Returns its input from a step."""
+    return await ctx.step(lambda: event, name="echo")
