@@ -188,3 +188,24 @@ def test_serves_the_console_files(console_server: Server) -> None:
         assert status == 200
         assert headers["content-type"].startswith(kind)
         assert body
+
+
+def test_deleting_an_execution_drops_its_logs(console_server: Server) -> None:
+    arn = _start(console_server, "approval", {"order": 43}, "logs-deleted")
+    path = f"/local/executions/{quote(arn, safe='')}/logs"
+    poll("the workflow's log record", lambda: get_json(console_server, path)["Records"])
+    console_server.client.stop_durable_execution(DurableExecutionArn=arn)
+    poll(
+        "the stop to be deletable",
+        lambda: _try_delete(console_server, arn),
+    )
+    assert console_server.service.logs.records(arn) == []
+    assert refused(console_server, path)[1] == "ResourceNotFoundException"
+
+
+def _try_delete(server: Server, arn: str) -> bool:
+    try:
+        server.client.delete_durable_execution(DurableExecutionArn=arn)
+    except server.client.exceptions.ResourceConflictException:
+        return False
+    return True

@@ -211,6 +211,22 @@ def test_start_run_again_and_delete(page: Any, endpoint: str, lam: Any) -> None:
     assert len(listed) == len({e["DurableExecutionArn"] for e in listed})
 
 
+def test_large_payloads_start_collapsed(page: Any, endpoint: str, lam: Any) -> None:
+    big = {"rows": ["x" * 50] * 100}
+    arn = start(lam, "echo", big)
+    open_execution(page, endpoint, arn)
+    header_status(page, "SUCCEEDED")
+    summary = page.inner_text("#execution-input details.collapsed summary")
+    assert "bytes (show)" in summary
+    assert not page.is_visible("#execution-input pre")
+    page.click("#execution-input details.collapsed summary")
+    assert page.is_visible("#execution-input pre")
+    small = start(lam, "echo", {"n": 1})
+    open_execution(page, endpoint, small)
+    header_status(page, "SUCCEEDED")
+    assert page.query_selector("#execution-input details.collapsed") is None
+
+
 def test_timeline_events_and_logs(page: Any, endpoint: str, lam: Any) -> None:
     arn = start(lam, "approval", {"order": 9})
     open_execution(page, endpoint, arn)
