@@ -162,6 +162,15 @@ class ServiceError(DurableExecutionError):
         return f"{self.code}: {self.message}"
 
 
+class StoreError(ServiceError):
+    """The service could not read or write its state file (disk full, I/O error,
+    a read-only or damaged file). A failed write changed nothing: the request
+    may be retried, and the service retries its own writes until they succeed."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ServiceException", message)
+
+
 def invalid_parameter(message: str) -> ServiceError:
     return ServiceError("InvalidParameterValueException", message)
 

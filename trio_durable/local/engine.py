@@ -717,12 +717,15 @@ class Engine:
         return None
 
     def fire_due_timers(self) -> int:
-        """Fire every timer due by now, in one store write; returns how many fired."""
+        """Fire every timer due by now, in one store write; returns how many fired.
+        When the write fails, every timer stays due (to fire on the next call)."""
         now = self._clock()
         action = _Action()
         fired = 0
+        popped = []
         while self._timers and self._timers[0][0] <= now:
-            due, _, kind, arn, op_id = heapq.heappop(self._timers)
+            popped.append(heapq.heappop(self._timers))
+            due, _, kind, arn, op_id = popped[-1]
             if not self._timer_live(due, kind, arn, op_id, action):
                 continue
             fired += 1
@@ -738,7 +741,12 @@ class Engine:
             self._fire_operation_timer(st, kind, op_id, now)
             self._wake(st)
         if action.stages:
-            self._commit(action)
+            try:
+                self._commit(action)
+            except BaseException:
+                for timer in popped:
+                    heapq.heappush(self._timers, timer)
+                raise
         return fired
 
     # --- invocations -----------------------------------------------------------------------
@@ -814,7 +822,6 @@ class Engine:
         now = self._clock()
         # Cancelled by a pause at its checkpoint: owed a new invocation, not a crash.
         cut = arn in self._cut and answer is None and failure is None
-        self._cut.discard(arn)
         status: InvocationStatus | None = None
         if failure is None and rec.status is ExecutionStatus.RUNNING and not cut:
             status, failure = _read_answer(answer)
@@ -833,6 +840,7 @@ class Engine:
             self._deliver_held_outcomes(st, now)
         self._after_invocation(action, st, status, answer, failure, now)
         self._commit(action)
+        self._cut.discard(arn)
         self._in_flight.discard(arn)
 
     def take_cancellations(self) -> set[str]:

@@ -12,20 +12,32 @@ dataclasses.
 Timestamps are ``origin + (trio.current_time() - trio_origin)``: under
 ``trio.testing.MockClock`` every wait, retry delay, callback and heartbeat
 timeout and execution timeout is skipped.
+
+A store write that fails (disk full, I/O error) changes nothing. Inside a
+request it is the caller's ``StoreError``; the loop's own writes (timers, the
+start and end of invocations) are retried with back-off until they succeed,
+so the service outlives a full disk and catches up once there is room.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import trio
 
-from trio_durable.errors import ValidationError, error_object_from_exception, not_found
+from trio_durable.errors import (
+    StoreError,
+    ValidationError,
+    error_object_from_exception,
+    not_found,
+)
 from trio_durable.local import arns
 from trio_durable.local.engine import (
     CRASH_ERROR_TYPE,
@@ -49,6 +61,14 @@ _TIMER_SLACK = 1e-3
 """Seconds added to a timer's Trio deadline, well above the float error of mapping
 epoch seconds to Trio time, so a timer is always due when the loop wakes for it."""
 
+_STORE_RETRY_FIRST = 0.05
+_STORE_RETRY_MAX = 2.0
+"""Seconds between retries of a failed store write: doubling from the first to the most."""
+
+_log = logging.getLogger("trio_durable.service")
+
+T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
 class ServiceStatistics:
@@ -61,6 +81,7 @@ class ServiceStatistics:
     timers_scheduled: int
     invocations_total: int
     functions: int
+    store_write_failures: int
 
 
 class _TrioClock:
@@ -128,6 +149,8 @@ class LocalService:
         self._scopes: dict[str, trio.CancelScope] = {}
         self._running = False
         self.logs = LogBook()
+        self._store_failures = 0
+        self._store_failing = False
 
     def register_function(
         self,
@@ -168,9 +191,7 @@ class LocalService:
             async with trio.open_nursery() as nursery:
                 task_status.started()
                 while True:
-                    self.engine.fire_due_timers()
-                    self._after()
-                    for request in self.engine.take_invocations():
+                    for request in await self._until_stored(self._take_due_work):
                         nursery.start_soon(self._invoke, request)
                     # A fresh event only now, after everything pending was taken:
                     # resetting it earlier let ``_after`` set it again at once, and
@@ -355,6 +376,7 @@ class LocalService:
             timers_scheduled=stats.timers_scheduled,
             invocations_total=stats.invocations_total,
             functions=len(self._invokers),
+            store_write_failures=self._store_failures,
         )
 
     # --- internals ----------------------------------------------------------------
@@ -396,8 +418,42 @@ class LocalService:
                 self._scopes.pop(arn, None)
         if scope.cancelled_caught:
             answer, failure = None, None
-        self.engine.finish_invocation(arn, request.request_id, answer, failure=failure)
+        # Until this is stored the execution keeps the invocation in flight, so no
+        # other starts, and the answer is not lost.
+        await self._until_stored(
+            partial(self.engine.finish_invocation, arn, request.request_id, answer, failure=failure)
+        )
         self._after()
+
+    def _take_due_work(self) -> list[InvocationRequest]:
+        """Fire due timers, then take the invocations the engine asks for."""
+        self.engine.fire_due_timers()
+        self._after()
+        return self.engine.take_invocations()
+
+    async def _until_stored(self, write: Callable[[], T]) -> T:
+        """``write()``, called again after a back-off for as long as the store
+        refuses it (a failed write changed nothing, so it is safe to repeat)."""
+        retry = _STORE_RETRY_FIRST
+        failed = False
+        while True:
+            try:
+                out = write()
+            except StoreError as exc:
+                self._store_failures += 1
+                failed = True
+                if not self._store_failing:
+                    self._store_failing = True
+                    _log.warning(
+                        "trio-durable: %s; the service retries until it succeeds", exc.message
+                    )
+                await trio.sleep(retry)
+                retry = min(2 * retry, _STORE_RETRY_MAX)
+                continue
+            if failed and self._store_failing:
+                self._store_failing = False
+                _log.warning("trio-durable: the store takes writes again")
+            return out
 
 
 def _crash_error(exc: Exception) -> ErrorObject:

@@ -15,14 +15,16 @@ Records are stored as orjson-encoded dataclass fields; ``_decode_*`` rebuild the
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from trio_durable.errors import DurableExecutionError
+from trio_durable.errors import DurableExecutionError, StoreError
 from trio_durable.local.history import HistoryEvent
 from trio_durable.local.store import (
     CheckpointReceipt,
@@ -87,35 +89,37 @@ class SQLiteStore:
 
     def __init__(self, path: str | Path = DEFAULT_PATH) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit mode: transactions are explicit (BEGIN ... COMMIT in write).
-        # check_same_thread is off because calls may come from a worker thread,
-        # one at a time (the Store contract).
-        self._conn = sqlite3.connect(
-            self.path, timeout=0.1, isolation_level=None, check_same_thread=False
-        )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit mode: transactions are explicit (BEGIN ... COMMIT in write).
+            # check_same_thread is off because calls may come from a worker thread,
+            # one at a time (the Store contract).
+            self._conn = sqlite3.connect(
+                self.path, timeout=0.1, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(
+                f"cannot open the state file {str(self.path)!r}: {_cause(exc)}"
+            ) from None
         try:
             self._conn.execute("PRAGMA locking_mode = EXCLUSIVE")
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
             # The first write takes the exclusive lock; it is kept after COMMIT.
             self._conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
-        except sqlite3.OperationalError as exc:
+            self._event_counts: dict[str, int] = dict(
+                self._conn.execute("SELECT arn, MAX(event_id) FROM events GROUP BY arn").fetchall()
+            )
+        except sqlite3.Error as exc:
             self._conn.close()
-            if "locked" in str(exc):
+            if exc.sqlite_errorname == "SQLITE_BUSY":
                 raise StoreLockedError(
                     f"store {str(self.path)!r} is in use by another process"
                     " (is a trio-durable service already running on it?)"
                 ) from None
-            raise
-        except sqlite3.DatabaseError as exc:
-            self._conn.close()
-            raise DurableExecutionError(
-                f"store {str(self.path)!r} is not a usable SQLite database: {exc}"
+            raise StoreError(
+                f"the state file {str(self.path)!r} is not usable: {_open_cause(self.path, exc)}"
             ) from None
-        self._event_counts: dict[str, int] = dict(
-            self._conn.execute("SELECT arn, MAX(event_id) FROM events GROUP BY arn").fetchall()
-        )
 
     def write(self, changes: Sequence[ExecutionChange]) -> None:
         """Apply ``changes`` in one transaction: all of them, or none on any error."""
@@ -135,52 +139,98 @@ class SQLiteStore:
             for c in changes
             for event in c.events
         ]
-        conn = self._conn
-        conn.execute("BEGIN")
-        try:
+        with self._transaction("save a change"):
+            conn = self._conn
             conn.executemany(_UPSERT_EXECUTION, executions)
             if operations:
                 conn.executemany(_UPSERT_OPERATION, operations)
             if events:
                 conn.executemany(_INSERT_EVENT, events)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         self._event_counts.update(counts)
 
     def load(self) -> Iterator[StoredExecution]:
-        """Every execution, in the order they were first written."""
+        """Every execution, in the order they were first written; ``StoreError``
+        names the file and the damage when a row cannot be read back."""
+        arn = None
+        try:
+            conn = self._conn
+            rows = conn.execute("SELECT arn, record FROM executions ORDER BY rowid").fetchall()
+            for arn, record in rows:
+                yield self._load_one(arn, record)
+        except (sqlite3.Error, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            where = "" if arn is None else f" (execution {arn!r})"
+            raise StoreError(
+                f"the state file {str(self.path)!r} is damaged{where}: {_cause(exc)}"
+            ) from None
+
+    def _load_one(self, arn: str, record: bytes) -> StoredExecution:
         conn = self._conn
-        rows = conn.execute("SELECT arn, record FROM executions ORDER BY rowid").fetchall()
-        for arn, record in rows:
-            operations = conn.execute(
-                "SELECT record FROM operations WHERE arn = ? ORDER BY seq", (arn,)
-            )
-            events = conn.execute(
-                "SELECT event FROM events WHERE arn = ? ORDER BY event_id", (arn,)
-            )
-            yield StoredExecution(
-                execution=_decode_execution(orjson.loads(record)),
-                operations=tuple(_decode_operation_record(orjson.loads(r)) for (r,) in operations),
-                events=tuple(HistoryEvent.from_wire(orjson.loads(e)) for (e,) in events),
-            )
+        operations = conn.execute(
+            "SELECT record FROM operations WHERE arn = ? ORDER BY seq", (arn,)
+        )
+        events = conn.execute("SELECT event FROM events WHERE arn = ? ORDER BY event_id", (arn,))
+        return StoredExecution(
+            execution=_decode_execution(orjson.loads(record)),
+            operations=tuple(_decode_operation_record(orjson.loads(r)) for (r,) in operations),
+            events=tuple(HistoryEvent.from_wire(orjson.loads(e)) for (e,) in events),
+        )
 
     def delete(self, arn: str) -> None:
         """Remove the execution's rows from the three tables in one transaction."""
-        conn = self._conn
-        conn.execute("BEGIN")
-        try:
+        with self._transaction("delete an execution"):
             for table in ("events", "operations", "executions"):
-                conn.execute(f"DELETE FROM {table} WHERE arn = ?", (arn,))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+                self._conn.execute(f"DELETE FROM {table} WHERE arn = ?", (arn,))
         self._event_counts.pop(arn, None)
+
+    @contextmanager
+    def _transaction(self, what: str) -> Iterator[None]:
+        """One transaction: committed at the end, rolled back on any error. A
+        failed write (disk full, I/O error) is a ``StoreError`` naming its cause.
+
+        SQLite may already have rolled back on its own (it does on a full disk or
+        an I/O error), so ROLLBACK is only sent while a transaction is open, and
+        a failing ROLLBACK never hides the error that caused it.
+        """
+        conn = self._conn
+        try:
+            conn.execute("BEGIN")
+            yield
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(
+                    f"could not {what}: writing the state file {str(self.path)!r} failed"
+                    f" with {_cause(exc)}; nothing was written"
+                ) from None
+            raise
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _open_cause(path: Path, exc: sqlite3.Error) -> str:
+    """Why SQLite could not open ``path``: a read-only file or folder in words
+    (SQLite reports them as I/O or locking errors), else SQLite's own message."""
+    if path.exists() and not os.access(path, os.W_OK):
+        return "the file is read-only"
+    if not os.access(path.parent, os.W_OK):
+        return f"its folder is read-only (SQLite writes {path.name}-wal next to it)"
+    return _cause(exc)
+
+
+def _cause(exc: BaseException) -> str:
+    """What went wrong, in words: SQLite's message and its error name, or the
+    OS error, or the decoding error."""
+    if isinstance(exc, sqlite3.Error) and exc.sqlite_errorname:
+        return f"{exc} ({exc.sqlite_errorname})"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, KeyError):
+        return f"a record lacks the field {exc}"
+    return str(exc) or type(exc).__name__
 
 
 # --- record codec -----------------------------------------------------------------

@@ -182,7 +182,7 @@ def test_the_file_is_in_wal_mode(tmp_path: Path) -> None:
 def test_a_file_that_is_not_sqlite_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     path.write_bytes(b"this is not a database, just some text" * 100)
-    with pytest.raises(Exception, match="not a usable SQLite database"):
+    with pytest.raises(Exception, match="is not usable: file is not a database"):
         SQLiteStore(path)
 
 
