@@ -1,8 +1,8 @@
 """``python -m conformance``: AWS's validator, unchanged, against the local service.
 
 Selects requirement ids (``--suite``/``--id``) from the validator's own tree or from
-``--requirements DIR`` (e.g. the conformance repository's main branch), starts the local service with the
-mapped functions, points the validator library at it (endpoint URL, dummy
+``--requirements DIR`` (e.g. the conformance repository's main branch), starts the
+local service with the mapped functions, points the validator library at it (endpoint URL, dummy
 credentials, the Invoker's function map, a short poll interval, duck-typed logs
 clients over the captured handler logs), validates the requirements on a bounded
 pool of threads, and writes the JSON report (and optionally the docs table).
