@@ -86,14 +86,17 @@ def _is_async_handler(handler: Any) -> bool:
     )
 
 
-def make_invoker(target: str, mode: str, *, endpoint: str, region: str) -> Invoker:
+def make_invoker(
+    target: str, mode: str, *, endpoint: str, region: str, env: Mapping[str, str] | None = None
+) -> Invoker:
     """The invoker for ``target``: ``inprocess`` (an async handler, such as a
     trio-durable one, runs on the service's own Trio loop; any other Lambda handler
-    in a worker thread) or ``subprocess`` (worker processes). Handlers that are
-    not async reach the service over HTTP at ``endpoint``, as on Lambda."""
+    in a worker thread) or ``subprocess`` (worker processes, with ``env`` added to
+    their environment). Handlers that are not async reach the service over HTTP at
+    ``endpoint``, as on Lambda."""
     if mode == "subprocess":
         split_target(target)
-        return SubprocessInvoker(target, endpoint=endpoint, region=region)
+        return SubprocessInvoker(target, endpoint=endpoint, region=region, env=env)
     handler = load_target(target)
     if _is_async_handler(handler):
         return InProcessInvoker(handler)
@@ -102,14 +105,23 @@ def make_invoker(target: str, mode: str, *, endpoint: str, region: str) -> Invok
 
 
 async def start_invokers(
-    stack: AsyncExitStack, targets: Mapping[str, str], *, mode: str, endpoint: str, region: str
+    stack: AsyncExitStack,
+    targets: Mapping[str, str],
+    *,
+    mode: str,
+    endpoint: str,
+    region: str,
+    environments: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, Invoker]:
-    """One invoker per function of ``targets``. Subprocess invokers start their first
-    worker now, so a target that cannot load is reported at startup; their workers
-    stop with ``stack``."""
+    """One invoker per function of ``targets`` (``environments``: a function's own
+    worker environment). Subprocess invokers start their first worker now, so a
+    target that cannot load is reported at startup; their workers stop with ``stack``."""
     invokers: dict[str, Invoker] = {}
     for name, target in targets.items():  # handlers that cannot load stop us here
-        invoker = invokers[name] = make_invoker(target, mode, endpoint=endpoint, region=region)
+        env = (environments or {}).get(name)
+        invoker = invokers[name] = make_invoker(
+            target, mode, endpoint=endpoint, region=region, env=env
+        )
         if isinstance(invoker, SubprocessInvoker):
             stack.push_async_callback(invoker.aclose)
             await invoker.start()

@@ -30,6 +30,8 @@ from typing import Any
 import yaml
 
 from trio_durable.errors import ValidationError
+from trio_durable.local.invokers import MAX_INVOCATION_TIMEOUT_SECONDS
+from trio_durable.local.validation import MAX_EXECUTION_TIMEOUT_SECONDS
 
 __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
@@ -45,8 +47,6 @@ __all__ = [
 DEFAULT_TIMEOUT_SECONDS = 3
 """Lambda's function timeout when the template gives none."""
 DEFAULT_RETENTION_DAYS = 14
-MAX_TIMEOUT_SECONDS = 900
-MAX_EXECUTION_TIMEOUT_SECONDS = 31_622_400
 MAX_RETENTION_DAYS = 90
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 SUPPORTED_PROPERTIES = frozenset(
@@ -284,7 +284,7 @@ def _function_spec(
         raise ValidationError(f"{where}: CodeUri folder {str(code_dir)!r} does not exist")
     timeout = _whole(
         scope, properties.get("Timeout"), f"{where}: Timeout",
-        default=DEFAULT_TIMEOUT_SECONDS, most=MAX_TIMEOUT_SECONDS,
+        default=DEFAULT_TIMEOUT_SECONDS, most=MAX_INVOCATION_TIMEOUT_SECONDS,
     )  # fmt: skip
     durable = properties["DurableConfig"]
     if not isinstance(durable, dict):

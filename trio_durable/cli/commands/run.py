@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 import orjson
 import trio
 
-from trio_durable.cli.hosting import (
-    ObservedStore,
-    open_store,
-    parse_functions,
-    point_sdks_at,
-    start_invokers,
-)
+from trio_durable.cli.hosting import ObservedStore, open_store, point_sdks_at, start_invokers
 from trio_durable.cli.options import CliError, function_options, read_input, server_options
+from trio_durable.cli.templates import (
+    HostedFunction,
+    hosted_functions,
+    register_hosted,
+    template_options,
+)
 from trio_durable.cli.timeline import Timeline
 from trio_durable.local import http
 from trio_durable.local.targets import split_target
@@ -35,7 +35,11 @@ if TYPE_CHECKING:
 
 def register(commands: Subcommands) -> None:
     run = commands.add_parser("run", help="run one execution to the end, printing a timeline")
-    run.add_argument("target", metavar="TARGET", help="package.module:handler or file.py:handler")
+    run.add_argument(
+        "target",
+        metavar="TARGET",
+        help="package.module:handler or file.py:handler; with --template, a function's name",
+    )
     run.add_argument("--input", default="{}", help="input event as JSON, or @file.json")
     run.add_argument("--store", default="memory", help="memory (default), sqlite or sqlite:PATH")
     run.add_argument("--skip-time", action="store_true", help="skip waits on a virtual clock")
@@ -43,6 +47,7 @@ def register(commands: Subcommands) -> None:
     run.add_argument("--function-name", help="function name (default: the handler's name)")
     run.add_argument("--timeout", type=int, help="execution timeout in seconds")
     function_options(run, "another durable function the workflow invokes (repeatable)")
+    template_options(run)
     server_options(run, 0)
     run.set_defaults(handler=_cmd_run)
 
@@ -60,12 +65,23 @@ async def _run(args: argparse.Namespace, clock: MockClock | None) -> int:
     from trio_durable.local.service import open_local_service
 
     payload = read_input(args.input)
-    function_name = args.function_name or split_target(args.target)[1].rpartition(".")[2]
-    targets = {function_name: args.target}
-    for name, target in parse_functions(args.function).items():
-        if name in targets:
-            raise CliError(f"--function {name!r} is the function being run")
-        targets[name] = target
+    functions = hosted_functions(args)
+    if args.template is not None:
+        function_name = args.target
+        if args.function_name is not None:
+            raise CliError("--function-name: with --template, the function's name is TARGET")
+        if function_name not in functions:
+            raise CliError(
+                f"the template has no durable function {function_name!r}; it has:"
+                f" {', '.join(functions)}"
+            )
+    else:
+        function_name = args.function_name or split_target(args.target)[1].rpartition(".")[2]
+        if function_name in functions:
+            raise CliError(f"--function {function_name!r} is the function being run")
+        functions[function_name] = HostedFunction(
+            function_name, args.target, args.invocation_timeout
+        )
     sock = http.bind_socket(args.host, args.port)
     endpoint = http.endpoint_of(sock)
     timeline = Timeline(function_name, endpoint, clock=clock)
@@ -76,15 +92,17 @@ async def _run(args: argparse.Namespace, clock: MockClock | None) -> int:
     async with AsyncExitStack() as stack:
         stack.callback(sock.close)  # unless serving took it over
         invokers = await start_invokers(
-            stack, targets, mode=args.invoker, endpoint=endpoint, region=args.region
+            stack,
+            {name: function.target for name, function in functions.items()},
+            mode=args.invoker,
+            endpoint=endpoint,
+            region=args.region,
+            environments={name: f.worker_environment for name, f in functions.items()},
         )
         store = ObservedStore(open_store(args.store), timeline)
         stack.callback(store.close)
         service = await stack.enter_async_context(open_local_service(store=store))
-        for name, registered in invokers.items():
-            service.register_function(
-                name, registered, invocation_timeout_seconds=args.invocation_timeout
-            )
+        register_hosted(service, invokers, functions)
         nursery = await stack.enter_async_context(trio.open_nursery())
         await nursery.start(partial(http.serve, service, sock=sock))
         if clock is not None:

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from trio_durable.cli.hosting import open_store, parse_functions, start_invokers
+from trio_durable.cli.hosting import open_store, start_invokers
 from trio_durable.cli.options import function_options, server_options
+from trio_durable.cli.templates import hosted_functions, register_hosted, template_options
 from trio_durable.local import http
 from trio_durable.local.sqlite_store import DEFAULT_PATH
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 def register(commands: Subcommands) -> None:
     serve = commands.add_parser("serve", help="serve the local durable execution service")
     function_options(serve, "a durable function and its handler (repeatable)")
+    template_options(serve)
     serve.add_argument("--store", default=f"sqlite:{DEFAULT_PATH}", help="memory or sqlite:PATH")
     server_options(serve, http.DEFAULT_PORT)
     serve.set_defaults(handler=_cmd_serve)
@@ -37,28 +39,30 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 async def _serve(args: argparse.Namespace) -> int:
     from trio_durable.local.service import open_local_service
 
-    functions = parse_functions(args.function)
+    functions = hosted_functions(args)
     sock = http.bind_socket(args.host, args.port)
     endpoint = http.endpoint_of(sock)
     async with AsyncExitStack() as stack:
         stack.callback(sock.close)  # unless serving took it over
         invokers = await start_invokers(
-            stack, functions, mode=args.invoker, endpoint=endpoint, region=args.region
+            stack,
+            {name: function.target for name, function in functions.items()},
+            mode=args.invoker,
+            endpoint=endpoint,
+            region=args.region,
+            environments={name: f.worker_environment for name, f in functions.items()},
         )
         store = open_store(args.store)
         stack.callback(store.close)
         service = await stack.enter_async_context(open_local_service(store=store))
-        for name, registered in invokers.items():
-            service.register_function(
-                name, registered, invocation_timeout_seconds=args.invocation_timeout
-            )
+        register_hosted(service, invokers, functions)
         signals = stack.enter_context(trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT))
         nursery = await stack.enter_async_context(trio.open_nursery())
         await nursery.start(partial(http.serve, service, sock=sock))
         print(f"trio-durable service listening on {endpoint}", flush=True)
         print(f"  store: {args.store}", flush=True)
-        for name, target in functions.items():
-            print(f"  function {name} -> {target} ({args.invoker})", flush=True)
+        for function in functions.values():
+            print(f"  {function.describe(args.invoker)}", flush=True)
         print(f"  point boto3 at it: export AWS_ENDPOINT_URL_LAMBDA={endpoint}", flush=True)
         async for _ in signals:
             break  # stop serving; the exit stack closes workers and the store
