@@ -23,6 +23,10 @@ PYTHON = BIN / "python"
 # The conformance validator declares Python >= 3.14 but runs on 3.11; its own
 # needs (boto3, packaging, pyyaml) come with the dev extra.
 CONFORMANCE_VALIDATOR = "aws-durable-execution-conformance-tests==1.0.0"
+# The deploy test (tests/e2e/local/test_deploy.py) runs `sam validate` and `sam build`.
+# aws-sam-cli pins its own boto3 and more, so it gets an environment of its own.
+SAM_CLI = "aws-sam-cli==1.170.0"
+SAM_VENV = ROOT / ".venv-sam"
 
 
 def run(*cmd: str | Path, check: bool = True) -> int:
@@ -68,6 +72,16 @@ def ensure_chromium() -> None:
         subprocess.run(cmd, check=False, env=env)
 
 
+def install_sam_cli() -> None:
+    """aws-sam-cli in ``.venv-sam``, once per version."""
+    stamp = SAM_VENV / f".installed-{SAM_CLI}"
+    if stamp.exists():
+        return
+    venv.EnvBuilder(with_pip=True, clear=True).create(SAM_VENV)
+    run(SAM_VENV / BIN.name / "python", "-m", "pip", "install", "--quiet", SAM_CLI)
+    stamp.touch()
+
+
 def demo(_: argparse.Namespace) -> int:
     ensure_venv()
     install("local")
@@ -78,6 +92,7 @@ def test(args: argparse.Namespace) -> int:
     ensure_venv()
     install("dev")
     ensure_chromium()
+    install_sam_cli()
     steps: list[tuple[str, list[str | Path]]] = [
         ("ruff", [BIN / "ruff", "check", "."]),
         ("ruff format", [BIN / "ruff", "format", "--check", "."]),

@@ -140,3 +140,21 @@ def test_sam_template_names_the_example_handler() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert callable(module.handler)
+
+
+def test_order_workflow_from_its_sam_template() -> None:
+    """The README's `run --template` line: the deployable template, run locally as it is."""
+    done = subprocess.run(
+        [str(CLI), "run", "--template", "examples/template.yaml", "OrderWorkflow",
+         "--input", '{"sku": "A1", "quantity": 1}', "--skip-time"],
+        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=TIMEOUT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = _result(done.stdout)
+    assert result["status"] == "shipped"
+    assert result["shipment"] == "shipment-for-res-A1-1"
+    for unapplied in ("AutoPublishAlias", "MemorySize", "Policies"):
+        assert f"warning: property {unapplied} is not applied locally (OrderWorkflow)" in (
+            done.stderr
+        )
+    assert "function:OrderWorkflow:" in done.stderr
