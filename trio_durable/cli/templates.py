@@ -17,12 +17,13 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, TextIO
 
-from trio_durable.cli.hosting import parse_functions
+from trio_durable.cli.hosting import parse_functions, start_invokers
 from trio_durable.cli.options import CliError
 from trio_durable.local.invokers import Invoker
 from trio_durable.local.template import (
@@ -89,6 +90,21 @@ def hosted_functions(
             raise CliError(f"--function {name!r} is also a function of the template")
         hosted[name] = HostedFunction(name, target, args.invocation_timeout)
     return hosted
+
+
+async def start_hosted(
+    stack: AsyncExitStack, functions: Mapping[str, HostedFunction], *, mode: str, endpoint: str,
+    region: str,
+) -> dict[str, Invoker]:  # fmt: skip
+    """``start_invokers`` for ``functions``, each worker with its function's environment."""
+    return await start_invokers(
+        stack,
+        {name: function.target for name, function in functions.items()},
+        mode=mode,
+        endpoint=endpoint,
+        region=region,
+        environments={name: f.worker_environment for name, f in functions.items()},
+    )
 
 
 def register_hosted(

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 import orjson
 import trio
 
-from trio_durable.cli.hosting import ObservedStore, open_store, point_sdks_at, start_invokers
+from trio_durable.cli.hosting import ObservedStore, open_store, point_sdks_at
 from trio_durable.cli.options import CliError, function_options, read_input, server_options
 from trio_durable.cli.templates import (
     HostedFunction,
     hosted_functions,
     register_hosted,
+    start_hosted,
     template_options,
 )
 from trio_durable.cli.timeline import Timeline
@@ -91,13 +92,8 @@ async def _run(args: argparse.Namespace, clock: MockClock | None) -> int:
 
     async with AsyncExitStack() as stack:
         stack.callback(sock.close)  # unless serving took it over
-        invokers = await start_invokers(
-            stack,
-            {name: function.target for name, function in functions.items()},
-            mode=args.invoker,
-            endpoint=endpoint,
-            region=args.region,
-            environments={name: f.worker_environment for name, f in functions.items()},
+        invokers = await start_hosted(
+            stack, functions, mode=args.invoker, endpoint=endpoint, region=args.region
         )
         store = ObservedStore(open_store(args.store), timeline)
         stack.callback(store.close)

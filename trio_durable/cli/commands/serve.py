@@ -12,9 +12,14 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from trio_durable.cli.hosting import open_store, start_invokers
+from trio_durable.cli.hosting import open_store
 from trio_durable.cli.options import function_options, server_options
-from trio_durable.cli.templates import hosted_functions, register_hosted, template_options
+from trio_durable.cli.templates import (
+    hosted_functions,
+    register_hosted,
+    start_hosted,
+    template_options,
+)
 from trio_durable.local import http
 from trio_durable.local.sqlite_store import DEFAULT_PATH
 
@@ -44,13 +49,8 @@ async def _serve(args: argparse.Namespace) -> int:
     endpoint = http.endpoint_of(sock)
     async with AsyncExitStack() as stack:
         stack.callback(sock.close)  # unless serving took it over
-        invokers = await start_invokers(
-            stack,
-            {name: function.target for name, function in functions.items()},
-            mode=args.invoker,
-            endpoint=endpoint,
-            region=args.region,
-            environments={name: f.worker_environment for name, f in functions.items()},
+        invokers = await start_hosted(
+            stack, functions, mode=args.invoker, endpoint=endpoint, region=args.region
         )
         store = open_store(args.store)
         stack.callback(store.close)
