@@ -97,6 +97,11 @@ def test(args: argparse.Namespace) -> int:
         ("ruff", [BIN / "ruff", "check", "."]),
         ("ruff format", [BIN / "ruff", "format", "--check", "."]),
         ("mypy", [BIN / "mypy"]),
+        # The determinism lint (trio-durable check) over the project's own workflows.
+        (
+            "determinism lint",
+            [PYTHON, "-m", "trio_durable.lint", "examples", "conformance/handlers"],
+        ),
         ("conformance", [PYTHON, "-m", "conformance"]),
         ("stress", [PYTHON, "-m", "stress", "--quick"]),
         ("bench", [PYTHON, "-m", "bench", "--quick"]),
