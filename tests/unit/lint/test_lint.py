@@ -86,14 +86,26 @@ def test_helper_called_only_from_a_step_body_is_not_workflow_code() -> None:
     assert check_source(source) == []
 
 
+CLI = Path(sys.executable).parent / "trio-durable"
+
+
 def run_lint(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``trio-durable check ARGS``, as a user runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "trio_durable.lint", *map(str, args)],
-        cwd=cwd,
+        [CLI, "check", *map(str, args)], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def test_python_m_trio_durable_lint_is_the_same_command(tmp_path: Path) -> None:
+    bad = CORPUS / "bad_tasks.py"
+    done = subprocess.run(
+        [sys.executable, "-m", "trio_durable.lint", bad],
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         check=False,
     )
+    assert (done.returncode, done.stdout) == (1, run_lint(bad, cwd=tmp_path).stdout)
 
 
 def test_command_exits_1_with_one_line_per_finding(tmp_path: Path) -> None:

@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from trio_durable.cli.commands import callback, control, executions, history, run, serve
+from trio_durable.cli.commands import (
+    callback,
+    check,
+    control,
+    executions,
+    history,
+    run,
+    serve,
+)
 
 if TYPE_CHECKING:
     from trio_durable.cli.options import Subcommands
@@ -23,4 +31,5 @@ REGISTER: tuple[Callable[[Subcommands], None], ...] = (
     history.register,
     executions.register,
     control.register,
+    check.register,
 )
