@@ -54,8 +54,9 @@ _NAMES_SHOWN = 20
 class ExecutionResult:
     """A finished execution: its status, deserialized result or error, and records.
 
-    ``operations`` are in the order they were created; ``operation``,
-    ``children`` and ``result_of`` find them by name, as a test asserts on them.
+    ``operations`` are in the order they were created; ``operation`` (and the
+    typed ``step``, ``wait``, ``callback``, ``invoke``), ``children`` and
+    ``result_of`` find them by name, as a test asserts on them.
     """
 
     arn: str
@@ -66,19 +67,65 @@ class ExecutionResult:
     events: tuple[Event, ...]
     serializer: Serializer = field(default=DEFAULT_SERIALIZER, repr=False, compare=False)
 
-    def operation(self, name: str, *, parent: str | Operation | None = None) -> Operation:
-        """The operation called ``name`` (the first, when several share it); with
-        ``parent`` (a name or an operation), only among that operation's children."""
+    def operation(
+        self,
+        name: str,
+        *,
+        parent: str | Operation | None = None,
+        type: OperationType | None = None,
+    ) -> Operation:
+        """The one operation called ``name`` (of ``type``, if given); with ``parent``
+        (a name or an operation), only among that operation's children.
+
+        ``KeyError`` lists the names there are when none matches; ``LookupError``
+        lists the candidates when several do (map items and parallel branches often
+        share step names: pass the item as ``parent``)."""
         candidates = self.operations if parent is None else self.children(parent)
-        for op in candidates:
-            if op.name == name:
-                return op
+        matches = [op for op in candidates if op.name == name and (type is None or op.type is type)]
+        if len(matches) == 1:
+            return matches[0]
         where = "" if parent is None else f" inside {_label(parent)}"
-        known = sorted({op.name for op in candidates if op.name is not None})
+        what = "operation" if type is None else f"{type.value} operation"
+        if matches:
+            paths = sorted(self._path(op) for op in matches)
+            raise LookupError(
+                f"{len(matches)} {what}s are named {name!r}{where}, so the name is "
+                f"ambiguous: {', '.join(paths)}; pass parent= (a name or an operation) "
+                "to choose one"
+            )
+        known = sorted(
+            {op.name for op in candidates if op.name is not None and type in (None, op.type)}
+        )
         shown = ", ".join(map(repr, known[:_NAMES_SHOWN])) + (
             ", ..." if known[_NAMES_SHOWN:] else ""
         )
-        raise KeyError(f"no operation named {name!r}{where} (named ones: {shown})")
+        raise KeyError(f"no {what} named {name!r}{where} (named ones: {shown})")
+
+    def step(self, name: str, *, parent: str | Operation | None = None) -> Operation:
+        """The one step (or wait_for_condition) called ``name``; see ``operation``."""
+        return self.operation(name, parent=parent, type=OperationType.STEP)
+
+    def wait(self, name: str, *, parent: str | Operation | None = None) -> Operation:
+        """The one wait called ``name``; see ``operation``."""
+        return self.operation(name, parent=parent, type=OperationType.WAIT)
+
+    def callback(self, name: str, *, parent: str | Operation | None = None) -> Operation:
+        """The one callback called ``name``; see ``operation``."""
+        return self.operation(name, parent=parent, type=OperationType.CALLBACK)
+
+    def invoke(self, name: str, *, parent: str | Operation | None = None) -> Operation:
+        """The one chained invoke called ``name``; see ``operation``."""
+        return self.operation(name, parent=parent, type=OperationType.CHAINED_INVOKE)
+
+    def _path(self, op: Operation) -> str:
+        """``'items' > 'map-item-2' > 'thumbnail'``: where an operation sits."""
+        by_id = {o.id: o for o in self.operations}
+        names = [repr(op.name or op.id)]
+        parent = by_id.get(op.parent_id or "")
+        while parent is not None:
+            names.append(repr(parent.name or parent.id))
+            parent = by_id.get(parent.parent_id or "")
+        return " > ".join(reversed(names))
 
     def children(self, parent: str | Operation) -> tuple[Operation, ...]:
         """The operations directly inside ``parent`` (a child context, a map or
@@ -89,7 +136,8 @@ class ExecutionResult:
 
     def result_of(self, name: str, *, parent: str | Operation | None = None) -> Any:
         """The deserialized result of the SUCCEEDED operation called ``name`` (with
-        the runner's serializer); ``ValueError`` if it did not succeed."""
+        the runner's serializer); ``ValueError`` if it did not succeed. An ambiguous
+        name raises ``LookupError`` listing the candidates (see ``operation``)."""
         op = self.operation(name, parent=parent)
         if op.status is not OperationStatus.SUCCEEDED:
             error = f": {op.error.type}: {op.error.message}" if op.error else ""
@@ -164,14 +212,54 @@ class RunningExecution:
     async def wait_for_callback(self, name: str | None = None) -> CallbackInfo:
         """The first open callback called ``name`` (or inside a context called
         ``name``, as ``wait_for_callback`` makes); any open one if ``name`` is None.
-        Raises ``LookupError`` if the execution ends first."""
+
+        Raises ``LookupError``, listing the callbacks there are, as soon as the
+        execution ends or can go no further without a callback none of which is
+        ``name`` (only callbacks pending, no invocation due). To let a pending
+        callback time out first, advance virtual time (``await trio.sleep(s)``)
+        before waiting."""
         while True:
             found = self._open_callback(name)
             if found is not None:
                 return found
             if self._runner.service.engine.is_closed(self.arn):
-                raise LookupError(f"the execution ended without an open callback {name!r}")
+                raise LookupError(
+                    f"the execution ended without an open callback {name!r} "
+                    f"(callbacks: {self._callbacks_text()})"
+                )
+            if name is not None and self._parked_on_callbacks():
+                raise LookupError(
+                    f"no open callback {name!r}: the execution is waiting only for "
+                    f"callbacks, none of them {name!r} (callbacks: {self._callbacks_text()})"
+                )
             await self._next_change()
+
+    def _parked_on_callbacks(self) -> bool:
+        """Whether nothing but a callback's completion (or timeout) can move the
+        execution on: no invocation running or due, and every open operation a
+        callback (or a context, which waits for its children)."""
+        stats = self._runner.service.statistics()
+        if stats.invocations_in_flight or stats.invocations_waiting:
+            return False
+        open_ops = [
+            op
+            for op in self.operations()
+            if op.status
+            in (OperationStatus.STARTED, OperationStatus.PENDING, OperationStatus.READY)
+            and op.type not in (OperationType.EXECUTION, OperationType.CONTEXT)
+        ]
+        return bool(open_ops) and all(op.type is OperationType.CALLBACK for op in open_ops)
+
+    def _callbacks_text(self) -> str:
+        """Every callback so far: its name (or its wait_for_callback's) and status."""
+        ops = self.operations()
+        names = {op.id: op.name for op in ops}
+        shown = [
+            f"{(op.name or names.get(op.parent_id or '') or op.id)!r} {op.status.value}"
+            for op in ops
+            if op.type is OperationType.CALLBACK
+        ]
+        return ", ".join(shown) or "none"
 
     async def result(self) -> ExecutionResult:
         """Wait for the execution to end and return its outcome."""
