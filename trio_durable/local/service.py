@@ -1,6 +1,6 @@
 """The local durable execution service: the engine behind a Trio shell.
 
-``LocalService`` owns the Trio side of the engine (``local/engine.py``): one
+``LocalService`` owns the Trio side of the engine (``local/engine/``): one
 loop that sleeps until the engine's next timer or the next change, fires due
 timers, and starts the invocations the engine asks for, each in its own task
 through the ``Invoker`` registered for its function (the engine keeps at most

@@ -1,0 +1,110 @@
+"""CHAINED_INVOKE: START runs the target function as an execution of its own (a
+child); the child's outcome is copied back onto the operation when it ends, or,
+while the caller has an invocation in flight, when that invocation ends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from trio_durable.errors import invalid_parameter
+from trio_durable.local import arns, history
+from trio_durable.local.engine.staging import Execution, Stage, new_record, wake
+from trio_durable.local.store import ExecutionRecord, OperationRecord
+from trio_durable.wire import (
+    ErrorObject,
+    ExecutionStatus,
+    OperationStatus,
+    OperationUpdate,
+)
+
+StartChild = Callable[[str, str | None, str], str | None]
+"""``start_child(target, payload, operation_id)``: start an execution of the
+function ``target`` as the child of the caller's operation and return its ARN, or
+None when no function ``target`` is registered."""
+
+_CHILD_OUTCOME = {
+    ExecutionStatus.SUCCEEDED: ("ChainedInvokeSucceeded", OperationStatus.SUCCEEDED),
+    ExecutionStatus.FAILED: ("ChainedInvokeFailed", OperationStatus.FAILED),
+    ExecutionStatus.TIMED_OUT: ("ChainedInvokeTimedOut", OperationStatus.TIMED_OUT),
+    ExecutionStatus.STOPPED: ("ChainedInvokeStopped", OperationStatus.STOPPED),
+}
+
+
+def apply(
+    st: Stage,
+    where: str,
+    u: OperationUpdate,
+    existing: OperationRecord | None,
+    now: float,
+    start_child: StartChild,
+) -> None:
+    """Apply a CHAINED_INVOKE START: start the child, or fail at once when the
+    target function does not exist."""
+    if existing is not None:
+        raise invalid_parameter(f"{where}.Id: CHAINED_INVOKE {u.id!r} already exists")
+    if u.invoke_function_name is None:
+        raise invalid_parameter(f"{where}.ChainedInvokeOptions.FunctionName: required for START")
+    target = arns.function_name_of(u.invoke_function_name)
+    record = new_record(st, u, now)
+    details: dict[str, Any] = {
+        "FunctionName": u.invoke_function_name,
+        "Input": history.payload(u.payload),
+        "ExecutedVersion": "$LATEST",
+    }
+    if u.invoke_tenant_id is not None:
+        details["TenantId"] = u.invoke_tenant_id
+    child = start_child(target, u.payload, u.id)
+    if child is None:
+        st.put(record)
+        st.add_op_event("ChainedInvokeStarted", now, record.operation, details)
+        error = ErrorObject(
+            message=f"function {target!r} not found", type="ResourceNotFoundException"
+        )
+        op = replace(
+            record.operation, status=OperationStatus.FAILED, end_timestamp=now, error=error
+        )
+        st.put(replace(record, operation=op))
+        st.add_op_event("ChainedInvokeFailed", now, op, {"Error": history.error(error)})
+        return
+    details["DurableExecutionArn"] = child
+    st.put(replace(record, target_arn=child))
+    st.add_op_event("ChainedInvokeStarted", now, record.operation, details)
+
+
+def deliver_held_outcomes(st: Stage, executions: Mapping[str, Execution], now: float) -> None:
+    """Record the outcomes of chained invokes whose targets ended while the
+    caller's invocation was in flight (see ``record_outcome``)."""
+    held = []
+    for op_id in st.ex.waiters:
+        record = st.op(op_id)
+        target = executions.get(record.target_arn or "") if record else None
+        if record is not None and target is not None and target.record.closed:
+            held.append((record, target.record))
+    for record, child in sorted(held, key=lambda pair: pair[0].seq):
+        record_outcome(st, record, child, now)
+
+
+def record_outcome(st: Stage, record: OperationRecord, child: ExecutionRecord, now: float) -> None:
+    """Copy the ended child's outcome onto the caller's operation. The caller
+    must have no invocation in flight: the outcome then waits for that
+    invocation's end, so that the caller resumes in a new invocation and its
+    history shows the outcome after the InvocationCompleted, as AWS's does."""
+    if record.operation.status is not OperationStatus.STARTED:
+        return
+    event_type, op_status = _CHILD_OUTCOME[child.status]
+    op = replace(
+        record.operation,
+        status=op_status,
+        end_timestamp=now,
+        result=child.result,
+        error=child.error,
+    )
+    st.put(replace(record, operation=op))
+    if op_status is OperationStatus.SUCCEEDED:
+        details = {"Result": history.payload(child.result)}
+    else:
+        details = {"Error": history.error(child.error)}
+    st.add_op_event(event_type, now, op, details)
+    wake(st)

@@ -1,0 +1,134 @@
+"""The updates of one CheckpointDurableExecution call: each validated, then
+handed to the state machine of its operation type, in order, all or none (the
+caller commits only when every update applied). EXECUTION updates (SUCCEED or
+FAIL of the execution itself) are handled here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from trio_durable.errors import invalid_parameter
+from trio_durable.local.engine import callback, chained_invoke, context, step, wait
+from trio_durable.local.engine.staging import Stage
+from trio_durable.local.store import OperationRecord
+from trio_durable.local.validation import (
+    check_same_identity,
+    check_update_fields,
+    coerce_update,
+    update_bytes,
+)
+from trio_durable.wire import (
+    MAX_CHECKPOINT_BYTES,
+    MAX_CHECKPOINT_UPDATES,
+    ErrorObject,
+    OperationAction,
+    OperationStatus,
+    OperationType,
+    OperationUpdate,
+)
+
+
+def apply_updates(
+    st: Stage,
+    updates: Sequence[OperationUpdate],
+    now: float,
+    start_child: chained_invoke.StartChild,
+) -> None:
+    """Validate and stage ``updates`` in order; raises on the first bad one."""
+    if len(updates) > MAX_CHECKPOINT_UPDATES:
+        raise invalid_parameter(
+            f"Updates: {len(updates)} updates exceed the limit of {MAX_CHECKPOINT_UPDATES}"
+        )
+    total = 0
+    last_action: dict[str, OperationAction] = {}
+    for index, update in enumerate(updates):
+        update = coerce_update(index, update)
+        check_update_fields(f"Updates[{index}]", update)
+        total += update_bytes(update)
+        if total > MAX_CHECKPOINT_BYTES:
+            raise invalid_parameter(
+                f"Updates: the call carries more than {MAX_CHECKPOINT_BYTES} bytes"
+                f" (at Updates[{index}])"
+            )
+        _check_duplicate(index, update, last_action)
+        if update.type is OperationType.EXECUTION and index != len(updates) - 1:
+            raise invalid_parameter(
+                f"Updates[{index}]: an EXECUTION update must be the last update of the call"
+            )
+        _apply_update(st, index, update, now, start_child)
+
+
+def _check_duplicate(
+    index: int, update: OperationUpdate, last_action: dict[str, OperationAction]
+) -> None:
+    previous = last_action.get(update.id)
+    if previous is not None and not (
+        update.type in (OperationType.STEP, OperationType.CONTEXT)
+        and previous is OperationAction.START
+        and update.action is not OperationAction.START
+    ):
+        raise invalid_parameter(
+            f"Updates[{index}].Id: operation {update.id!r} is updated twice in one call"
+            " (only a STEP or CONTEXT START may be followed by its completion)"
+        )
+    last_action[update.id] = update.action
+
+
+def _apply_update(
+    st: Stage, index: int, u: OperationUpdate, now: float, start_child: chained_invoke.StartChild
+) -> None:
+    where = f"Updates[{index}]"
+    existing = st.op(u.id)
+    if u.type is OperationType.EXECUTION:
+        _apply_execution(st, where, u, existing, now)
+        return
+    if existing is not None:
+        check_same_identity(where, u, existing.operation)
+    elif u.parent_id is not None:
+        parent = st.op(u.parent_id)
+        if parent is None:
+            raise invalid_parameter(
+                f"{where}.ParentId: no operation {u.parent_id!r} in this execution"
+            )
+        if parent.operation.type is not OperationType.CONTEXT:
+            raise invalid_parameter(
+                f"{where}.ParentId: {u.parent_id!r} is a"
+                f" {parent.operation.type.value}, not a CONTEXT"
+            )
+    if u.type is OperationType.STEP:
+        step.apply(st, where, u, existing, now)
+    elif u.type is OperationType.WAIT:
+        wait.apply(st, where, u, existing, now)
+    elif u.type is OperationType.CALLBACK:
+        callback.apply(st, where, u, existing, now)
+    elif u.type is OperationType.CONTEXT:
+        context.apply(st, where, u, existing, now)
+    else:
+        chained_invoke.apply(st, where, u, existing, now, start_child)
+
+
+def _apply_execution(
+    st: Stage, where: str, u: OperationUpdate, existing: OperationRecord | None, now: float
+) -> None:
+    if existing is None or existing.seq != 0:
+        raise invalid_parameter(f"{where}.Id: {u.id!r} is not this execution's EXECUTION id")
+    if existing.operation.status.is_terminal:
+        raise invalid_parameter(
+            f"{where}.Action: the EXECUTION operation is already {existing.operation.status.value}"
+        )
+    if u.action is OperationAction.SUCCEED:
+        op = replace(
+            existing.operation,
+            status=OperationStatus.SUCCEEDED,
+            end_timestamp=now,
+            result=u.payload,
+        )
+    else:
+        op = replace(
+            existing.operation,
+            status=OperationStatus.FAILED,
+            end_timestamp=now,
+            error=u.error or ErrorObject(),
+        )
+    st.put(replace(existing, operation=op))

@@ -1,0 +1,388 @@
+"""The execution lifecycle: creation (also of chained-invoke children), the end
+of an invocation (success, failure, crash, no progress), the end of an execution
+(its final status now, its terminal event now or when its invocation ends), the
+report of a child's end to its caller, and pause/resume request receipts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from trio_durable.errors import conflict, invalid_parameter
+from trio_durable.local import arns, history
+from trio_durable.local.engine import chained_invoke
+from trio_durable.local.engine.staging import (
+    Action,
+    Execution,
+    Stage,
+    TimerKind,
+    operation_of,
+    record_of,
+    status_of,
+)
+from trio_durable.local.engine.tables import Tables
+from trio_durable.local.store import ControlReceipt, ExecutionRecord, OperationRecord, PauseState
+from trio_durable.local.validation import check_client_token, check_error, check_reason
+from trio_durable.wire import (
+    ErrorObject,
+    ExecutionStatus,
+    InvocationStatus,
+    Operation,
+    OperationStatus,
+    OperationType,
+    error_from_wire,
+)
+
+NO_PROGRESS_ERROR_TYPE = "Runtime.NoProgress"
+CRASH_ERROR_TYPE = "Runtime.ExitError"
+RESTART_ERROR_TYPE = "Runtime.ServiceRestarted"
+
+_TERMINAL_EXECUTION = {
+    ExecutionStatus.SUCCEEDED: ("ExecutionSucceeded", OperationStatus.SUCCEEDED),
+    ExecutionStatus.FAILED: ("ExecutionFailed", OperationStatus.FAILED),
+    ExecutionStatus.TIMED_OUT: ("ExecutionTimedOut", OperationStatus.TIMED_OUT),
+    ExecutionStatus.STOPPED: ("ExecutionStopped", OperationStatus.STOPPED),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The engine's settings, as ``Engine`` was given them."""
+
+    clock: Callable[[], float]
+    region: str
+    account: str
+    max_crash_retries: int
+    page_size: int
+    default_timeout: int
+
+
+def create_execution(
+    tables: Tables,
+    config: Config,
+    action: Action,
+    function_name: str,
+    payload: str | None,
+    name: str,
+    timeout: int,
+    parent: tuple[str, str] | None = None,
+) -> str:
+    """Stage a new RUNNING execution owed its first invocation; its ARN."""
+    now = config.clock()
+    execution_id = arns.new_execution_id()
+    arn = arns.execution_arn(config.region, config.account, function_name, name, execution_id)
+    record = ExecutionRecord(
+        arn=arn,
+        name=name,
+        function_name=function_name,
+        status=ExecutionStatus.RUNNING,
+        start_timestamp=now,
+        input_payload=payload,
+        checkpoint_token=arns.new_checkpoint_token(),
+        timeout_seconds=timeout,
+        event_count=0,
+        deadline=now + timeout,
+        wake=True,
+        parent_arn=None if parent is None else parent[0],
+        parent_operation_id=None if parent is None else parent[1],
+    )
+    st = action.stage(Execution(record), is_new=True)
+    op = Operation(
+        id=execution_id,
+        type=OperationType.EXECUTION,
+        status=OperationStatus.STARTED,
+        start_timestamp=now,
+        name=name,
+        input_payload=payload,
+    )
+    st.put(OperationRecord(arn, 0, op))
+    st.events.append(history.execution_started(1, now, op, payload, timeout))
+    st.timers.append((now + timeout, TimerKind.EXECUTION_TIMEOUT, None))
+    return arn
+
+
+def child_starter(
+    tables: Tables, config: Config, action: Action, parent_arn: str
+) -> chained_invoke.StartChild:
+    """The ``StartChild`` of a checkpoint of ``parent_arn``."""
+
+    def start_child(target: str, payload: str | None, op_id: str) -> str | None:
+        if target not in tables.functions:
+            return None
+        return create_execution(
+            tables,
+            config,
+            action,
+            target,
+            payload,
+            arns.new_execution_name(),
+            config.default_timeout,
+            parent=(parent_arn, op_id),
+        )
+
+    return start_child
+
+
+def end_execution(
+    tables: Tables,
+    st: Stage,
+    action: Action,
+    status: ExecutionStatus,
+    now: float,
+    result: str | None,
+    error: ErrorObject | None,
+) -> None:
+    """Give the execution its final status; the terminal event is written now,
+    or when the invocation in flight ends."""
+    st.record = replace(
+        st.record, status=status, end_timestamp=now, result=result, error=error, pause=None
+    )
+    exec_id = st.ex.order[0] if st.ex.order else st.new_ops[0]
+    exec_op = operation_of(st, exec_id)
+    if not exec_op.status.is_terminal:
+        st.put(
+            replace(
+                record_of(st, exec_id),
+                operation=replace(
+                    exec_op,
+                    status=_TERMINAL_EXECUTION[status][1],
+                    end_timestamp=now,
+                    result=result,
+                    error=error,
+                ),
+            )
+        )
+    if st.record.invocation_id is None:
+        close(tables, st, action, now)
+
+
+def close(tables: Tables, st: Stage, action: Action, now: float) -> None:
+    """Write the terminal event; tell the caller of a chained invoke."""
+    rec = st.record
+    event_type = _TERMINAL_EXECUTION[rec.status][0]
+    if rec.status is ExecutionStatus.SUCCEEDED:
+        details = {"Result": history.payload(rec.result)}
+    else:
+        details = {"Error": history.error(rec.error)}
+    st.add_event(event_type, now, details)
+    st.record = replace(rec, closed=True, wake=False)
+    if rec.parent_arn is not None and rec.parent_operation_id is not None:
+        _report_to_parent(tables, action, rec, now)
+
+
+def _report_to_parent(tables: Tables, action: Action, child: ExecutionRecord, now: float) -> None:
+    """Record a chained invoke's outcome on the caller's operation, unless the
+    caller has an invocation in flight (``chained_invoke.deliver_held_outcomes``
+    records it when that invocation ends)."""
+    parent = tables.executions.get(child.parent_arn or "")
+    if (
+        parent is None
+        or parent.record.status is not ExecutionStatus.RUNNING
+        or parent.record.invocation_id is not None
+    ):
+        return
+    st = action.stage(parent)
+    record = st.op(child.parent_operation_id or "")
+    if record is not None:
+        chained_invoke.record_outcome(st, record, child, now)
+
+
+def after_invocation(
+    tables: Tables,
+    config: Config,
+    action: Action,
+    st: Stage,
+    status: InvocationStatus | None,
+    answer: Any,
+    failure: ErrorObject | None,
+    now: float,
+) -> None:
+    """Decide what an ended invocation means: the execution's end, a retry after
+    a crash (until the crash budget is spent), or waiting for what it waits on."""
+    rec = st.record
+    if rec.status is not ExecutionStatus.RUNNING:
+        close(tables, st, action, now)
+        return
+    exec_op = st.ex.ops[st.ex.order[0]].operation
+    if exec_op.status is OperationStatus.SUCCEEDED:
+        end_execution(tables, st, action, ExecutionStatus.SUCCEEDED, now, exec_op.result, None)
+    elif exec_op.status is OperationStatus.FAILED:
+        end_execution(tables, st, action, ExecutionStatus.FAILED, now, None, exec_op.error)
+    elif failure is not None:
+        crashes = rec.crashes + 1
+        st.record = replace(rec, crashes=crashes)
+        if crashes > config.max_crash_retries:
+            end_execution(tables, st, action, ExecutionStatus.FAILED, now, None, failure)
+        else:
+            st.record = replace(st.record, wake=True)
+    elif status is InvocationStatus.SUCCEEDED:
+        result = answer.get("Result")
+        end_execution(tables, st, action, ExecutionStatus.SUCCEEDED, now, result, None)
+    elif status is InvocationStatus.FAILED:
+        error = error_from_wire(answer.get("Error")) or ErrorObject(
+            message="the handler answered FAILED without an error"
+        )
+        end_execution(tables, st, action, ExecutionStatus.FAILED, now, None, error)
+    else:
+        st.record = replace(rec, crashes=0)
+        if not rec.wake and not st.ex.waiters:
+            error = ErrorObject(
+                message=(
+                    "the invocation returned PENDING but nothing can resume the"
+                    " execution: no wait, step retry, callback or chained invoke is pending"
+                ),
+                type=NO_PROGRESS_ERROR_TYPE,
+            )
+            end_execution(tables, st, action, ExecutionStatus.FAILED, now, None, error)
+
+
+def read_answer(answer: Any) -> tuple[InvocationStatus | None, ErrorObject | None]:
+    """The status of a handler's answer, or the error that makes it unreadable."""
+    if isinstance(answer, dict):
+        try:
+            status = InvocationStatus(str(answer.get("Status")))
+        except ValueError:
+            pass
+        else:
+            result = answer.get("Result")
+            error = answer.get("Error")
+            if (result is None or isinstance(result, str)) and (
+                error is None or isinstance(error, dict)
+            ):
+                return status, None
+    text = repr(answer)
+    if len(text) > 200:
+        text = text[:200] + "..."
+    return None, ErrorObject(
+        message=f"the handler's answer is not a durable invocation output: {text}",
+        type="Runtime.InvalidResponse",
+    )
+
+
+def receipt(
+    action: str, client_token: str | None, reason: str | None, timeout_paused: bool
+) -> ControlReceipt | None:
+    """What a pause or resume request with a ClientToken leaves on the record."""
+    if client_token is None:
+        return None
+    check_client_token(client_token)
+    return ControlReceipt(action, client_token, reason, timeout_paused)
+
+
+def is_retry(ex: Execution, receipt: ControlReceipt | None) -> bool:
+    """Whether a pause or resume request repeats the execution's last one (same
+    ClientToken, same parameters); the same token with other parameters is refused."""
+    last = ex.record.last_control
+    if receipt is None or last is None:
+        return False
+    if (last.action, last.client_token) != (receipt.action, receipt.client_token):
+        return False
+    if last != receipt:
+        raise invalid_parameter(
+            f"ClientToken: {receipt.client_token!r} was already used for a {receipt.action}"
+            " request with other parameters"
+        )
+    return True
+
+
+# --- requests of the control plane (see the ``Engine`` methods of the same names) ---
+
+
+def stop(tables: Tables, config: Config, arn: str, error: ErrorObject | None) -> dict[str, Any]:
+    ex = tables.execution(arn)
+    if ex.record.status is not ExecutionStatus.RUNNING:
+        raise invalid_parameter(
+            f"DurableExecutionArn: execution is already {ex.record.status.value}"
+        )
+    if error is not None:
+        check_error("Error", error)
+    now = config.clock()
+    action = Action()
+    end_execution(tables, action.stage(ex), action, ExecutionStatus.STOPPED, now, None, error)
+    tables.commit(action)
+    return {"StopTimestamp": now}
+
+
+def pause(
+    tables: Tables,
+    config: Config,
+    arn: str,
+    reason: str | None,
+    execution_timeout_paused: bool,
+    client_token: str | None,
+) -> None:
+    ex = tables.execution(arn)
+    check_reason(reason)
+    if not isinstance(execution_timeout_paused, bool):
+        raise invalid_parameter("ExecutionTimeoutPaused: must be true or false")
+    control = receipt("pause", client_token, reason, execution_timeout_paused)
+    if is_retry(ex, control):
+        return
+    rec = ex.record
+    if rec.status is not ExecutionStatus.RUNNING or rec.pause is not None:
+        raise conflict(
+            f"DurableExecutionArn: cannot pause an execution that is {status_of(rec)};"
+            " only a RUNNING execution can be paused"
+        )
+    now = config.clock()
+    action = Action()
+    st = action.stage(ex)
+    st.record = replace(
+        rec,
+        pause=PauseState(now, reason, execution_timeout_paused),
+        last_control=control or rec.last_control,
+    )
+    st.add_event(
+        "ExecutionPaused", now, history.execution_paused(now, reason, execution_timeout_paused)
+    )
+    tables.commit(action)
+
+
+def resume(
+    tables: Tables, config: Config, arn: str, reason: str | None, client_token: str | None
+) -> None:
+    ex = tables.execution(arn)
+    check_reason(reason)
+    control = receipt("resume", client_token, reason, False)
+    if is_retry(ex, control):
+        return
+    rec = ex.record
+    paused = rec.pause
+    if rec.status is not ExecutionStatus.RUNNING or paused is None:
+        raise conflict(
+            f"DurableExecutionArn: cannot resume an execution that is {status_of(rec)};"
+            " only a PAUSING or PAUSED execution can be resumed"
+        )
+    now = config.clock()
+    action = Action()
+    st = action.stage(ex)
+    deadline = rec.deadline
+    if paused.timeout_paused and deadline is not None:
+        deadline += now - paused.request_timestamp
+        st.timers.append((deadline, TimerKind.EXECUTION_TIMEOUT, None))
+    st.record = replace(
+        rec, pause=None, deadline=deadline, last_control=control or rec.last_control
+    )
+    st.add_event("ExecutionResumed", now, history.execution_resumed(now, reason))
+    tables.commit(action)
+
+
+def delete(tables: Tables, config: Config, arn: str) -> dict[str, Any]:
+    ex = tables.execution(arn)
+    rec = ex.record
+    if rec.status is ExecutionStatus.RUNNING:
+        raise conflict(
+            f"DurableExecutionArn: cannot delete an execution that is {status_of(rec)};"
+            " stop it first (only SUCCEEDED, FAILED, STOPPED or TIMED_OUT executions"
+            " can be deleted)"
+        )
+    if not rec.closed:
+        raise conflict(
+            f"DurableExecutionArn: the execution is {rec.status.value} but its last"
+            " invocation is still ending; retry in a moment"
+        )
+    now = config.clock()
+    tables.store.delete(arn)
+    tables.forget(ex)
+    return {"DeletionRequestTimestamp": now}

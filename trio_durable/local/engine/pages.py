@@ -1,0 +1,107 @@
+"""State pages: the first page of an invocation's state (``InvocationRequest``),
+the pages of ``GetDurableExecutionState``, and the rest of a checkpoint's
+NewExecutionState when it does not fit one page (a ``d``-marker)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from trio_durable.errors import invalid_parameter
+from trio_durable.local import arns
+from trio_durable.local.engine.staging import Execution
+from trio_durable.local.validation import offset_marker
+from trio_durable.wire import Operation, StatePage, error_size, state_page_to_wire
+
+MAX_PAGE_BYTES = 5 * 1024 * 1024
+"""Rough byte budget of one page of operations, so a page fits a Lambda event."""
+
+START_MARKER = "0"
+"""The marker of a state listing's first page (``get_execution_state`` offsets)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationRequest:
+    """One invocation the engine asks for, with the first page of the state as it
+    was when the invocation started."""
+
+    execution_arn: str
+    function_name: str
+    request_id: str
+    checkpoint_token: str
+    first_page: StatePage
+
+    @property
+    def event(self) -> dict[str, Any]:
+        """The Lambda event (rendered on each access: only invokers that send it
+        somewhere pay for the wire conversion)."""
+        return self._event(self.first_page)
+
+    def paged_event(self) -> dict[str, Any]:
+        """The event with an empty first page whose marker points at the start of
+        the state: a handler in this process then reads every page through its
+        client, as dataclasses, with no wire conversion either way."""
+        return self._event(StatePage((), START_MARKER))
+
+    def _event(self, page: StatePage) -> dict[str, Any]:
+        return {
+            "DurableExecutionArn": self.execution_arn,
+            "CheckpointToken": self.checkpoint_token,
+            "InitialExecutionState": state_page_to_wire(page),
+        }
+
+
+def first_page(
+    ops: tuple[Operation, ...], kind: str, page_size: int
+) -> tuple[tuple[Operation, ...], str | None, tuple[Operation, ...]]:
+    """The first page of ``ops``, the marker of the rest (if any) and ``ops``:
+    kind ``s`` pages the state by offset, ``d`` a checkpoint's delta."""
+    page = take_page(ops[:page_size])
+    if len(page) == len(ops):
+        return page, None, ops
+    if kind == "s":
+        return page, str(len(page)), ops
+    return page, f"d{arns.new_request_id()}:{len(page)}", ops
+
+
+def state_page(ex: Execution, marker: str | None, limit: int) -> StatePage:
+    """One page of the state in creation order, or of the rest of a paged
+    NewExecutionState when ``marker`` came from a checkpoint."""
+    if marker is not None and marker.startswith("d"):
+        prefix, _, offset_text = marker.rpartition(":")
+        if ex.delta is None or ex.delta[0] != prefix:
+            raise invalid_parameter(f"Marker: {marker!r} is not a marker of this execution")
+        ops = ex.delta[1]
+        offset = offset_marker(offset_text, len(ops))
+        page = take_page(ops[offset : offset + limit])
+        end = offset + len(page)
+        return StatePage(page, f"{prefix}:{end}" if end < len(ops) else None)
+    offset = offset_marker(marker, len(ex.order))
+    page = take_page(ex.ops[op_id].operation for op_id in ex.order[offset : offset + limit])
+    end = offset + len(page)
+    return StatePage(page, str(end) if end < len(ex.order) else None)
+
+
+def take_page(ops: Iterable[Operation]) -> tuple[Operation, ...]:
+    """The leading ``ops`` that fit the page byte budget (at least one, so paging
+    always progresses)."""
+    page: list[Operation] = []
+    budget = MAX_PAGE_BYTES
+    for op in ops:
+        cost = _op_bytes(op)
+        if page and cost > budget:
+            break
+        budget -= cost
+        page.append(op)
+    return tuple(page)
+
+
+def _op_bytes(op: Operation) -> int:
+    size = 300
+    for text in (op.result, op.input_payload):
+        if text is not None:
+            size += len(text)
+    if op.error is not None:
+        size += error_size(op.error)
+    return size

@@ -1,0 +1,107 @@
+"""STEP: START -> STARTED; SUCCEED/FAIL from STARTED or READY; RETRY -> PENDING
+with a timer, READY when it fires, then START begins the next attempt."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from trio_durable.errors import invalid_parameter
+from trio_durable.local import history
+from trio_durable.local.engine.staging import Stage, TimerKind, new_record
+from trio_durable.local.store import OperationRecord
+from trio_durable.wire import OperationAction, OperationStatus, OperationUpdate
+
+
+def apply(
+    st: Stage, where: str, u: OperationUpdate, existing: OperationRecord | None, now: float
+) -> None:
+    """Apply one STEP update (validated by the caller but for its transition)."""
+    if existing is None:
+        record = new_record(st, u, now, attempt=0)
+        if u.action is OperationAction.START:
+            st.put(record)
+            st.add_op_event("StepStarted", now, record.operation, {})
+            return
+    else:
+        record = existing
+        status = existing.operation.status
+        allowed = (
+            {OperationStatus.READY}
+            if u.action is OperationAction.START
+            else {OperationStatus.STARTED, OperationStatus.READY}
+        )
+        if status not in allowed:
+            raise invalid_parameter(
+                f"{where}.Action: cannot {u.action.value} STEP {u.id!r} in status {status.value}"
+            )
+        if u.action is OperationAction.START:
+            op = replace(
+                existing.operation,
+                status=OperationStatus.STARTED,
+                next_attempt_timestamp=None,
+            )
+            st.put(replace(existing, operation=op))
+            st.add_op_event("StepStarted", now, op, {})
+            return
+    attempt = (record.operation.attempt or 0) + 1
+    if u.action is OperationAction.SUCCEED:
+        op = replace(
+            record.operation,
+            status=OperationStatus.SUCCEEDED,
+            end_timestamp=now,
+            attempt=attempt,
+            result=u.payload,
+            error=None,
+        )
+        details = {
+            "Result": history.payload(u.payload),
+            "RetryDetails": history.retry_details(attempt),
+        }
+        st.put(replace(record, operation=op))
+        st.add_op_event("StepSucceeded", now, op, details)
+    elif u.action is OperationAction.FAIL:
+        op = replace(
+            record.operation,
+            status=OperationStatus.FAILED,
+            end_timestamp=now,
+            attempt=attempt,
+            error=u.error,
+            result=None,
+        )
+        details = {
+            "Error": history.error(u.error),
+            "RetryDetails": history.retry_details(attempt),
+        }
+        st.put(replace(record, operation=op))
+        st.add_op_event("StepFailed", now, op, details)
+    else:
+        delay = u.next_attempt_delay_seconds
+        if delay is None:
+            raise invalid_parameter(
+                f"{where}.StepOptions.NextAttemptDelaySeconds: required for RETRY"
+            )
+        due = now + delay
+        op = replace(
+            record.operation,
+            status=OperationStatus.PENDING,
+            attempt=attempt,
+            next_attempt_timestamp=due,
+            error=u.error,
+            result=u.payload,
+        )
+        # A RETRY with an error is a failed attempt; one without (a
+        # wait_for_condition poll carrying its state) is a successful one.
+        retry = history.retry_details(attempt, delay)
+        if u.error is None:
+            kind, details = "StepSucceeded", {"Result": history.payload(u.payload)}
+        else:
+            kind, details = "StepFailed", {"Error": history.error(u.error)}
+        st.put(replace(record, operation=op))
+        st.add_op_event(kind, now, op, {**details, "RetryDetails": retry})
+        st.timers.append((due, TimerKind.RETRY, u.id))
+
+
+def fire_retry(st: Stage, record: OperationRecord) -> None:
+    """The retry delay elapsed: the step is READY for its next attempt."""
+    op = replace(record.operation, status=OperationStatus.READY)
+    st.put(replace(record, operation=op))

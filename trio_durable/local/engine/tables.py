@@ -1,0 +1,153 @@
+"""The engine's memory: executions and their indexes (by name, by function, by
+CallbackId), the timer heap, the invocation queues, and the one write path
+(``commit``: one ``Store.write`` for an action, then memory)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from trio_durable.errors import not_found
+from trio_durable.local.engine import timers
+from trio_durable.local.engine.staging import Action, Execution, Stage, TimerKind
+from trio_durable.local.store import ExecutionChange, OperationRecord, Store
+from trio_durable.wire import ExecutionStatus, OperationStatus, OperationType
+
+CLOSING_EVENTS = frozenset(
+    {"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionStopped"}
+)
+
+
+class Tables:
+    """Executions in memory and every index over them. ``ready``: executions
+    owed an invocation; ``in_flight``: with one running; ``cancel``: whose
+    invocation should be cancelled; ``cut``: cancelled by a pause at a checkpoint;
+    ``closed``: that got their terminal event since the service last asked."""
+
+    __slots__ = (
+        "by_function",
+        "by_name",
+        "callbacks",
+        "cancel",
+        "closed",
+        "cut",
+        "executions",
+        "functions",
+        "in_flight",
+        "invocations_total",
+        "ready",
+        "store",
+        "timers",
+    )
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.executions: dict[str, Execution] = {}
+        self.by_name: dict[tuple[str, str], str] = {}
+        self.by_function: dict[str, list[str]] = {}
+        self.callbacks: dict[str, tuple[str, str]] = {}
+        self.timers = timers.TimerHeap()
+        self.ready: dict[str, None] = {}
+        self.in_flight: set[str] = set()
+        self.cancel: set[str] = set()
+        self.cut: set[str] = set()
+        self.closed: list[str] = []
+        self.invocations_total = 0
+        self.functions: set[str] = set()
+
+    def execution(self, arn: str) -> Execution:
+        """The execution, or ResourceNotFoundException."""
+        ex = self.executions.get(arn)
+        if ex is None:
+            raise not_found(f"DurableExecutionArn: no execution {arn!r}")
+        return ex
+
+    def timer_live(
+        self,
+        due: float,
+        kind: TimerKind,
+        arn: str,
+        op_id: str | None,
+        action: Action | None = None,
+    ) -> bool:
+        """Whether a timer still stands, seen through ``action``'s stages if given."""
+        ex = self.executions.get(arn)
+        if ex is None:
+            return False
+        st = None if action is None else action.stages.get(arn)
+        rec = ex.record if st is None else st.record
+        if op_id is None:
+            return timers.is_live(due, kind, rec, None)
+        record = ex.ops.get(op_id) if st is None else st.op(op_id)
+        return timers.is_live(due, kind, rec, record)
+
+    def add(self, ex: Execution) -> None:
+        """Index a new (or loaded) execution."""
+        rec = ex.record
+        self.executions[rec.arn] = ex
+        self.by_name[(rec.function_name, rec.name)] = rec.arn
+        self.by_function.setdefault(rec.function_name, []).append(rec.arn)
+
+    def forget(self, ex: Execution) -> None:
+        """Drop a deleted execution from every index (its timers die lazily)."""
+        rec = ex.record
+        del self.executions[rec.arn]
+        if self.by_name.get((rec.function_name, rec.name)) == rec.arn:
+            del self.by_name[(rec.function_name, rec.name)]
+        siblings = self.by_function[rec.function_name]
+        siblings.remove(rec.arn)
+        if not siblings:
+            del self.by_function[rec.function_name]
+        for record in ex.ops.values():
+            if record.operation.callback_id is not None:
+                self.callbacks.pop(record.operation.callback_id, None)
+        self.ready.pop(rec.arn, None)
+        self.cancel.discard(rec.arn)
+        self.cut.discard(rec.arn)
+
+    def commit(self, action: Action) -> None:
+        """Write the action's stages in one store write, then apply them to memory."""
+        changes = []
+        for st in action.stages.values():
+            st.record = replace(st.record, event_count=len(st.ex.events) + len(st.events))
+            changes.append(ExecutionChange(st.record, tuple(st.ops.values()), tuple(st.events)))
+        self.store.write(changes)
+        for st in action.stages.values():
+            self._apply_stage(st)
+
+    def _apply_stage(self, st: Stage) -> None:
+        ex = st.ex
+        rec = ex.record = st.record
+        if st.is_new:
+            self.add(ex)
+        ex.order.extend(st.new_ops)
+        for op_id, record in st.ops.items():
+            ex.ops[op_id] = record
+            ex.dirty[op_id] = None
+            self.track_waiter(ex, record)
+        ex.events.extend(st.events)
+        for due, kind, timer_op in st.timers:
+            self.timers.push(due, kind, rec.arn, timer_op)
+        if rec.closed:
+            ex.waiters.clear()
+            self.ready.pop(rec.arn, None)
+            if any(ev.event_type in CLOSING_EVENTS for ev in st.events):
+                self.closed.append(rec.arn)
+        elif rec.status is not ExecutionStatus.RUNNING:
+            self.cancel.add(rec.arn)  # ends when its invocation in flight does
+        elif rec.wake and rec.invocation_id is None:
+            self.ready[rec.arn] = None
+
+    def track_waiter(self, ex: Execution, record: OperationRecord) -> None:
+        """Index a callback's id; note whether the operation can still complete."""
+        op = record.operation
+        if op.type is OperationType.CALLBACK and op.callback_id is not None:
+            self.callbacks[op.callback_id] = (record.execution_arn, op.id)
+        waiting = (op.status is OperationStatus.PENDING and op.type is OperationType.STEP) or (
+            op.status is OperationStatus.STARTED
+            and op.type
+            in (OperationType.WAIT, OperationType.CALLBACK, OperationType.CHAINED_INVOKE)
+        )
+        if waiting:
+            ex.waiters.add(op.id)
+        else:
+            ex.waiters.discard(op.id)
