@@ -31,7 +31,6 @@ def apply(
         timeout_deadline=now + timeout if timeout else None,
         heartbeat_deadline=now + heartbeat if heartbeat else None,
     )
-    st.put(record)
     details: dict[str, Any] = {"CallbackId": callback_id}
     if timeout:
         details["Timeout"] = timeout
@@ -39,7 +38,7 @@ def apply(
     if heartbeat:
         details["HeartbeatTimeout"] = heartbeat
         st.timers.append((now + heartbeat, TimerKind.CALLBACK_HEARTBEAT, u.id))
-    st.add_op_event("CallbackStarted", now, record.operation, details)
+    st.transition(record, record.operation, "CallbackStarted", now, details)
 
 
 def check_open(callback_id: str, ex: Execution, record: OperationRecord) -> None:
@@ -67,11 +66,10 @@ def complete(
 ) -> None:
     """SendDurableExecutionCallbackSuccess or ...Failure arrived."""
     op = replace(record.operation, status=status, end_timestamp=now, result=result, error=error)
-    st.put(replace(record, operation=op))
     if status is OperationStatus.SUCCEEDED:
-        st.add_op_event("CallbackSucceeded", now, op, {"Result": history.payload(result)})
+        st.transition(record, op, "CallbackSucceeded", now, {"Result": history.payload(result)})
     else:
-        st.add_op_event("CallbackFailed", now, op, {"Error": history.error(error)})
+        st.transition(record, op, "CallbackFailed", now, {"Error": history.error(error)})
 
 
 def heartbeat(st: Stage, record: OperationRecord, now: float) -> None:
@@ -95,5 +93,4 @@ def fire_timeout(st: Stage, kind: TimerKind, record: OperationRecord, now: float
         type=f"Callback.{which}",
     )
     op = replace(record.operation, status=OperationStatus.TIMED_OUT, end_timestamp=now, error=error)
-    st.put(replace(record, operation=op))
-    st.add_op_event("CallbackTimedOut", now, op, {"Error": history.error(error)})
+    st.transition(record, op, "CallbackTimedOut", now, {"Error": history.error(error)})

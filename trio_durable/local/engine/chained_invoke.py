@@ -57,20 +57,18 @@ def apply(
         details["TenantId"] = u.invoke_tenant_id
     child = start_child(target, u.payload, u.id)
     if child is None:
-        st.put(record)
-        st.add_op_event("ChainedInvokeStarted", now, record.operation, details)
+        st.transition(record, record.operation, "ChainedInvokeStarted", now, details)
         error = ErrorObject(
             message=f"function {target!r} not found", type="ResourceNotFoundException"
         )
         op = replace(
             record.operation, status=OperationStatus.FAILED, end_timestamp=now, error=error
         )
-        st.put(replace(record, operation=op))
-        st.add_op_event("ChainedInvokeFailed", now, op, {"Error": history.error(error)})
+        st.transition(record, op, "ChainedInvokeFailed", now, {"Error": history.error(error)})
         return
     details["DurableExecutionArn"] = child
-    st.put(replace(record, target_arn=child))
-    st.add_op_event("ChainedInvokeStarted", now, record.operation, details)
+    started = replace(record, target_arn=child)
+    st.transition(started, started.operation, "ChainedInvokeStarted", now, details)
 
 
 def deliver_held_outcomes(st: Stage, executions: Mapping[str, Execution], now: float) -> None:
@@ -101,10 +99,9 @@ def record_outcome(st: Stage, record: OperationRecord, child: ExecutionRecord, n
         result=child.result,
         error=child.error,
     )
-    st.put(replace(record, operation=op))
     if op_status is OperationStatus.SUCCEEDED:
         details = {"Result": history.payload(child.result)}
     else:
         details = {"Error": history.error(child.error)}
-    st.add_op_event(event_type, now, op, details)
+    st.transition(record, op, event_type, now, details)
     wake(st)

@@ -20,8 +20,7 @@ def apply(
         if existing is not None:
             raise invalid_parameter(f"{where}.Id: CONTEXT {u.id!r} already exists")
         record = new_record(st, u, now, replay_children=u.replay_children)
-        st.put(record)
-        st.add_op_event("ContextStarted", now, record.operation, {})
+        st.transition(record, record.operation, "ContextStarted", now)
         return
     if existing is None:
         record = new_record(st, u, now)
@@ -43,8 +42,7 @@ def apply(
             result=u.payload,
             replay_children=replay,
         )
-        st.put(replace(record, operation=op))
-        st.add_op_event("ContextSucceeded", now, op, {"Result": history.payload(u.payload)})
+        st.transition(record, op, "ContextSucceeded", now, {"Result": history.payload(u.payload)})
     else:
         op = replace(
             record.operation,
@@ -53,5 +51,4 @@ def apply(
             error=u.error,
             replay_children=replay,
         )
-        st.put(replace(record, operation=op))
-        st.add_op_event("ContextFailed", now, op, {"Error": history.error(u.error)})
+        st.transition(record, op, "ContextFailed", now, {"Error": history.error(u.error)})

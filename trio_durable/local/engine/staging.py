@@ -82,9 +82,20 @@ class Stage:
     def next_event_id(self) -> int:
         return len(self.ex.events) + len(self.events) + 1
 
-    def add_op_event(
-        self, event_type: str, now: float, op: Operation, details: history.Details
+    def transition(
+        self,
+        record: OperationRecord,
+        op: Operation,
+        event_type: str,
+        now: float,
+        details: history.Details = history.NO_DETAILS,
     ) -> None:
+        """Stage ``record`` with its operation now ``op`` and append ``op``'s event.
+
+        The caller builds ``op`` with ``dataclasses.replace(record.operation, ...)``
+        (so mypy checks the field names) or passes ``record.operation`` for a record
+        it just created."""
+        self.put(record if op is record.operation else replace(record, operation=op))
         self.events.append(
             history.operation_event(event_type, self.next_event_id(), now, op, details)
         )

@@ -19,8 +19,7 @@ def apply(
     if existing is None:
         record = new_record(st, u, now, attempt=0)
         if u.action is OperationAction.START:
-            st.put(record)
-            st.add_op_event("StepStarted", now, record.operation, {})
+            st.transition(record, record.operation, "StepStarted", now)
             return
     else:
         record = existing
@@ -40,8 +39,7 @@ def apply(
                 status=OperationStatus.STARTED,
                 next_attempt_timestamp=None,
             )
-            st.put(replace(existing, operation=op))
-            st.add_op_event("StepStarted", now, op, {})
+            st.transition(existing, op, "StepStarted", now)
             return
     attempt = (record.operation.attempt or 0) + 1
     if u.action is OperationAction.SUCCEED:
@@ -57,8 +55,7 @@ def apply(
             "Result": history.payload(u.payload),
             "RetryDetails": history.retry_details(attempt),
         }
-        st.put(replace(record, operation=op))
-        st.add_op_event("StepSucceeded", now, op, details)
+        st.transition(record, op, "StepSucceeded", now, details)
     elif u.action is OperationAction.FAIL:
         op = replace(
             record.operation,
@@ -72,8 +69,7 @@ def apply(
             "Error": history.error(u.error),
             "RetryDetails": history.retry_details(attempt),
         }
-        st.put(replace(record, operation=op))
-        st.add_op_event("StepFailed", now, op, details)
+        st.transition(record, op, "StepFailed", now, details)
     else:
         delay = u.next_attempt_delay_seconds
         if delay is None:
@@ -96,8 +92,7 @@ def apply(
             kind, details = "StepSucceeded", {"Result": history.payload(u.payload)}
         else:
             kind, details = "StepFailed", {"Error": history.error(u.error)}
-        st.put(replace(record, operation=op))
-        st.add_op_event(kind, now, op, {**details, "RetryDetails": retry})
+        st.transition(record, op, kind, now, {**details, "RetryDetails": retry})
         st.timers.append((due, TimerKind.RETRY, u.id))
 
 

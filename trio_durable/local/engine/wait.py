@@ -23,21 +23,15 @@ def apply(
             raise invalid_parameter(f"{where}.WaitOptions.WaitSeconds: required for START")
         due = now + u.wait_seconds
         record = new_record(st, u, now, scheduled_end_timestamp=due)
-        st.put(record)
-        st.add_op_event(
-            "WaitStarted",
-            now,
-            record.operation,
-            {"Duration": u.wait_seconds, "ScheduledEndTimestamp": due},
-        )
+        details = {"Duration": u.wait_seconds, "ScheduledEndTimestamp": due}
+        st.transition(record, record.operation, "WaitStarted", now, details)
         st.timers.append((due, TimerKind.WAIT, u.id))
         return
     if existing is None or existing.operation.status is not OperationStatus.STARTED:
         state = "does not exist" if existing is None else existing.operation.status.value
         raise invalid_parameter(f"{where}.Action: cannot CANCEL WAIT {u.id!r}: it {state}")
     op = replace(existing.operation, status=OperationStatus.CANCELLED, end_timestamp=now)
-    st.put(replace(existing, operation=op))
-    st.add_op_event("WaitCancelled", now, op, {"Error": history.error(u.error)})
+    st.transition(existing, op, "WaitCancelled", now, {"Error": history.error(u.error)})
 
 
 def fire(st: Stage, record: OperationRecord, now: float) -> None:
@@ -45,5 +39,4 @@ def fire(st: Stage, record: OperationRecord, now: float) -> None:
     op = replace(record.operation, status=OperationStatus.SUCCEEDED, end_timestamp=now)
     start = record.operation.start_timestamp
     due = record.operation.scheduled_end_timestamp or now
-    st.put(replace(record, operation=op))
-    st.add_op_event("WaitSucceeded", now, op, {"Duration": round(due - start)})
+    st.transition(record, op, "WaitSucceeded", now, {"Duration": round(due - start)})
