@@ -5,7 +5,8 @@ Loads the Lambda handler ``TARGET`` once and says so (``{"Ready": true}``, or
 the pipes it was started with: each frame is a 4-byte big-endian length followed
 by that many bytes of JSON. Request: ``{"RequestId", "FunctionName", "Event"}``;
 answer: ``{"Answer": <handler answer>}`` or ``{"Raised": ErrorObject wire}`` when
-the handler raised. The handler's own
+the handler raised, with ``"Logs"``: the workflow logger's records of the
+invocation (``LogEntry`` fields), which the service keeps. The handler's own
 stdout is redirected to stderr so that a ``print`` cannot corrupt the protocol.
 It exits when its stdin closes (the service went away). The handler reaches the
 service through ``AWS_ENDPOINT_URL_LAMBDA``, set by the parent.
@@ -13,17 +14,20 @@ service through ``AWS_ENDPOINT_URL_LAMBDA``, set by the parent.
 
 from __future__ import annotations
 
+import logging
 import os
 import struct
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
 
 from trio_durable.errors import DurableExecutionError, error_object_from_exception
+from trio_durable.local.logbook import LogEntry
 from trio_durable.local.targets import load_target
+from trio_durable.runtime.logger import WORKFLOW_LOGGER
 from trio_durable.wire import error_to_wire
 
 _HEADER = struct.Struct(">I")
@@ -62,6 +66,24 @@ def _write_frame(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+class _LogShipper(logging.Handler):
+    """Collects the workflow logger's records of the invocation under way, to send
+    them to the service with the answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: list[LogEntry] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        entry = LogEntry.from_record(record)
+        if entry is not None:
+            self.entries.append(entry)
+
+    def take(self) -> list[dict[str, Any]]:
+        taken, self.entries = self.entries, []
+        return [asdict(entry) for entry in taken]
+
+
 def serve(target: str, request_fd: int, answer_fd: int) -> None:
     """Load ``target``, say whether that worked, then answer invocation requests on
     ``request_fd`` until it closes."""
@@ -71,6 +93,10 @@ def serve(target: str, request_fd: int, answer_fd: int) -> None:
         _write_frame(answer_fd, orjson.dumps({"LoadError": exc.message}))
         return
     _write_frame(answer_fd, orjson.dumps({"Ready": True}))
+    shipper = _LogShipper()
+    WORKFLOW_LOGGER.addHandler(shipper)
+    if WORKFLOW_LOGGER.level == logging.NOTSET:
+        WORKFLOW_LOGGER.setLevel(logging.INFO)
     while True:
         header = _read_exactly(request_fd, _HEADER.size)
         if header is None:
@@ -88,8 +114,12 @@ def serve(target: str, request_fd: int, answer_fd: int) -> None:
         reply: dict[str, Any]
         try:
             reply = {"Answer": handler(request["Event"], context)}
-            data = orjson.dumps(reply)
         except Exception as exc:
+            reply = {"Raised": error_to_wire(error_object_from_exception(exc))}
+        reply["Logs"] = shipper.take()
+        try:
+            data = orjson.dumps(reply)
+        except TypeError as exc:  # an answer that is not JSON
             data = orjson.dumps({"Raised": error_to_wire(error_object_from_exception(exc))})
         _write_frame(answer_fd, data)
 

@@ -127,8 +127,8 @@ class LogBook(logging.Handler):
             self._listeners.append(listener)
 
     def attach(self, logger: logging.Logger = WORKFLOW_LOGGER) -> None:
-        """Receive ``logger``'s records (INFO and up unless it was set lower)."""
-        if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        """Receive ``logger``'s records: INFO and up, unless the program set its level."""
+        if logger.level == logging.NOTSET:
             logger.setLevel(logging.INFO)
         logger.addHandler(self)
 

@@ -30,6 +30,7 @@ import trio
 
 from trio_durable.errors import ValidationError
 from trio_durable.local.invokers import InvocationError, InvocationRequest
+from trio_durable.local.logbook import LogEntry
 from trio_durable.wire import error_from_wire
 
 if TYPE_CHECKING:
@@ -105,6 +106,8 @@ class SubprocessInvoker:
             finally:
                 self._busy -= 1
             self._idle.append(worker)
+        for entry in reply.get("Logs") or ():
+            service.logs.add(LogEntry(**entry))
         raised = reply.get("Raised")
         if raised is not None:
             error = error_from_wire(raised)

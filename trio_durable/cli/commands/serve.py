@@ -1,4 +1,5 @@
-"""``serve``: the local durable execution service over HTTP, until SIGINT or SIGTERM."""
+"""``serve``: the local durable execution service over HTTP (and its web console),
+until SIGINT or SIGTERM, printing a live log (``cli/live_log.py``) unless quiet."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from trio_durable.cli.hosting import open_store
+from trio_durable.cli.hosting import ObservedStore, open_store
+from trio_durable.cli.live_log import LiveLog
 from trio_durable.cli.options import function_options, server_options
 from trio_durable.cli.templates import (
     hosted_functions,
@@ -33,6 +35,15 @@ def register(commands: Subcommands) -> None:
     template_options(serve)
     serve.add_argument("--store", default=f"sqlite:{DEFAULT_PATH}", help="memory or sqlite:PATH")
     server_options(serve, http.DEFAULT_PORT)
+    serve.add_argument(
+        "--quiet", action="store_true", help="no live log of executions, only the banner"
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="the live log's lines: text (default) or one JSON object per line",
+    )
     serve.set_defaults(handler=_cmd_serve)
 
 
@@ -52,9 +63,14 @@ async def _serve(args: argparse.Namespace) -> int:
         invokers = await start_hosted(
             stack, functions, mode=args.invoker, endpoint=endpoint, region=args.region
         )
+        live = None if args.quiet else LiveLog(log_format=args.log_format)
         store = open_store(args.store)
+        if live is not None:
+            store = ObservedStore(store, live)
         stack.callback(store.close)
         service = await stack.enter_async_context(open_local_service(store=store))
+        if live is not None:
+            service.logs.listen(live.on_log)
         register_hosted(service, invokers, functions)
         signals = stack.enter_context(trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT))
         nursery = await stack.enter_async_context(trio.open_nursery())
@@ -64,6 +80,7 @@ async def _serve(args: argparse.Namespace) -> int:
         for function in functions.values():
             print(f"  {function.describe(args.invoker)}", flush=True)
         print(f"  point boto3 at it: export AWS_ENDPOINT_URL_LAMBDA={endpoint}", flush=True)
+        print(f"  web console: {endpoint}/", flush=True)
         async for _ in signals:
             break  # stop serving; the exit stack closes workers and the store
         nursery.cancel_scope.cancel()

@@ -1,0 +1,109 @@
+"""``serve``'s live log, read from a real ``trio-durable serve`` process while
+boto3 drives executions: text lines, ``--log-format json`` and ``--quiet``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from cli_harness import Running, background
+from local_service_harness import lambda_client, poll
+
+HANDLERS = Path(__file__).parent / "handlers" / "console_workflows.py"
+
+
+@contextmanager
+def serving(*options: str) -> Iterator[tuple[Running, Any]]:
+    args = ["serve", "--port", "0", "--store", "memory", *options]
+    for name in ("approval", "echo"):
+        args += ["--function", f"{name}={HANDLERS}:{name}"]
+    with background(args) as running:
+        endpoint = running.wait_for_line(r"listening on (http://\S+)", stream="stdout").group(1)
+        running.wait_for_line(r"web console: " + endpoint + "/", stream="stdout")
+        yield running, lambda_client(endpoint)
+
+
+def _callback_id(lam: Any, arn: str) -> str:
+    def started() -> str | None:
+        for event in lam.get_durable_execution_history(DurableExecutionArn=arn)["Events"]:
+            if event["EventType"] == "CallbackStarted":
+                return str(event["CallbackStartedDetails"]["CallbackId"])
+        return None
+
+    return poll("the callback", started)
+
+
+def test_text_lines_tagged_with_the_execution(tmp_path: Path) -> None:
+    with serving() as (running, lam):
+        lam.invoke(FunctionName="echo", DurableExecutionName="live-echo", Payload=b'{"a": 1}')
+        for pattern in (
+            r"^\d\d:\d\d:\d\d\.\d{3} \[live-echo\] execution 'live-echo' of echo started"
+            r" with input \{\"a\": 1\}",
+            r"\[live-echo\] invocation #1 started$",
+            r"\[live-echo\] step 'echo' started",
+            r"\[live-echo\] step 'echo' succeeded -> \{\"a\":1\}",
+            r"\[live-echo\] execution succeeded",
+        ):
+            running.wait_for_line(pattern, stream="stdout")
+        arn = lam.invoke(
+            FunctionName="approval",
+            InvocationType="Event",
+            DurableExecutionName="a-long-order-name-to-shorten",
+            Payload=b'{"order": 5}',
+        )["DurableExecutionArn"]
+        running.wait_for_line(r"\[a-long-o\] log INFO: order 5 waits for approval", "stdout")
+        running.wait_for_line(r"\[a-long-o\] child context 'map-item-2' succeeded", "stdout")
+        running.wait_for_line(r"\[a-long-o\] invocation completed, execution suspended", "stdout")
+        lam.send_durable_execution_callback_success(
+            CallbackId=_callback_id(lam, arn), Result=b'"yes"'
+        )
+        running.wait_for_line(r"\[a-long-o\] callback 'approval callback' succeeded", "stdout")
+        running.wait_for_line(r"\[a-long-o\] invocation #2 started \(replay\)", "stdout")
+        running.wait_for_line(r"\[a-long-o\] execution succeeded", "stdout")
+
+
+def test_json_lines() -> None:
+    with serving("--log-format", "json") as (running, lam):
+        lam.invoke(FunctionName="approval", InvocationType="Event", Payload=b'{"order": 6}')
+        running.wait_for_line(r"execution suspended", stream="stdout")
+    lines = [json.loads(line) for line in running.lines if line.startswith("{")]
+    kinds = {line["Kind"] for line in lines}
+    assert kinds == {"execution", "invocation", "operation", "log"}
+    [log] = [line for line in lines if line["Kind"] == "log"]
+    assert log["Record"]["Message"] == "order 6 waits for approval"
+    started = lines[0]
+    assert started["Event"]["EventType"] == "ExecutionStarted"
+    assert started["FunctionName"] == "approval"
+    assert all(isinstance(line["Timestamp"], float) for line in lines)
+
+
+def test_quiet_prints_only_the_banner() -> None:
+    with serving("--quiet") as (running, lam):
+        lam.invoke(FunctionName="echo", Payload=b"{}")
+        os.killpg(running.process.pid, signal.SIGINT)
+        code, out, _ = running.finish()
+    assert code == 0
+    printed = "".join(running.lines) + out
+    assert "execution" not in printed.replace("durable execution", "")
+    assert "trio-durable service stopped" in printed
+
+
+def test_logs_of_handlers_in_worker_processes() -> None:
+    with serving("--invoker", "subprocess") as (running, lam):
+        arn = lam.invoke(FunctionName="approval", InvocationType="Event", Payload=b'{"order": 11}')[
+            "DurableExecutionArn"
+        ]
+        running.wait_for_line(r"log INFO: order 11 waits for approval", stream="stdout")
+        endpoint = lam.meta.endpoint_url
+        with urllib.request.urlopen(
+            f"{endpoint}/local/executions/{quote(arn, safe='')}/logs", timeout=30
+        ) as response:
+            records = json.loads(response.read())["Records"]
+        assert [r["Message"] for r in records] == ["order 11 waits for approval"]

@@ -1,0 +1,152 @@
+"""``serve``'s live log: one line per execution start and end, per invocation, per
+operation start and end, and per ``ctx.logger`` record, each tagged with the
+execution's short name.
+
+``LiveLog`` observes the store's writes (``hosting.ObservedStore``) and listens to
+the service's ``LogBook``. Text lines read ``HH:MM:SS.mmm [name] what`` (local
+wall-clock time of the event); ``json`` writes one object per line instead, for
+scripts. Lines may come from worker threads (step bodies log there), hence the lock.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Literal, TextIO
+
+import orjson
+
+from trio_durable.cli.render import describe_event, short
+from trio_durable.local.logbook import LogEntry
+from trio_durable.local.store import ExecutionChange, ExecutionRecord, StoredExecution
+from trio_durable.wire import ExecutionStatus
+
+LogFormat = Literal["text", "json"]
+SHORT_NAME = 8
+"""Characters of an execution's name that tag its lines."""
+
+
+def short_name(name: str) -> str:
+    """An execution's tag: its name, or the first characters of a long one."""
+    return name if len(name) <= SHORT_NAME + 4 else name[:SHORT_NAME]
+
+
+class LiveLog:
+    """Writes the live log of every execution to ``out`` (see the module doc)."""
+
+    def __init__(self, *, log_format: LogFormat = "text", out: TextIO | None = None) -> None:
+        self._format = log_format
+        self._out = out if out is not None else sys.stdout
+        self._guard = threading.Lock()
+        self._names: dict[str, str] = {}
+        self._invocation: dict[str, str | None] = {}
+        self._invocations: dict[str, int] = {}
+
+    # --- StoreObserver ------------------------------------------------------------
+
+    def on_load(self, stored: StoredExecution) -> None:
+        """An execution already in the store: remembered, not replayed into the log."""
+        record = stored.execution
+        self._names[record.arn] = record.name
+        self._invocation[record.arn] = None
+        self._invocations[record.arn] = sum(
+            1 for event in stored.events if event.event_type == "InvocationCompleted"
+        )
+
+    def on_write(self, changes: Sequence[ExecutionChange]) -> None:
+        for change in changes:
+            record = change.execution
+            self._names[record.arn] = record.name
+            for event in change.events:
+                self._event(record, event.to_wire())
+            previous = self._invocation.get(record.arn)
+            if record.invocation_id is not None and record.invocation_id != previous:
+                count = self._invocations.get(record.arn, 0) + 1
+                self._invocations[record.arn] = count
+                text = f"invocation #{count} started" + (" (replay)" if count > 1 else "")
+                self._write(record, record.invocation_start, "invocation", text, None)
+            self._invocation[record.arn] = record.invocation_id
+            if record.closed:
+                self._invocation.pop(record.arn, None)
+                self._invocations.pop(record.arn, None)
+
+    # --- LogBook listener ---------------------------------------------------------
+
+    def on_log(self, entry: LogEntry) -> None:
+        name = self._names.get(entry.execution_arn, entry.execution_arn.rsplit("/", 2)[-2])
+        where = f" ({entry.operation_name})" if entry.operation_name else ""
+        text = f"log {entry.level}{where}: {entry.message}"
+        if self._format == "json":
+            self._json(
+                {
+                    "Timestamp": entry.timestamp,
+                    "Kind": "log",
+                    "ExecutionArn": entry.execution_arn,
+                    "ExecutionName": name,
+                    "Text": text,
+                    "Record": entry.to_json(),
+                }
+            )
+        else:
+            self._text(entry.timestamp, name, text)
+
+    # --- writing ------------------------------------------------------------------
+
+    def _event(self, record: ExecutionRecord, event: Mapping[str, Any]) -> None:
+        event_type: str = event.get("EventType", "")
+        text = describe_event(event)
+        if event_type == "ExecutionStarted":
+            text = f"execution {record.name!r} of {record.function_name} started"
+            payload = ((event.get("ExecutionStartedDetails") or {}).get("Input") or {}).get(
+                "Payload"
+            )
+            if payload is not None:
+                text += f" with input {short(payload)}"
+        elif event_type == "InvocationCompleted" and record.status is ExecutionStatus.RUNNING:
+            if record.pause is not None:
+                text += ", execution paused"
+            else:
+                text += ", re-invoking" if record.wake else ", execution suspended"
+        kind = "execution" if event_type.startswith("Execution") else "operation"
+        if event_type.startswith("Invocation"):
+            kind = "invocation"
+        self._write(record, event.get("EventTimestamp"), kind, text, event)
+
+    def _write(
+        self,
+        record: ExecutionRecord,
+        timestamp: float | None,
+        kind: str,
+        text: str,
+        event: Mapping[str, Any] | None,
+    ) -> None:
+        if self._format == "json":
+            line: dict[str, Any] = {
+                "Timestamp": timestamp,
+                "Kind": kind,
+                "ExecutionArn": record.arn,
+                "ExecutionName": record.name,
+                "FunctionName": record.function_name,
+                "Text": text,
+            }
+            if event is not None:
+                line["Event"] = event
+            self._json(line)
+        else:
+            self._text(timestamp, record.name, text)
+
+    def _text(self, timestamp: float | None, name: str, text: str) -> None:
+        when = _wall_clock(timestamp) if timestamp is not None else " " * 12
+        with self._guard:
+            print(f"{when} [{short_name(name)}] {text}", file=self._out, flush=True)
+
+    def _json(self, line: Mapping[str, Any]) -> None:
+        data = orjson.dumps(line).decode()
+        with self._guard:
+            print(data, file=self._out, flush=True)
+
+
+def _wall_clock(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp).strftime("%H:%M:%S.%f")[:-3]
