@@ -31,7 +31,7 @@ if CHROMIUM is None and not os.environ.get("CI"):
 def endpoint() -> Iterator[str]:
     """A ``trio-durable serve`` process serving the console's test workflows."""
     args = ["serve", "--port", "0", "--store", "memory"]
-    for name in ("approval", "sleeper", "echo"):
+    for name in ("approval", "sleeper", "echo", "many_steps"):
         args += ["--function", f"{name}={HANDLERS}:{name}"]
     with background(args) as running:
         found = running.wait_for_line(r"listening on (http://\S+)", stream="stdout")
@@ -240,3 +240,21 @@ def test_timeline_events_and_logs(page: Any, endpoint: str, lam: Any) -> None:
     page.click("#tab-logs")
     assert "order 9 waits for approval" in page.inner_text("#logs")
     lam.stop_durable_execution(DurableExecutionArn=arn)
+
+
+def test_large_executions_are_shown_in_parts(page: Any, endpoint: str, lam: Any) -> None:
+    arn = start(lam, "many_steps", {"steps": 320})
+    open_execution(page, endpoint, arn)
+    header_status(page, "SUCCEEDED")
+    page.wait_for_selector("#tab-tree:text('Operations (320)')")
+    assert len(page.query_selector_all("#tree [data-op]")) == 200
+    page.click("#tree button.more")
+    page.wait_for_selector("text=step-319")
+    assert len(page.query_selector_all("#tree [data-op]")) == 320
+    page.click("#tab-events")
+    assert len(page.query_selector_all("#events tbody tr")) == 500
+    page.click("#view-events button.more")
+    page.wait_for_function("document.querySelectorAll('#events tbody tr').length > 500")
+    page.click("#tab-timeline")
+    assert "The first 300 operations are shown." in page.inner_text("#timeline .legend")
+    assert len(page.query_selector_all("#timeline .tl-row")) == 301  # and the invocations

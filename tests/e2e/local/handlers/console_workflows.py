@@ -36,3 +36,11 @@ async def sleeper(event: dict[str, Any], ctx: DurableContext) -> str:
 async def echo(event: Any, ctx: DurableContext) -> Any:
     """Returns its input from a step."""
     return await ctx.step(lambda: event, name="echo")
+
+
+@durable_execution
+async def many_steps(event: dict[str, Any], ctx: DurableContext) -> int:
+    """``event["steps"]`` steps in a row: more than the console shows at once."""
+    for n in range(event["steps"]):
+        await ctx.step(int, n, name=f"step-{n}")
+    return int(event["steps"])

@@ -498,17 +498,22 @@ function timelineView(ex, model, now) {
   const start = ex.StartTimestamp;
   const end = ex.EndTimestamp ?? Math.max(now, ...model.invocations.map((i) => i.end));
   const span = Math.max(end - start, 1e-3);
-  const pct = (t) => `${(((t - start) / span) * 100).toFixed(3)}%`;
-  const width = (a, b) => `${Math.max(((b - a) / span) * 100, 0.2).toFixed(3)}%`;
+  // Where a bar from a to b sits on its track, in percent; a short bar keeps a
+  // visible width and stays inside the track.
+  const place = (a, b) => {
+    const width = Math.max(((b - a) / span) * 100, 0.3);
+    const left = Math.min(Math.max(((a - start) / span) * 100, 0), 100 - width);
+    return `left:${left.toFixed(3)}%;width:${width.toFixed(3)}%`;
+  };
   const rows = [];
   const invTrack = h("div", { class: "tl-track" });
   model.invocations.forEach((inv, i) => {
-    invTrack.append(h("div", { class: inv.error ? "tl-bar FAILED" : "tl-bar inv", style: `left:${pct(inv.start)};width:${width(inv.start, inv.end)}`,
+    invTrack.append(h("div", { class: inv.error ? "tl-bar FAILED" : "tl-bar inv", style: place(inv.start, inv.end),
       title: `invocation #${inv.n}: ${clock(inv.start)} - ${clock(inv.end)} (${duration(inv.end - inv.start)})${inv.error ? `, crashed: ${inv.error.ErrorType}` : ""}` }, `#${inv.n}`));
     const next = model.invocations[i + 1];
     const gapEnd = next ? next.start : (TERMINAL.has(ex.Status) ? null : end);
     if (gapEnd !== null && gapEnd > inv.end) {
-      invTrack.append(h("div", { class: "tl-gap", style: `left:${pct(inv.end)};width:${width(inv.end, gapEnd)}`,
+      invTrack.append(h("div", { class: "tl-gap", style: place(inv.end, gapEnd),
         title: `suspended ${duration(gapEnd - inv.end)}` }));
     }
   });
@@ -528,7 +533,7 @@ function timelineView(ex, model, now) {
     const inv = model.invocationAt(op.start);
     rows.push(h("div", { class: "tl-row" },
       h("div", { class: "tl-label", style: `padding-left:${depth * 12}px`, title: op.name || op.id }, `${kindLabel(op)} ${op.name || ""}`),
-      h("div", { class: "tl-track" }, h("div", { class: `tl-bar ${op.status}`, style: `left:${pct(op.start)};width:${width(op.start, opEnd)}`,
+      h("div", { class: "tl-track" }, h("div", { class: `tl-bar ${op.status}`, style: place(op.start, opEnd),
         title: `${op.name || op.id}: ${op.status}, ${duration(opEnd - op.start)}${inv ? `, run by invocation #${inv.n}` : ""}` },
         inv ? `#${inv.n}` : ""))));
   }
