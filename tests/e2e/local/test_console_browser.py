@@ -258,3 +258,9 @@ def test_large_executions_are_shown_in_parts(page: Any, endpoint: str, lam: Any)
     page.click("#tab-timeline")
     assert "The first 300 operations are shown." in page.inner_text("#timeline .legend")
     assert len(page.query_selector_all("#timeline .tl-row")) == 301  # and the invocations
+
+
+def test_an_unknown_execution_says_so(page: Any, endpoint: str) -> None:
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:echo:$LATEST/durable-execution/n/x"
+    page.goto(f"{endpoint}/#/execution/{quote(arn, safe='')}")
+    assert "ResourceNotFoundException" in page.inner_text("#messages .flash")

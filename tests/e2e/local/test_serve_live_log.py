@@ -107,3 +107,20 @@ def test_logs_of_handlers_in_worker_processes() -> None:
         ) as response:
             records = json.loads(response.read())["Records"]
         assert [r["Message"] for r in records] == ["order 11 waits for approval"]
+
+
+def test_run_serves_the_console_while_it_runs() -> None:
+    target = f"{HANDLERS.parent / 'trio_workflow.py'}:handler"
+    with background(["run", target, "--input", '{"sku": "A1"}']) as running:
+        endpoint = running.wait_for_line(r"web console: (http://\S+)/$").group(1)
+        callback_id = running.wait_for_line(r"callback id (\S+)").group(1)
+        with urllib.request.urlopen(endpoint + "/", timeout=30) as response:
+            assert b"/console/console.js" in response.read()
+        with urllib.request.urlopen(endpoint + "/local/executions", timeout=30) as response:
+            [listed] = json.loads(response.read())["DurableExecutions"]
+        assert listed["Status"] == "RUNNING"
+        lambda_client(endpoint).send_durable_execution_callback_success(
+            CallbackId=callback_id, Result=b'"ok"'
+        )
+        code, _, _ = running.finish()
+    assert code == 0

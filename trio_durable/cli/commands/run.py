@@ -101,6 +101,7 @@ async def _run(args: argparse.Namespace, clock: MockClock | None) -> int:
         register_hosted(service, invokers, functions)
         nursery = await stack.enter_async_context(trio.open_nursery())
         await nursery.start(partial(http.serve, service, sock=sock))
+        print(f"{'':14}web console: {endpoint}/", file=sys.stderr, flush=True)
         if clock is not None:
             print(
                 f"{'':14}(--skip-time: waits are skipped, except while a callback is open)",

@@ -346,7 +346,12 @@ function executionPage(app, arn) {
   };
 
   const poll = poller(async () => {
-    execution = (await api(`${executionPath(arn)}?IncludeExecutionData=true`)).data;
+    try {
+      execution = (await api(`${executionPath(arn)}?IncludeExecutionData=true`)).data;
+    } catch (err) {
+      if (err instanceof ApiError && !execution) flash(messages, err.message);
+      throw err;
+    }
     // The service's history markers are offsets, so a poll reads only new events.
     let marker = String(model.events.length);
     for (;;) {
