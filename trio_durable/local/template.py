@@ -554,15 +554,13 @@ _TemplateLoader.add_multi_constructor("!", _construct_tag)
 
 
 def _merge(defaults: Any, properties: Any) -> Any:
-    """SAM's Globals rule: maps merge (the resource wins), lists concatenate,
-    anything else comes from the resource."""
+    """SAM's Globals rule for what is read here: maps merge (the resource wins on a
+    key); anything else comes from the resource."""
     if isinstance(defaults, dict) and isinstance(properties, dict):
         merged = dict(defaults)
         for key, value in properties.items():
             merged[key] = _merge(defaults[key], value) if key in defaults else value
         return merged
-    if isinstance(defaults, list) and isinstance(properties, list):
-        return defaults + properties
     return properties
 
 

@@ -51,6 +51,7 @@ Resources:
       Environment:
         Variables:
           ROLE: echo
+      TenancyConfig: {TenantIsolationMode: PER_TENANT}
   Slow:
     Type: AWS::Serverless::Function
     Properties:
@@ -92,7 +93,16 @@ from trio_durable import durable_execution
 
 @durable_execution
 async def handler(event, ctx):
-    return {"event": event, "role": os.environ["ROLE"], "file": __file__}
+    lambda_variables = (
+        "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_TIMEOUT",
+        "LAMBDA_TASK_ROOT", "_HANDLER",
+    )
+    return {
+        "event": event,
+        "role": os.environ["ROLE"],
+        "file": __file__,
+        "lambda": {name: os.environ.get(name) for name in lambda_variables},
+    }
 """
 
 SLOW = """\
@@ -129,22 +139,31 @@ def project(tmp_path: Path) -> Path:
 def served(request: pytest.FixtureRequest, project: Path) -> Iterator[tuple[str, str, Running]]:
     """(endpoint, invoker, the running server) of ``serve --template``."""
     args = ["serve", "--port", "0", "--store", "memory", "--invoker", request.param]
-    with background([*args, "--template", str(project / "template.yaml")]) as server:
+    args += ["--template", str(project / "template.yaml"), "--invocation-timeout", "7"]
+    args += ["--function", f"Extra={project / 'echo' / 'app.py'}:handler"]
+    with background(args) as server:
         endpoint = server.wait_for_line(r"listening on (http://\S+)", stream="stdout").group(1)
         server.wait_for_line(r"point boto3 at it", stream="stdout")
         yield endpoint, request.param, server
 
 
 def test_several_functions_an_invoke_target_from_the_environment_and_warnings(
-    served: tuple[str, str, Running],
+    served: tuple[str, str, Running], project: Path
 ) -> None:
     endpoint, invoker, server = served
     server.wait_for_line(r"warning: property MemorySize is not applied locally \(Caller, Echo,")
     server.wait_for_line(r"warning: property Policies is not applied locally \(Caller\)")
     server.wait_for_line(r"warning: not served \(no DurableConfig\): NotDurable")
     server.wait_for_line(
+        r"Echo: TenancyConfig PER_TENANT is read, but invocations are not isolated per tenant"
+    )
+    # A template function has its own Timeout; --invocation-timeout is for --function ones.
+    server.wait_for_line(
         r"function Slow -> flows\.slow:handler \(\w+, timeout 1 s, execution timeout 600 s\)",
         stream="stdout",
+    )
+    server.wait_for_line(
+        r"function Extra -> .*echo/app\.py:handler \(\w+, timeout 7 s\)$", "stdout"
     )
     client = lambda_client(endpoint)
     answer = client.invoke(FunctionName="Caller", Payload=b'{"n": 1}')
@@ -159,6 +178,14 @@ def test_several_functions_an_invoke_target_from_the_environment_and_warnings(
     # A worker process has its function's environment only; one process has one
     # environment for every function (docs/local-service.md says so).
     assert result["role_seen_by_caller"] == (None if invoker == "subprocess" else "echo")
+    if invoker == "subprocess":  # what Lambda sets for every function, in its workers
+        assert result["echoed"]["lambda"] == {
+            "AWS_LAMBDA_FUNCTION_NAME": "Echo",
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": "30",
+            "LAMBDA_TASK_ROOT": str(project / "echo"),
+            "_HANDLER": "app.handler",
+        }
     executions = client.list_durable_executions_by_function(FunctionName="Echo")
     assert len(executions["DurableExecutions"]) == 1
 

@@ -52,6 +52,7 @@ Resources:
           TARGET: !Ref Payments
           TARGET_ARN: !GetAtt Payments.Arn
           WHERE: !Sub "${AWS::Region}/${AWS::AccountId}/${Stage}-${Suffix}/${!Literal}"
+          PSEUDO: !Sub "${AWS::Partition} ${AWS::URLSuffix} ${AWS::StackName}"
           LONG_SUB: !Sub
             - "${Name}:${Payments.Arn}"
             - Name: !Ref Stage
@@ -103,6 +104,7 @@ def test_durable_functions_with_globals_and_intrinsics(project: Path) -> None:
         "TARGET": "Payments",
         "TARGET_ARN": "arn:aws:lambda:us-east-1:123456789012:function:Payments",
         "WHERE": "us-east-1/123456789012/dev-x/${Literal}",
+        "PSEUDO": "aws amazonaws.com local",
         "LONG_SUB": "dev:arn:aws:lambda:us-east-1:123456789012:function:Payments",
         "JOINED": "a-dev-3",
         "FLAG": "true",
@@ -283,6 +285,8 @@ def test_durable_config_checks(project: Path) -> None:
         _parse(too_long, project)
     extra = SMALL.replace("{ExecutionTimeout: 60}", "{ExecutionTimeout: 60, Mode: fast}")
     assert "Flow: DurableConfig.Mode is not applied locally" in _parse(extra, project).warnings
+    kms = SMALL + "      Environment: {Variables: {A: b}, KMSKeyArn: k}\n"
+    assert "Flow: Environment.KMSKeyArn is not applied locally" in _parse(kms, project).warnings
 
 
 def test_functions_that_are_not_served(project: Path) -> None:
