@@ -194,6 +194,7 @@ OPERATIONS = frozenset(
         "wait_for_condition",
         "parallel",
         "map",
+        "patched",
     }
 )
 """The methods of ``DurableContext`` that record an operation."""

@@ -33,7 +33,7 @@ from trio_durable.operations import wait_for_callback as wait_for_callback_op
 from trio_durable.operations import wait_for_condition as wait_for_condition_op
 from trio_durable.runtime.ids import operation_id
 from trio_durable.runtime.logger import DurableLogger
-from trio_durable.runtime.replay import check_replay
+from trio_durable.runtime.replay import ReplayHook, check_replay
 from trio_durable.wire import (
     MAX_OPERATION_NAME_LENGTH,
     Operation,
@@ -71,6 +71,7 @@ class Invocation:
     current_task: Callable[[], object]  # an identity of the running task
     to_thread: ToThread  # runs a sync step body in a worker thread
     plugins: PluginRunner | None = None  # None when no plugin is registered
+    replay_hook: ReplayHook | None = None  # a replay check's (testing/replay_check.py)
 
 
 def check_name(name: str | None) -> str | None:
@@ -158,6 +159,17 @@ class DurableContext:
         ):
             # Past the last recorded operation: what follows runs for the first time.
             self._replaying = False
+        if invocation.replay_hook is not None:
+            recorded = invocation.replay_hook.operation(
+                op_id,
+                self._id_prefix,
+                self._counter,
+                type,
+                sub_type,
+                name,
+                self.parent_id,
+                recorded,
+            )
         if recorded is not None:
             check_replay(
                 recorded, type=type, sub_type=sub_type, name=name, parent_id=self.parent_id
@@ -410,3 +422,32 @@ class DurableContext:
         """Run ``await fn(item_ctx, item, index)`` for every item, concurrently, as one
         operation; like ``parallel``, the ``BatchResult`` holds results in item order."""
         return await map_op.run_map(self, items, fn, name=check_name(name), config=config)
+
+    async def patched(self, change_id: str) -> bool:
+        """Whether this execution takes the new code path of change ``change_id``.
+
+        True where the execution reaches this point fresh (it then records a
+        marker: an ordinary step named ``patched:<change_id>``) and on every replay
+        of such an execution; False when replaying an execution recorded before
+        the change, whose next recorded operation is another one (no id is used
+        then, so its record still lines up).
+        """
+        if not isinstance(change_id, str) or not change_id:
+            raise ValidationError("patched needs a non-empty change id")
+        name = check_name(f"{PATCH_MARKER_PREFIX}{change_id}")
+        following = self._invocation.state.get(operation_id(self._id_prefix, self._counter + 1))
+        if following is not None and (
+            following.type is not OperationType.STEP or following.name != name
+        ):
+            await self._invocation.checkpoint()
+            return False
+        await self.step(_patch_marker, name=name)
+        return True
+
+
+PATCH_MARKER_PREFIX = "patched:"
+"""The name of the step ``patched`` records is this and the change id."""
+
+
+async def _patch_marker() -> bool:
+    return True

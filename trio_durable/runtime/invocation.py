@@ -29,6 +29,7 @@ from trio_durable.errors import (
 from trio_durable.plugins import InvocationEndInfo, InvocationInfo, PluginRunner
 from trio_durable.runtime.context import DurableContext, Invocation
 from trio_durable.runtime.logger import WORKFLOW_LOGGER, DurableLogger
+from trio_durable.runtime.replay import ReplayHook
 from trio_durable.runtime.state import Activity, ExecutionState, StateActor
 from trio_durable.runtime.threads import ToThread, anyio_run_sync, trio_run_sync
 from trio_durable.serialization import Serializer
@@ -86,8 +87,10 @@ async def run_invocation(
     serializer: Serializer,
     lambda_context: Any = None,
     plugins: PluginRunner | None = None,
+    replay_hook: ReplayHook | None = None,
 ) -> dict[str, Any]:
-    """Run one invocation and return the handler's answer (``{"Status": ...}``)."""
+    """Run one invocation and return the handler's answer (``{"Status": ...}``);
+    ``replay_hook`` is a replay check's (``runtime/replay.py``)."""
     arn, token, first_page = parse_event(event)
     operations = await fetch_all_pages(client, arn, token, first_page)
     activity = Activity()
@@ -116,6 +119,7 @@ async def run_invocation(
             current_task=current_task,
             to_thread=to_thread,
             plugins=plugins,
+            replay_hook=replay_hook,
         )
         first = len(state) <= 1
         if plugins is not None:

@@ -1,5 +1,9 @@
-"""Testing durable workflows: run them to the end on an embedded local service."""
+"""Testing durable workflows: run them to the end on an embedded local service
+(``DurableTestRunner``), and check new code against recorded histories
+(``replay``, ``HistoryFile``, ``export_history``)."""
 
+from trio_durable.testing.history import HistoryFile, export_history
+from trio_durable.testing.replay_check import Divergence, ReplayReport, replay
 from trio_durable.testing.runner import (
     CallbackInfo,
     DurableTestRunner,
@@ -7,4 +11,14 @@ from trio_durable.testing.runner import (
     RunningExecution,
 )
 
-__all__ = ["CallbackInfo", "DurableTestRunner", "ExecutionResult", "RunningExecution"]
+__all__ = [
+    "CallbackInfo",
+    "Divergence",
+    "DurableTestRunner",
+    "ExecutionResult",
+    "HistoryFile",
+    "ReplayReport",
+    "RunningExecution",
+    "export_history",
+    "replay",
+]

@@ -30,7 +30,13 @@ from trio_durable.wire import Operation, OperationType, error_to_wire
 if TYPE_CHECKING:
     from trio_durable.testing.runner import ExecutionResult
 
-__all__ = ["GOLDEN_FORMAT", "GoldenMismatch", "check_golden", "golden_history"]
+__all__ = [
+    "GOLDEN_FORMAT",
+    "GoldenMismatch",
+    "check_golden",
+    "golden_history",
+    "operation_positions",
+]
 
 GOLDEN_FORMAT = "trio-durable-golden/1"
 
@@ -45,7 +51,7 @@ class GoldenMismatch(AssertionError):
 
 def golden_history(result: ExecutionResult) -> dict[str, Any]:
     """The run-independent form of ``result``'s history (JSON-ready)."""
-    positions = _positions(result.operations)
+    positions = operation_positions(result.operations)
     events: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
     for event in result.events:
         kind = event["EventType"]
@@ -112,7 +118,7 @@ def _dump(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
 
 
-def _positions(operations: tuple[Operation, ...]) -> dict[str, str]:
+def operation_positions(operations: tuple[Operation, ...]) -> dict[str, str]:
     """Operation id -> its position in program order: ``"3"`` for the workflow's
     third operation, ``"3.2"`` for the second inside it.
 

@@ -16,7 +16,9 @@ from trio_durable.cli.commands import (
     check,
     control,
     executions,
+    export,
     history,
+    replay,
     run,
     serve,
 )
@@ -32,4 +34,6 @@ REGISTER: tuple[Callable[[Subcommands], None], ...] = (
     executions.register,
     control.register,
     check.register,
+    export.register,
+    replay.register,
 )
