@@ -145,7 +145,6 @@ class LocalService:
         )
         self._invokers: dict[str, Invoker] = {}
         self._timeouts: dict[str, float] = {}
-        self._execution_timeouts: dict[str, int] = {}
         self._changed = trio.Event()
         self._closed_waiters: dict[str, trio.Event] = {}
         self._scopes: dict[str, trio.CancelScope] = {}
@@ -168,7 +167,8 @@ class LocalService:
         900): an invocation still running then is cancelled and recorded as
         ``Sandbox.Timedout``, a crash the service retries like any other.
         ``execution_timeout_seconds`` (its DurableConfig's ExecutionTimeout) is the
-        timeout of an execution started without one (default: the service's).
+        timeout of its executions started without one, chained invokes included
+        (default: the service's).
         """
         if not 0 < invocation_timeout_seconds <= MAX_INVOCATION_TIMEOUT_SECONDS:
             raise ValidationError(
@@ -180,10 +180,10 @@ class LocalService:
         self._invokers[name] = invoker
         self._timeouts[name] = invocation_timeout_seconds
         if execution_timeout_seconds is None:
-            self._execution_timeouts.pop(name, None)
+            self.engine.execution_timeouts.pop(name, None)
         else:
             check_timeout(execution_timeout_seconds)
-            self._execution_timeouts[name] = execution_timeout_seconds
+            self.engine.execution_timeouts[name] = execution_timeout_seconds
         self.engine.functions.add(name)
         self._changed.set()
 
@@ -230,8 +230,6 @@ class LocalService:
         name = arns.function_name_of(function_name)
         if name not in self._invokers:
             raise not_found(f"FunctionName: function {name!r} is not registered")
-        if timeout_seconds is None:
-            timeout_seconds = self._execution_timeouts.get(name)
         started = self.engine.start_execution(
             name, payload, execution_name=execution_name, timeout_seconds=timeout_seconds
         )

@@ -106,3 +106,20 @@ def test_several_held_outcomes_are_recorded_in_operation_order() -> None:
     succeeded = [e["Id"] for e in engine.events(arn) if e["EventType"] == "ChainedInvokeSucceeded"]
     assert succeeded == ["inv-a", "inv-b", "inv-c"]
     check_history(engine, arn)
+
+
+def test_a_target_with_its_own_execution_timeout_starts_with_it() -> None:
+    """A function's ExecutionTimeout (``Engine.execution_timeouts``) applies to its
+    executions started without a timeout, chained invokes included."""
+    engine, _, _ = make_engine()
+    engine.execution_timeouts["target"] = 120
+    _, _, child_arn = _start_invoke(engine)
+    started = engine.events(child_arn)[0]["ExecutionStartedDetails"]
+    assert started["ExecutionTimeout"] == 120
+    direct = engine.start_execution("target", '"y"').arn
+    assert engine.events(direct)[0]["ExecutionStartedDetails"]["ExecutionTimeout"] == 120
+    given = engine.start_execution("target", '"z"', timeout_seconds=30).arn
+    assert engine.events(given)[0]["ExecutionStartedDetails"]["ExecutionTimeout"] == 30
+    engine.functions.add("other")
+    other = engine.start_execution("other", None).arn
+    assert engine.events(other)[0]["ExecutionStartedDetails"]["ExecutionTimeout"] == 86_400

@@ -104,6 +104,8 @@ class Engine:
         )
         self._tables = Tables(store)
         self.functions: set[str] = self._tables.functions
+        self.execution_timeouts: dict[str, int] = self._tables.execution_timeouts
+        """Execution timeouts by function, for starts and chained invokes that give none."""
         for ex in loading.load(self._tables):
             self._tables.in_flight.add(ex.record.arn)
             self.finish_invocation(
@@ -153,7 +155,11 @@ class Engine:
                     f" {function_name!r} already exists with a different input",
                 )
         config = self._config
-        timeout = config.default_timeout if timeout_seconds is None else timeout_seconds
+        timeout = (
+            self.execution_timeouts.get(function_name, config.default_timeout)
+            if timeout_seconds is None
+            else timeout_seconds
+        )
         check_timeout(timeout)
         action = Action()
         name = execution_name or arns.new_execution_name()

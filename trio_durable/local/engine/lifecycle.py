@@ -117,7 +117,7 @@ def child_starter(
             target,
             payload,
             arns.new_execution_name(),
-            config.default_timeout,
+            tables.execution_timeouts.get(target, config.default_timeout),
             parent=(parent_arn, op_id),
         )
 

@@ -30,6 +30,7 @@ class Tables:
         "cancel",
         "closed",
         "cut",
+        "execution_timeouts",
         "executions",
         "functions",
         "in_flight",
@@ -53,6 +54,8 @@ class Tables:
         self.closed: list[str] = []
         self.invocations_total = 0
         self.functions: set[str] = set()
+        # A function's own execution timeout (its DurableConfig), when it has one.
+        self.execution_timeouts: dict[str, int] = {}
 
     def execution(self, arn: str) -> Execution:
         """The execution, or ResourceNotFoundException."""
