@@ -10,26 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import trio
 
+from trio_durable.local.protocols import ServiceAPI
 from trio_durable.wire import CheckpointResult, OperationUpdate, StatePage
-
-if TYPE_CHECKING:
-    from trio_durable.local.service import LocalService
 
 T = TypeVar("T")
 
 
 class LocalServiceClient:
-    """``ServiceClient`` for a ``LocalService``: ``trio_token`` is the service's
-    Trio token when the client is used outside the service's own Trio thread."""
+    """``ServiceClient`` for a ``LocalService`` (any ``ServiceAPI``).
+
+    ``trio_token`` is the service's Trio token when the client is used outside
+    the service's own Trio thread."""
 
     __slots__ = ("_service", "_trio_token")
 
     def __init__(
-        self, service: LocalService, *, trio_token: trio.lowlevel.TrioToken | None = None
+        self, service: ServiceAPI, *, trio_token: trio.lowlevel.TrioToken | None = None
     ) -> None:
         self._service = service
         self._trio_token = trio_token

@@ -1,5 +1,5 @@
-"""How the local service calls a durable function: the ``Invoker`` protocol and
-the in-process and worker-thread invokers.
+"""How the local service calls a durable function: the in-process and
+worker-thread invokers (the ``Invoker`` protocol is in ``local/protocols.py``).
 
 An invoker receives the invocation event (``DurableExecutionArn``,
 ``CheckpointToken``, ``InitialExecutionState``) and returns the handler's
@@ -15,16 +15,20 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import trio
 
-from trio_durable.errors import DurableExecutionError, error_object_from_exception
+from trio_durable.errors import error_object_from_exception
 from trio_durable.local.client import LocalServiceClient
-from trio_durable.local.engine import InvocationRequest
-
-if TYPE_CHECKING:
-    from trio_durable.local.service import LocalService
+from trio_durable.local.protocols import (
+    MAX_INVOCATION_TIMEOUT_SECONDS,
+    TIMEOUT_ERROR_TYPE,
+    InvocationError,
+    InvocationRequest,
+    Invoker,
+    ServiceAPI,
+)
 
 __all__ = [
     "MAX_INVOCATION_TIMEOUT_SECONDS",
@@ -36,26 +40,6 @@ __all__ = [
     "LocalLambdaContext",
     "ThreadInvoker",
 ]
-
-MAX_INVOCATION_TIMEOUT_SECONDS = 900
-"""Lambda's longest function timeout, and the local service's default."""
-TIMEOUT_ERROR_TYPE = "Sandbox.Timedout"
-"""What Lambda records for an invocation that ran out of time."""
-
-
-class InvocationError(DurableExecutionError):
-    """The invocation crashed; ``error_type`` defaults to ``Runtime.ExitError``."""
-
-    def __init__(self, message: str, *, error_type: str = "Runtime.ExitError") -> None:
-        super().__init__(message, error_type=error_type)
-
-
-class Invoker(Protocol):
-    """Runs one invocation of a durable function."""
-
-    async def invoke(self, request: InvocationRequest, service: LocalService) -> dict[str, Any]:
-        """The handler's answer; raises ``InvocationError`` when the invocation crashed."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +67,7 @@ class LocalLambdaContext:
 
 
 def _context(
-    request: InvocationRequest, client: LocalServiceClient, service: LocalService
+    request: InvocationRequest, client: LocalServiceClient, service: ServiceAPI
 ) -> LocalLambdaContext:
     function_arn = request.execution_arn.split("/durable-execution/", 1)[0]
     return LocalLambdaContext(
@@ -116,7 +100,7 @@ class InProcessInvoker:
     def __init__(self, handler: Any) -> None:
         self._handler = handler
 
-    async def invoke(self, request: InvocationRequest, service: LocalService) -> dict[str, Any]:
+    async def invoke(self, request: InvocationRequest, service: ServiceAPI) -> dict[str, Any]:
         client = LocalServiceClient(service)
         context = _context(request, client, service)
         invoke = getattr(self._handler, "invoke", None)
@@ -156,7 +140,7 @@ class ThreadInvoker:
         self._handler = handler
         self._limiter = limiter
 
-    async def invoke(self, request: InvocationRequest, service: LocalService) -> dict[str, Any]:
+    async def invoke(self, request: InvocationRequest, service: ServiceAPI) -> dict[str, Any]:
         client = LocalServiceClient(service, trio_token=trio.lowlevel.current_trio_token())
         context = _context(request, client, service)
         try:

@@ -45,7 +45,7 @@ from trio_durable.local.engine import (
     InvocationRequest,
     StartedExecution,
 )
-from trio_durable.local.invokers import (
+from trio_durable.local.protocols import (
     MAX_INVOCATION_TIMEOUT_SECONDS,
     TIMEOUT_ERROR_TYPE,
     InvocationError,

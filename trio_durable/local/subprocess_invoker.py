@@ -23,18 +23,15 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 import orjson
 import trio
 
 from trio_durable.errors import ValidationError
-from trio_durable.local.invokers import InvocationError, InvocationRequest
 from trio_durable.local.logbook import LogEntry
+from trio_durable.local.protocols import InvocationError, InvocationRequest, ServiceAPI
 from trio_durable.wire import error_from_wire
-
-if TYPE_CHECKING:
-    from trio_durable.local.service import LocalService
 
 _HEADER = struct.Struct(">I")
 _MAX_ANSWER_BYTES = 16 * 1024 * 1024
@@ -91,7 +88,7 @@ class SubprocessInvoker:
         self._invocations = 0
         self._crashes = 0
 
-    async def invoke(self, request: InvocationRequest, service: LocalService) -> dict[str, Any]:
+    async def invoke(self, request: InvocationRequest, service: ServiceAPI) -> dict[str, Any]:
         """Run one invocation in a worker; raises ``InvocationError`` if it crashed."""
         async with self._limiter:
             worker = self._idle.pop() if self._idle else await self._spawn()

@@ -23,6 +23,7 @@ from trio_durable.errors import ValidationError
 from trio_durable.local.engine import InvocationRequest
 from trio_durable.local.history import Event
 from trio_durable.local.invokers import MAX_INVOCATION_TIMEOUT_SECONDS, InProcessInvoker, Invoker
+from trio_durable.local.protocols import ServiceAPI
 from trio_durable.local.service import LocalService
 from trio_durable.local.store import Store
 from trio_durable.serialization import DEFAULT_SERIALIZER, Serializer
@@ -177,7 +178,7 @@ class _SignallingInvoker:
         self._in_flight = 0
         self._saved_threshold = 0.0
 
-    async def invoke(self, request: InvocationRequest, service: LocalService) -> dict[str, Any]:
+    async def invoke(self, request: InvocationRequest, service: ServiceAPI) -> dict[str, Any]:
         clock = trio.lowlevel.current_clock()
         mock = clock if isinstance(clock, trio.testing.MockClock) else None
         if mock is not None:
