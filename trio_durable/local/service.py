@@ -45,13 +45,13 @@ from trio_durable.local.engine import (
     InvocationRequest,
     StartedExecution,
 )
+from trio_durable.local.logbook import LogBook
 from trio_durable.local.protocols import (
     MAX_INVOCATION_TIMEOUT_SECONDS,
     TIMEOUT_ERROR_TYPE,
     InvocationError,
     Invoker,
 )
-from trio_durable.local.logbook import LogBook
 from trio_durable.local.store import MemoryStore, Store
 from trio_durable.local.validation import check_timeout
 from trio_durable.wire import CheckpointResult, ErrorObject, OperationUpdate, StatePage

@@ -36,8 +36,8 @@ from trio_durable.wire import (
 )
 
 if TYPE_CHECKING:
+    from trio_durable.operations.protocols import InvocationParts, OperationScope
     from trio_durable.plugins import OperationInfo
-    from trio_durable.runtime.context import DurableContext, Invocation
 
 SUB_TYPE = "Callback"
 _WAITING = frozenset({OperationStatus.STARTED, OperationStatus.PENDING})
@@ -56,7 +56,7 @@ class Callback:
         self,
         callback_id: str,
         op_id: str,
-        invocation: Invocation,
+        invocation: InvocationParts,
         serializer: Serializer,
         plugin_info: OperationInfo | None = None,
     ) -> None:
@@ -114,16 +114,16 @@ class Callback:
 
 
 async def create_callback(
-    ctx: DurableContext, *, name: str | None, config: CallbackConfig | None
+    ctx: OperationScope, *, name: str | None, config: CallbackConfig | None
 ) -> Callback:
     """Create (or, on replay, find) the callback; see the module doc."""
     if config is None:
         config = CallbackConfig()
     elif not isinstance(config, CallbackConfig):
         raise ValidationError(f"config must be a CallbackConfig, got {type(config).__name__}")
-    invocation = ctx._invocation
-    op_id, recorded = ctx._next_operation(OperationType.CALLBACK, SUB_TYPE, name)
-    plugin_info = ctx._plugin_info(op_id, OperationType.CALLBACK, SUB_TYPE, name, recorded)
+    invocation = ctx.invocation
+    op_id, recorded = ctx.next_operation(OperationType.CALLBACK, SUB_TYPE, name)
+    plugin_info = ctx.plugin_info(op_id, OperationType.CALLBACK, SUB_TYPE, name, recorded)
     if recorded is not None:
         await invocation.checkpoint()
     else:

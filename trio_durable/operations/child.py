@@ -19,8 +19,8 @@ pass through unrecorded.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from trio_durable.errors import (
     ChildContextError,
@@ -30,6 +30,7 @@ from trio_durable.errors import (
     ValidationError,
     error_object_from_exception,
 )
+from trio_durable.operations.protocols import OperationScope
 from trio_durable.runtime.failures import rebuild
 from trio_durable.serialization import Serializer
 from trio_durable.wire import (
@@ -41,17 +42,27 @@ from trio_durable.wire import (
     OperationType,
 )
 
-if TYPE_CHECKING:
-    from trio_durable.runtime.context import DurableContext
-
 SUB_TYPE = "RunInChildContext"
+T = TypeVar("T")
 
 Encode = Callable[[BaseException], ErrorObject]
 Decode = Callable[[ErrorObject | None, type[DurableExecutionError]], DurableExecutionError]
 
 
+def on_context(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """A child body calling the user's ``fn(child_ctx, *args)`` with the child's
+    ``DurableContext`` (``run_child`` hands its bodies the child's scope)."""
+    if not callable(fn):
+        raise ValidationError(f"run_in_child_context needs a callable, got {type(fn).__name__}")
+
+    async def body(scope: OperationScope, *args: Any) -> T:
+        return await fn(scope.context, *args)
+
+    return body
+
+
 async def run_child(
-    ctx: DurableContext,
+    ctx: OperationScope,
     fn: Callable[..., Any],
     args: tuple[Any, ...],
     *,
@@ -61,14 +72,15 @@ async def run_child(
     encode: Encode = error_object_from_exception,
     decode: Decode = rebuild,
 ) -> Any:
-    """Run one child context (see the module doc); returns its (recorded) result."""
+    """Run ``await fn(child_scope, *args)`` as one child context (see the module
+    doc); returns its (recorded) result."""
     if not callable(fn):
         raise ValidationError(f"run_in_child_context needs a callable, got {type(fn).__name__}")
-    invocation = ctx._invocation
+    invocation = ctx.invocation
     serializer = serializer or invocation.serializer
-    op_id, recorded = ctx._next_operation(OperationType.CONTEXT, sub_type, name)
+    op_id, recorded = ctx.next_operation(OperationType.CONTEXT, sub_type, name)
 
-    update = ctx._updates(op_id, OperationType.CONTEXT, sub_type, name)
+    update = ctx.updates(op_id, OperationType.CONTEXT, sub_type, name)
     if recorded is not None:
         status = recorded.status
         if status is OperationStatus.SUCCEEDED and not recorded.replay_children:
@@ -78,14 +90,14 @@ async def run_child(
             await invocation.checkpoint()
             raise decode(recorded.error, ChildContextError)
         if status is OperationStatus.SUCCEEDED:  # recorded with ReplayChildren
-            result = await fn(ctx._child(op_id, replaying=True), *args)
+            result = await fn(ctx.child(op_id, replaying=True), *args)
             await invocation.checkpoint()
             return serializer.deserialize(serializer.serialize(result))
     else:
         invocation.batcher.submit(update(OperationAction.START))
     batcher = invocation.batcher
     try:
-        result = await fn(ctx._child(op_id, replaying=recorded is not None), *args)
+        result = await fn(ctx.child(op_id, replaying=recorded is not None), *args)
         payload = serializer.serialize(result)
     except (NonDeterministicExecutionError, ServiceError):
         raise
@@ -104,7 +116,7 @@ async def run_child(
 
 
 def _ended(
-    ctx: DurableContext,
+    ctx: OperationScope,
     op_id: str,
     sub_type: str,
     name: str | None,
@@ -113,7 +125,7 @@ def _ended(
     error: ErrorObject | None,
 ) -> None:
     """The plugins' ``on_operation_end`` for this child context, if any plugin is registered."""
-    plugins = ctx._invocation.plugins
+    plugins = ctx.invocation.plugins
     if plugins is not None:
-        info = ctx._plugin_info(op_id, OperationType.CONTEXT, sub_type, name, recorded)
+        info = ctx.plugin_info(op_id, OperationType.CONTEXT, sub_type, name, recorded)
         plugins.operation_ended(info, status, error)

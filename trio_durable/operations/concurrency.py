@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from trio_durable.config import CompletionConfig, MapConfig, NestingMode, ParallelConfig
 from trio_durable.errors import (
@@ -39,16 +39,16 @@ from trio_durable.operations.batch import (
     decide,
 )
 from trio_durable.operations.child import run_child
+from trio_durable.operations.protocols import OperationScope
 from trio_durable.runtime.ids import operation_id
 from trio_durable.runtime.primitives import Event, checkpoint, new_event, open_task_group
+from trio_durable.runtime.state import Activity
 from trio_durable.serialization import Serializer
 from trio_durable.wire import MAX_OPERATION_NAME_LENGTH, OperationStatus
 
-if TYPE_CHECKING:
-    from trio_durable.runtime.context import DurableContext
-    from trio_durable.runtime.state import Activity
-
-BranchFn = Callable[["DurableContext"], Awaitable[Any]]
+BranchFn = Callable[[Any], Awaitable[Any]]
+"""A user's branch: ``await fn(branch_ctx)`` with the branch's ``DurableContext``."""
+ScopeBody = Callable[[OperationScope], Awaitable[Any]]
 
 # Errors that are not a branch's own failure: they end the invocation instead.
 _FATAL = (NonDeterministicExecutionError, ServiceError)
@@ -65,9 +65,9 @@ class BatchKind:
 
 @dataclass(frozen=True, slots=True)
 class Branch:
-    """One branch: ``await fn(branch_ctx)``, recorded under ``name``."""
+    """One branch: ``await fn(branch_scope)``, recorded under ``name``."""
 
-    fn: BranchFn
+    fn: ScopeBody
     name: str
 
 
@@ -82,7 +82,7 @@ def branch_name(name: Any, index: int) -> str:
 
 
 async def run_batch(
-    ctx: DurableContext,
+    ctx: OperationScope,
     kind: BatchKind,
     branches: Sequence[Branch],
     *,
@@ -96,7 +96,7 @@ async def run_batch(
             f"min_successful is {completion.min_successful} but the batch has only "
             f"{len(branches)} branches"
         )
-    invocation = ctx._invocation
+    invocation = ctx.invocation
     codec = _BatchCodec(config.serializer, invocation.serializer)
     batch = _Batch(kind, branches, config, config.item_serializer or invocation.serializer)
     result: BatchResult = await run_child(
@@ -183,21 +183,21 @@ class _Batch:
         self.virtual = config.nesting is NestingMode.FLAT
         self.item_serializer = item_serializer
 
-    async def run(self, bctx: DurableContext) -> BatchResult:
-        state = bctx._invocation.state
+    async def run(self, bctx: OperationScope) -> BatchResult:
+        state = bctx.invocation.state
         recorded = state.get(bctx.parent_id or "")
         replay_children = recorded is not None and recorded.status is OperationStatus.SUCCEEDED
         if replay_children and not self.virtual:
             return await self._rebuild(bctx)
         return await self._execute(bctx)
 
-    async def _execute(self, bctx: DurableContext) -> BatchResult:
+    async def _execute(self, bctx: OperationScope) -> BatchResult:
         total = len(self.branches)
         items: dict[int, BatchItem] = {}
         succeeded = failed = started = 0
         fatal: BaseException | None = None
         reason = decide(self.completion, total=total, succeeded=0, failed=0)
-        activity = bctx._invocation.activity
+        activity = bctx.invocation.activity
         inbox = _Inbox(activity)
         async with open_task_group() as group:
             running = 0
@@ -229,7 +229,7 @@ class _Batch:
             reason,
         )
 
-    async def _branch_task(self, bctx: DurableContext, index: int, inbox: _Inbox) -> None:
+    async def _branch_task(self, bctx: OperationScope, index: int, inbox: _Inbox) -> None:
         outcome: BatchItem | BaseException | None = None
         try:
             outcome = await self._run_branch(bctx, index)
@@ -238,12 +238,12 @@ class _Batch:
         finally:
             inbox.put(index, outcome)
 
-    async def _run_branch(self, bctx: DurableContext, index: int) -> BatchItem:
+    async def _run_branch(self, bctx: OperationScope, index: int) -> BatchItem:
         """Run branch ``index`` in a context created in the calling task."""
         branch = self.branches[index]
         serializer = self.item_serializer
         if self.virtual:
-            vctx = bctx._branch(index, virtual=True)
+            vctx = bctx.branch(index, virtual=True)
             try:
                 value = serializer.deserialize(serializer.serialize(await branch.fn(vctx)))
             except _FATAL:
@@ -253,7 +253,7 @@ class _Batch:
                     index, BatchItemStatus.FAILED, error=error_object_from_exception(exc)
                 )
             return BatchItem(index, BatchItemStatus.SUCCEEDED, value)
-        slot = bctx._branch(index, virtual=False)
+        slot = bctx.branch(index, virtual=False)
         try:
             value = await run_child(
                 slot,
@@ -269,14 +269,14 @@ class _Batch:
             return BatchItem(index, BatchItemStatus.FAILED, error=exc.to_error_object())
         return BatchItem(index, BatchItemStatus.SUCCEEDED, value)
 
-    async def _rebuild(self, bctx: DurableContext) -> BatchResult:
+    async def _rebuild(self, bctx: OperationScope) -> BatchResult:
         """The result of a batch recorded with ReplayChildren, from its branches' records.
 
         Branches with a terminal record replay (a succeeded one re-reads its
         result, no body runs again); one left STARTED is reported so; branches
         without a record were never started.
         """
-        state = bctx._invocation.state
+        state = bctx.invocation.state
         items: list[BatchItem] = []
         for index in range(len(self.branches)):
             record = state.get(operation_id(bctx.parent_id, index))

@@ -13,10 +13,11 @@ same exception the first run raised), STARTED parks again.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from trio_durable.config import InvokeConfig, check_invoke_identifier
 from trio_durable.errors import InvokeError, SerializationError, ValidationError
+from trio_durable.operations.protocols import OperationScope
 from trio_durable.runtime.state import ended
 from trio_durable.wire import (
     MAX_OPERATION_PAYLOAD_BYTES,
@@ -27,14 +28,11 @@ from trio_durable.wire import (
     OperationUpdate,
 )
 
-if TYPE_CHECKING:
-    from trio_durable.runtime.context import DurableContext
-
 SUB_TYPE = "ChainedInvoke"
 
 
 async def run_invoke(
-    ctx: DurableContext,
+    ctx: OperationScope,
     function_name: str,
     payload: Any,
     *,
@@ -47,8 +45,8 @@ async def run_invoke(
         config = InvokeConfig()
     elif not isinstance(config, InvokeConfig):
         raise ValidationError(f"config must be an InvokeConfig, got {type(config).__name__}")
-    invocation = ctx._invocation
-    op_id, recorded = ctx._next_operation(OperationType.CHAINED_INVOKE, SUB_TYPE, name)
+    invocation = ctx.invocation
+    op_id, recorded = ctx.next_operation(OperationType.CHAINED_INVOKE, SUB_TYPE, name)
     if recorded is None:
         serializer = config.payload_serializer or invocation.serializer
         text = serializer.serialize(payload)
@@ -73,7 +71,7 @@ async def run_invoke(
         )
     op = await invocation.state.wait_for(op_id, ended)
     if invocation.plugins is not None:
-        info = ctx._plugin_info(op_id, OperationType.CHAINED_INVOKE, SUB_TYPE, name, recorded)
+        info = ctx.plugin_info(op_id, OperationType.CHAINED_INVOKE, SUB_TYPE, name, recorded)
         invocation.plugins.operation_ended(info, op.status, op.error)
     if op.status is OperationStatus.SUCCEEDED:
         return (config.result_serializer or invocation.serializer).deserialize(op.result)

@@ -8,24 +8,23 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from trio_durable.config import MapConfig
 from trio_durable.errors import ValidationError
 from trio_durable.operations.batch import BatchResult
 from trio_durable.operations.concurrency import BatchKind, Branch, branch_name, run_batch
-
-if TYPE_CHECKING:
-    from trio_durable.runtime.context import DurableContext
+from trio_durable.operations.protocols import OperationScope
 
 KIND = BatchKind(sub_type="Map", branch_sub_type="MapIteration", branch_prefix="map-item-")
 _DEFAULT_CONFIG = MapConfig()
 
-MapFn = Callable[["DurableContext", Any, int], Awaitable[Any]]
+MapFn = Callable[[Any, Any, int], Awaitable[Any]]
+"""``await fn(item_ctx, item, index)`` with the item's ``DurableContext``."""
 
 
 async def run_map(
-    ctx: DurableContext,
+    ctx: OperationScope,
     items: Sequence[Any],
     fn: MapFn,
     *,
@@ -54,5 +53,5 @@ async def run_map(
     return await run_batch(ctx, KIND, batch, name=name, config=config)
 
 
-async def _call(fn: MapFn, item: Any, index: int, item_ctx: DurableContext) -> Any:
-    return await fn(item_ctx, item, index)
+async def _call(fn: MapFn, item: Any, index: int, item_ctx: OperationScope) -> Any:
+    return await fn(item_ctx.context, item, index)

@@ -7,17 +7,16 @@ The batch core is ``operations/concurrency.py``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from trio_durable.config import ParallelConfig
 from trio_durable.errors import ValidationError
 from trio_durable.operations.batch import BatchResult
 from trio_durable.operations.concurrency import BatchKind, Branch, BranchFn, branch_name, run_batch
-
-if TYPE_CHECKING:
-    from trio_durable.runtime.context import DurableContext
+from trio_durable.operations.protocols import OperationScope
 
 KIND = BatchKind(
     sub_type="Parallel", branch_sub_type="ParallelBranch", branch_prefix="parallel-branch-"
@@ -34,7 +33,7 @@ class ParallelBranch:
 
 
 async def run_parallel(
-    ctx: DurableContext,
+    ctx: OperationScope,
     branches: Sequence[BranchFn | ParallelBranch],
     *,
     name: str | None,
@@ -60,4 +59,8 @@ def _branch(entry: BranchFn | ParallelBranch, index: int) -> Branch:
         fn, name = entry, f"{KIND.branch_prefix}{index}"
     if not callable(fn):
         raise ValidationError(f"branch {index} of parallel is not callable: {fn!r}")
-    return Branch(fn, name)
+    return Branch(functools.partial(_call, fn), name)
+
+
+async def _call(fn: BranchFn, branch: OperationScope) -> Any:
+    return await fn(branch.context)

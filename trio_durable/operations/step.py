@@ -48,8 +48,8 @@ from trio_durable.wire import (
 )
 
 if TYPE_CHECKING:
+    from trio_durable.operations.protocols import OperationScope
     from trio_durable.plugins import OperationInfo
-    from trio_durable.runtime.context import DurableContext
 
 SUB_TYPE = "Step"
 _DEFAULT_CONFIG = StepConfig()
@@ -76,14 +76,14 @@ def callable_name(fn: Callable[..., Any]) -> str | None:
 
 
 async def fail_operation(
-    ctx: DurableContext,
+    ctx: OperationScope,
     update: Callable[..., OperationUpdate],
     info: OperationInfo | None,
     error: ErrorObject,
 ) -> None:
     """Record the operation's FAIL with ``error`` (awaited), then tell plugins it ended."""
-    await ctx._invocation.batcher.checkpoint(update(OperationAction.FAIL, error=error))
-    plugins = ctx._invocation.plugins
+    await ctx.invocation.batcher.checkpoint(update(OperationAction.FAIL, error=error))
+    plugins = ctx.invocation.plugins
     if plugins is not None:
         plugins.operation_ended(info, OperationStatus.FAILED, error)
 
@@ -106,7 +106,7 @@ def checked_payload(payload: str | None, what: str = "step result") -> str | Non
 
 
 async def run_step(
-    ctx: DurableContext,
+    ctx: OperationScope,
     fn: Callable[..., Any],
     args: tuple[Any, ...],
     *,
@@ -123,12 +123,12 @@ async def run_step(
         raise ValidationError(f"config must be a StepConfig, got {type(config).__name__}")
     if name is None:
         name = callable_name(fn)
-    invocation = ctx._invocation
+    invocation = ctx.invocation
     serializer = config.serializer or invocation.serializer
-    op_id, recorded = ctx._next_operation(OperationType.STEP, SUB_TYPE, name)
-    update = ctx._updates(op_id, OperationType.STEP, SUB_TYPE, name)
+    op_id, recorded = ctx.next_operation(OperationType.STEP, SUB_TYPE, name)
+    update = ctx.updates(op_id, OperationType.STEP, SUB_TYPE, name)
     plugins = invocation.plugins
-    info = ctx._plugin_info(op_id, OperationType.STEP, SUB_TYPE, name, recorded)
+    info = ctx.plugin_info(op_id, OperationType.STEP, SUB_TYPE, name, recorded)
 
     strategy = config.retry_strategy or _DEFAULT_RETRY
     at_most_once = config.semantics is StepSemantics.AT_MOST_ONCE_PER_RETRY
@@ -217,7 +217,7 @@ async def run_step(
 
 
 async def call_body(
-    ctx: DurableContext,
+    ctx: OperationScope,
     fn: Callable[..., Any],
     args: tuple[Any, ...],
     op_id: str,
@@ -238,4 +238,4 @@ async def call_body(
         kwargs["step_context"] = context_factory(logger, attempt)
     if is_async:
         return await fn(*args, **kwargs)
-    return await ctx._invocation.to_thread(functools.partial(fn, *args, **kwargs))
+    return await ctx.invocation.to_thread(functools.partial(fn, *args, **kwargs))

@@ -8,9 +8,9 @@ invocation sees, so the invocation suspends (its checkpoints flushed first).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from trio_durable.config import duration_seconds
+from trio_durable.operations.protocols import OperationScope
 from trio_durable.runtime.state import ended
 from trio_durable.wire import (
     MAX_WAIT_SECONDS,
@@ -19,19 +19,16 @@ from trio_durable.wire import (
     OperationUpdate,
 )
 
-if TYPE_CHECKING:
-    from trio_durable.runtime.context import DurableContext
-
 SUB_TYPE = "Wait"
 
 
-async def run_wait(ctx: DurableContext, duration: timedelta | float, *, name: str | None) -> None:
+async def run_wait(ctx: OperationScope, duration: timedelta | float, *, name: str | None) -> None:
     """Wait ``duration`` (validated: whole seconds, 1 s to the service maximum)."""
     seconds = duration_seconds(
         duration, "wait duration", allow_zero=False, maximum=MAX_WAIT_SECONDS
     )
-    op_id, recorded = ctx._next_operation(OperationType.WAIT, SUB_TYPE, name)
-    invocation = ctx._invocation
+    op_id, recorded = ctx.next_operation(OperationType.WAIT, SUB_TYPE, name)
+    invocation = ctx.invocation
     if recorded is None:
         invocation.batcher.submit(
             OperationUpdate(
@@ -46,5 +43,5 @@ async def run_wait(ctx: DurableContext, duration: timedelta | float, *, name: st
         )
     op = await invocation.state.wait_for(op_id, ended)
     if invocation.plugins is not None:
-        info = ctx._plugin_info(op_id, OperationType.WAIT, SUB_TYPE, name, recorded)
+        info = ctx.plugin_info(op_id, OperationType.WAIT, SUB_TYPE, name, recorded)
         invocation.plugins.operation_ended(info, op.status, op.error)

@@ -14,12 +14,13 @@ record raises the same class as the first run.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from trio_durable.config import CallbackConfig, StepConfig, WaitForCallbackConfig
 from trio_durable.errors import CallbackSubmitterError, StepError, ValidationError
 from trio_durable.operations.callback import create_callback
 from trio_durable.operations.child import run_child
+from trio_durable.operations.protocols import OperationScope
 from trio_durable.operations.step import run_step
 from trio_durable.runtime.failures import decode_callback_failure, encode_callback_failure
 from trio_durable.runtime.logger import DurableLogger
@@ -27,9 +28,6 @@ from trio_durable.runtime.step_context import (
     WaitForCallbackContext,
     callable_traits,
 )
-
-if TYPE_CHECKING:
-    from trio_durable.runtime.context import DurableContext
 
 SUB_TYPE = "WaitForCallback"
 
@@ -39,7 +37,7 @@ def _submitter_context(logger: DurableLogger, attempt: int) -> object:
 
 
 async def run_wait_for_callback(
-    ctx: DurableContext,
+    ctx: OperationScope,
     submitter: Callable[..., Any],
     args: tuple[Any, ...],
     *,
@@ -63,7 +61,7 @@ async def run_wait_for_callback(
     step_config = StepConfig(retry_strategy=config.retry_strategy)
     prefix = f"{name} " if name else ""
 
-    async def body(child: DurableContext) -> Any:
+    async def body(child: OperationScope) -> Any:
         callback = await create_callback(child, name=f"{prefix}callback", config=callback_config)
         try:
             await run_step(

@@ -23,7 +23,7 @@ that poll again without a second START.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from trio_durable.config import WaitForConditionConfig
 from trio_durable.errors import (
@@ -32,6 +32,7 @@ from trio_durable.errors import (
     WaitForConditionError,
     error_object_from_exception,
 )
+from trio_durable.operations.protocols import OperationScope
 from trio_durable.operations.step import (
     NOT_OPERATION_FAILURES,
     call_body,
@@ -46,9 +47,6 @@ from trio_durable.runtime.step_context import callable_traits
 from trio_durable.serialization import Serializer
 from trio_durable.wire import OperationAction, OperationStatus, OperationType
 
-if TYPE_CHECKING:
-    from trio_durable.runtime.context import DurableContext
-
 SUB_TYPE = "WaitForCondition"
 
 
@@ -62,7 +60,7 @@ def _initial_state(config: WaitForConditionConfig, serializer: Serializer) -> An
 
 
 async def run_wait_for_condition(
-    ctx: DurableContext,
+    ctx: OperationScope,
     check: Callable[..., Any],
     *,
     name: str | None,
@@ -77,12 +75,12 @@ async def run_wait_for_condition(
         )
     if name is None:
         name = callable_name(check)
-    invocation = ctx._invocation
+    invocation = ctx.invocation
     serializer = config.serializer or invocation.serializer
-    op_id, recorded = ctx._next_operation(OperationType.STEP, SUB_TYPE, name)
-    update = ctx._updates(op_id, OperationType.STEP, SUB_TYPE, name)
+    op_id, recorded = ctx.next_operation(OperationType.STEP, SUB_TYPE, name)
+    update = ctx.updates(op_id, OperationType.STEP, SUB_TYPE, name)
     plugins = invocation.plugins
-    info = ctx._plugin_info(op_id, OperationType.STEP, SUB_TYPE, name, recorded)
+    info = ctx.plugin_info(op_id, OperationType.STEP, SUB_TYPE, name, recorded)
 
     batcher = invocation.batcher
     is_async, wants_context = callable_traits(check)

@@ -31,6 +31,7 @@ from trio_durable.operations import step as step_op
 from trio_durable.operations import wait as wait_op
 from trio_durable.operations import wait_for_callback as wait_for_callback_op
 from trio_durable.operations import wait_for_condition as wait_for_condition_op
+from trio_durable.operations.protocols import UpdateBuilder
 from trio_durable.runtime.ids import operation_id
 from trio_durable.runtime.logger import DurableLogger
 from trio_durable.runtime.replay import ReplayHook, check_replay
@@ -88,54 +89,50 @@ def check_name(name: str | None) -> str | None:
     return name
 
 
-class DurableContext:
-    """The durable operations of a workflow (or of one child context of it)."""
+class ContextScope:
+    """One context as the operation modules see it (``operations.protocols.OperationScope``).
+
+    It numbers the context's operations in program order and checks each
+    against its record; ``context`` is the ``DurableContext`` it belongs to,
+    which user callables receive.
+    """
 
     __slots__ = (
         "_counter",
         "_id_prefix",
-        "_invocation",
         "_owner",
         "_replaying",
+        "context",
+        "invocation",
         "logger",
         "parent_id",
     )
 
     def __init__(
         self,
+        context: DurableContext,
         invocation: Invocation,
         *,
-        parent_id: str | None = None,
-        replaying: bool = False,
-        id_prefix: str | None = None,
+        parent_id: str | None,
+        replaying: bool,
+        id_prefix: str | None,
     ) -> None:
-        self._invocation = invocation
+        self.context = context
+        self.invocation = invocation
+        self.parent_id = parent_id
+        fields = {} if parent_id is None else {"context_id": parent_id}
+        self.logger: DurableLogger = invocation.logger.bind(fields, self.is_replaying)
         self._owner = invocation.current_task()
         self._counter = 0
         # Ids are numbered under the parent, except in a virtual (FLAT batch
         # branch) context: numbered under the branch, recorded under the batch.
         self._id_prefix = parent_id if id_prefix is None else id_prefix
         self._replaying = replaying
-        self.parent_id = parent_id
-        fields = {} if parent_id is None else {"context_id": parent_id}
-        self.logger: DurableLogger = invocation.logger.bind(fields, self.is_replaying)
-
-    @property
-    def execution_arn(self) -> str:
-        return self._invocation.execution_arn
-
-    @property
-    def lambda_context(self) -> Any:
-        """The Lambda context object the handler was invoked with."""
-        return self._invocation.lambda_context
 
     def is_replaying(self) -> bool:
-        """Whether this context is still re-issuing operations the service has recorded."""
         return self._replaying
 
-    # --- for the operation modules ---------------------------------------------
-
-    def _next_operation(
+    def next_operation(
         self, type: OperationType, sub_type: str | None, name: str | None
     ) -> tuple[str, Operation | None]:
         """The next operation id in program order, and its record if one exists.
@@ -143,7 +140,7 @@ class DurableContext:
         A record must be of the operation the code asks for now (type, subtype,
         name, parent): otherwise ``NonDeterministicExecutionError``.
         """
-        invocation = self._invocation
+        invocation = self.invocation
         if invocation.current_task() != self._owner:
             raise ValidationError(
                 "a durable context was used from a task other than the one running it: "
@@ -175,14 +172,14 @@ class DurableContext:
                 recorded, type=type, sub_type=sub_type, name=name, parent_id=self.parent_id
             )
         if invocation.plugins is not None:
-            info = self._plugin_info(op_id, type, sub_type, name, recorded)
+            info = self.plugin_info(op_id, type, sub_type, name, recorded)
             if info is not None:
                 invocation.plugins.emit("on_operation_start", info)
         return op_id, recorded
 
-    def _updates(
+    def updates(
         self, op_id: str, type: OperationType, sub_type: str | None, name: str | None
-    ) -> Callable[..., OperationUpdate]:
+    ) -> UpdateBuilder:
         """``update(action, **fields)``: an update of operation ``op_id`` of this context."""
         parent_id = self.parent_id
 
@@ -199,7 +196,7 @@ class DurableContext:
 
         return update
 
-    def _plugin_info(
+    def plugin_info(
         self,
         op_id: str,
         type: OperationType,
@@ -209,18 +206,22 @@ class DurableContext:
     ) -> OperationInfo | None:
         """The plugin view of an operation (for its end and attempt hooks), or
         ``None`` without plugins or for an operation replayed from its terminal record."""
-        plugins = self._invocation.plugins
+        plugins = self.invocation.plugins
         if plugins is None:
             return None
         return plugins.operation_info(
-            self._invocation.execution_arn, op_id, type, sub_type, name, self.parent_id, recorded
+            self.invocation.execution_arn, op_id, type, sub_type, name, self.parent_id, recorded
         )
 
-    def _child(self, parent_id: str, *, replaying: bool) -> DurableContext:
-        return DurableContext(self._invocation, parent_id=parent_id, replaying=replaying)
+    def following(self) -> Operation | None:
+        """The record of the operation this context would number next, if any."""
+        return self.invocation.state.get(operation_id(self._id_prefix, self._counter + 1))
 
-    def _branch(self, index: int, *, virtual: bool) -> DurableContext:
-        """A context, owned by the calling task, for branch ``index`` of the batch
+    def child(self, parent_id: str, *, replaying: bool) -> ContextScope:
+        return DurableContext(self.invocation, parent_id=parent_id, replaying=replaying)._scope
+
+    def branch(self, index: int, *, virtual: bool) -> ContextScope:
+        """A scope, owned by the calling task, for branch ``index`` of the batch
         this context runs (``self.parent_id`` is the batch's operation).
 
         The branch's id is fixed by its index, never by scheduling order. A
@@ -231,14 +232,52 @@ class DurableContext:
         branch_id = operation_id(self.parent_id, index)
         if virtual:
             return DurableContext(
-                self._invocation,
+                self.invocation,
                 parent_id=self.parent_id,
                 replaying=self._replaying,
                 id_prefix=branch_id,
-            )
-        slot = DurableContext(self._invocation, parent_id=self.parent_id)
+            )._scope
+        slot = DurableContext(self.invocation, parent_id=self.parent_id)._scope
         slot._counter = index - 1
         return slot
+
+
+class DurableContext:
+    """The durable operations of a workflow (or of one child context of it)."""
+
+    __slots__ = ("_scope", "logger", "parent_id")
+
+    def __init__(
+        self,
+        invocation: Invocation,
+        *,
+        parent_id: str | None = None,
+        replaying: bool = False,
+        id_prefix: str | None = None,
+    ) -> None:
+        self.parent_id = parent_id
+        scope = ContextScope(
+            self,
+            invocation,
+            parent_id=parent_id,
+            replaying=replaying,
+            id_prefix=id_prefix,
+        )
+        self._scope = scope
+        self.logger: DurableLogger = scope.logger
+
+    @property
+    def execution_arn(self) -> str:
+        return self._scope.invocation.execution_arn
+
+    @property
+    def lambda_context(self) -> Any:
+        """The Lambda context object the handler was invoked with."""
+        return self._scope.invocation.lambda_context
+
+    def is_replaying(self) -> bool:
+        """Whether this context is still re-issuing operations the service has recorded."""
+        return self._scope.is_replaying()
 
     # --- the public API ---------------------------------------------------------
 
@@ -278,11 +317,11 @@ class DurableContext:
         invocation suspends for the delay); the final failure raises
         ``StepError``. ``name`` defaults to the function's name.
         """
-        return await step_op.run_step(self, fn, args, name=check_name(name), config=config)
+        return await step_op.run_step(self._scope, fn, args, name=check_name(name), config=config)
 
     async def wait(self, duration: timedelta | float, *, name: str | None = None) -> None:
         """Suspend the workflow for ``duration`` (whole seconds, at least 1)."""
-        await wait_op.run_wait(self, duration, name=check_name(name))
+        await wait_op.run_wait(self._scope, duration, name=check_name(name))
 
     @overload
     async def run_in_child_context(
@@ -324,7 +363,11 @@ class DurableContext:
         if name is None:
             name = step_op.callable_name(fn)
         return await child_op.run_child(
-            self, fn, args, name=check_name(name), serializer=config.serializer
+            self._scope,
+            child_op.on_context(fn),
+            args,
+            name=check_name(name),
+            serializer=config.serializer,
         )
 
     async def create_callback(
@@ -335,7 +378,7 @@ class DurableContext:
         Never fails: a recorded failure or timeout is raised by ``await
         handle.result()``, so code between the two runs alike on every replay.
         """
-        return await callback_op.create_callback(self, name=check_name(name), config=config)
+        return await callback_op.create_callback(self._scope, name=check_name(name), config=config)
 
     async def wait_for_callback(
         self,
@@ -352,7 +395,7 @@ class DurableContext:
         on the first run and on every replay alike.
         """
         return await wait_for_callback_op.run_wait_for_callback(
-            self, submitter, args, name=check_name(name), config=config
+            self._scope, submitter, args, name=check_name(name), config=config
         )
 
     async def invoke(
@@ -370,7 +413,7 @@ class DurableContext:
         out or is stopped raises ``InvokeError`` carrying the target's error.
         """
         return await invoke_op.run_invoke(
-            self, function_name, payload, name=check_name(name), config=config
+            self._scope, function_name, payload, name=check_name(name), config=config
         )
 
     async def wait_for_condition(
@@ -391,7 +434,7 @@ class DurableContext:
         function's name.
         """
         return await wait_for_condition_op.run_wait_for_condition(
-            self, check, name=check_name(name), config=config
+            self._scope, check, name=check_name(name), config=config
         )
 
     async def parallel(
@@ -408,7 +451,9 @@ class DurableContext:
         in the returned ``BatchResult`` (``throw_if_error()`` raises the first).
         Completed branches replay their recorded results without running.
         """
-        return await parallel_op.run_parallel(self, branches, name=check_name(name), config=config)
+        return await parallel_op.run_parallel(
+            self._scope, branches, name=check_name(name), config=config
+        )
 
     async def map(
         self,
@@ -421,7 +466,7 @@ class DurableContext:
     ) -> BatchResult:
         """Run ``await fn(item_ctx, item, index)`` for every item, concurrently, as one
         operation; like ``parallel``, the ``BatchResult`` holds results in item order."""
-        return await map_op.run_map(self, items, fn, name=check_name(name), config=config)
+        return await map_op.run_map(self._scope, items, fn, name=check_name(name), config=config)
 
     async def patched(self, change_id: str) -> bool:
         """Whether this execution takes the new code path of change ``change_id``.
@@ -435,11 +480,11 @@ class DurableContext:
         if not isinstance(change_id, str) or not change_id:
             raise ValidationError("patched needs a non-empty change id")
         name = check_name(f"{PATCH_MARKER_PREFIX}{change_id}")
-        following = self._invocation.state.get(operation_id(self._id_prefix, self._counter + 1))
+        following = self._scope.following()
         if following is not None and (
             following.type is not OperationType.STEP or following.name != name
         ):
-            await self._invocation.checkpoint()
+            await self._scope.invocation.checkpoint()
             return False
         await self.step(_patch_marker, name=name)
         return True
