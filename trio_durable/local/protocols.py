@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from trio_durable.errors import DurableExecutionError
 from trio_durable.local.engine import InvocationRequest
+from trio_durable.local.logbook import LogBook
 from trio_durable.wire import CheckpointResult, OperationUpdate, StatePage
 
 __all__ = [
@@ -39,6 +40,11 @@ class InvocationError(DurableExecutionError):
 
 class ServiceAPI(Protocol):
     """What an invoker and the in-process client use of the service (its Trio thread only)."""
+
+    @property
+    def logs(self) -> LogBook:
+        """Where workflow log records are kept (an out-of-process invoker adds its workers')."""
+        ...
 
     def invocation_timeout(self, function_name: str) -> float:
         """Seconds an invocation of ``function_name`` may run."""
