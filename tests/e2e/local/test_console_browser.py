@@ -264,3 +264,16 @@ def test_an_unknown_execution_says_so(page: Any, endpoint: str) -> None:
     arn = "arn:aws:lambda:us-east-1:123456789012:function:echo:$LATEST/durable-execution/n/x"
     page.goto(f"{endpoint}/#/execution/{quote(arn, safe='')}")
     assert "ResourceNotFoundException" in page.inner_text("#messages .flash")
+
+
+def test_show_more_and_the_count(page: Any, endpoint: str, lam: Any) -> None:
+    for n in range(105):
+        start(lam, "echo", {"n": n}, name=f"more-{n}")
+    page.goto(endpoint + "/")
+    page.fill("#filter-name", "more-")
+    page.wait_for_selector("#count:text('100 of 105 executions')")
+    assert len(page.query_selector_all("#executions tr[data-arn]")) == 100
+    page.click("#more")
+    page.wait_for_selector("#count:text('105 of 105 executions')")
+    assert len(page.query_selector_all("#executions tr[data-arn]")) == 105
+    assert not page.is_visible("#more")

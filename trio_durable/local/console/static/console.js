@@ -166,11 +166,22 @@ function listPage(app) {
       functionSelect.value = listState.fn;
       startForm.setFunctions(fns.filter((f) => f.Registered).map((f) => f.FunctionName));
     }
-    const query = new URLSearchParams({ MaxItems: String(PAGE * listState.pages > 1000 ? 1000 : PAGE * listState.pages) });
-    if (listState.fn) query.set("FunctionName", listState.fn);
-    if (listState.status) query.set("Statuses", listState.status);
-    if (listState.search) query.set("NameContains", listState.search);
-    const page = (await api(`/local/executions?${query}`)).data;
+    // The newest PAGE * pages matches, read in pages of at most 1,000.
+    const want = PAGE * listState.pages;
+    const page = { DurableExecutions: [], Count: 0 };
+    let marker = "";
+    while (page.DurableExecutions.length < want) {
+      const query = new URLSearchParams({ MaxItems: String(Math.min(1000, want - page.DurableExecutions.length)) });
+      if (marker) query.set("Marker", marker);
+      if (listState.fn) query.set("FunctionName", listState.fn);
+      if (listState.status) query.set("Statuses", listState.status);
+      if (listState.search) query.set("NameContains", listState.search);
+      const part = (await api(`/local/executions?${query}`)).data;
+      page.DurableExecutions.push(...part.DurableExecutions);
+      page.Count = part.Count;
+      marker = part.NextMarker;
+      if (!marker) break;
+    }
     const pageKey = JSON.stringify(page) + Math.floor(Date.now() / 1000);
     if (pageKey === lastKey) return;
     lastKey = pageKey;
@@ -184,7 +195,7 @@ function listPage(app) {
       h("td", {}, duration((ex.EndTimestamp ?? now) - ex.StartTimestamp)))));
     if (!page.DurableExecutions.length) body.replaceChildren(h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No executions match.")));
     count.textContent = `${page.DurableExecutions.length} of ${page.Count.toLocaleString()} execution${page.Count === 1 ? "" : "s"}`;
-    more.hidden = !page.NextMarker || PAGE * listState.pages >= 1000;
+    more.hidden = page.DurableExecutions.length >= page.Count;
   });
   return poll;
 }
