@@ -5,13 +5,20 @@ execution's short name.
 ``LiveLog`` observes the store's writes (``hosting.ObservedStore``) and listens to
 the service's ``LogBook``. Text lines read ``HH:MM:SS.mmm [name] what`` (local
 wall-clock time of the event); ``json`` writes one object per line instead, for
-scripts. Lines may come from worker threads (step bodies log there), hence the lock.
+scripts.
+
+The service never waits for its terminal: lines go to a bounded queue that a
+writer thread empties, so a pipe nobody reads (or a paused pager) cannot block
+the service; lines beyond the bound are dropped and counted in a line of their
+own once the output moves again. Lines may come from worker threads too (step
+bodies log there).
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+from collections import deque
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, TextIO
@@ -26,6 +33,8 @@ from trio_durable.wire import ExecutionStatus
 LogFormat = Literal["text", "json"]
 SHORT_NAME = 8
 """Characters of an execution's name that tag its lines."""
+MAX_QUEUED_LINES = 10_000
+"""Lines waiting for the terminal beyond which new ones are dropped."""
 
 
 def short_name(name: str) -> str:
@@ -36,10 +45,22 @@ def short_name(name: str) -> str:
 class LiveLog:
     """Writes the live log of every execution to ``out`` (see the module doc)."""
 
-    def __init__(self, *, log_format: LogFormat = "text", out: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        log_format: LogFormat = "text",
+        out: TextIO | None = None,
+        max_queued: int = MAX_QUEUED_LINES,
+    ) -> None:
         self._format = log_format
         self._out = out if out is not None else sys.stdout
-        self._guard = threading.Lock()
+        self._max_queued = max_queued
+        self._queue: deque[str] = deque()
+        self._dropped = 0
+        self._closed = False
+        self._ready = threading.Condition()
+        self._writer = threading.Thread(target=self._write_lines, name="live log", daemon=True)
+        self._writer.start()
         self._names: dict[str, str] = {}
         self._invocation: dict[str, str | None] = {}
         self._invocations: dict[str, int] = {}
@@ -139,13 +160,43 @@ class LiveLog:
 
     def _text(self, timestamp: float | None, name: str, text: str) -> None:
         when = _wall_clock(timestamp) if timestamp is not None else " " * 12
-        with self._guard:
-            print(f"{when} [{short_name(name)}] {text}", file=self._out, flush=True)
+        self._put(f"{when} [{short_name(name)}] {text}")
 
     def _json(self, line: Mapping[str, Any]) -> None:
-        data = orjson.dumps(line).decode()
-        with self._guard:
-            print(data, file=self._out, flush=True)
+        self._put(orjson.dumps(line).decode())
+
+    def _put(self, line: str) -> None:
+        with self._ready:
+            if len(self._queue) >= self._max_queued:
+                self._dropped += 1
+                return
+            self._queue.append(line)
+            self._ready.notify()
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Write what is queued (waiting at most ``timeout`` seconds), then stop."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify()
+        self._writer.join(timeout)
+
+    def _write_lines(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue and not self._closed:
+                    self._ready.wait()
+                if not self._queue:
+                    return
+                lines = list(self._queue)
+                self._queue.clear()
+                dropped, self._dropped = self._dropped, 0
+            if dropped:
+                lines.insert(0, f"({dropped} log lines dropped: the output did not keep up)")
+            try:
+                self._out.write("".join(f"{line}\n" for line in lines))
+                self._out.flush()
+            except (OSError, ValueError):
+                return  # the output is gone (a closed pipe): stop writing
 
 
 def _wall_clock(timestamp: float) -> str:

@@ -30,7 +30,8 @@ if CHROMIUM is None and not os.environ.get("CI"):
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
     """A ``trio-durable serve`` process serving the console's test workflows."""
-    args = ["serve", "--port", "0", "--store", "memory"]
+    # --quiet: nobody reads the live log here, and a full pipe would block the service.
+    args = ["serve", "--port", "0", "--store", "memory", "--quiet"]
     for name in ("approval", "sleeper", "echo", "many_steps"):
         args += ["--function", f"{name}={HANDLERS}:{name}"]
     with background(args) as running:

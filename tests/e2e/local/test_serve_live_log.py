@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import urllib.request
 from collections.abc import Iterator
@@ -124,3 +125,20 @@ def test_run_serves_the_console_while_it_runs() -> None:
         )
         code, _, _ = running.finish()
     assert code == 0
+
+
+def test_an_output_nobody_reads_does_not_block_the_service() -> None:
+    args = ["serve", "--port", "0", "--store", "memory"]
+    args += ["--function", f"many_steps={HANDLERS}:many_steps"]
+    with background(args) as running:
+        endpoint = running.wait_for_line(r"listening on (http://\S+)", stream="stdout").group(1)
+        # 6,000 steps log over 12,000 lines (far more than a pipe holds) that
+        # nobody reads until the execution has ended.
+        out = lambda_client(endpoint).invoke(FunctionName="many_steps", Payload=b'{"steps": 6000}')
+        assert json.loads(out["Payload"].read()) == 6000
+        os.killpg(running.process.pid, signal.SIGINT)
+        code, printed, _ = running.finish()
+    assert code == 0
+    assert re.search(r"\(\d+ log lines dropped: the output did not keep up\)", printed)
+    assert "step 'step-0' started" in printed
+    assert printed.rstrip().endswith("trio-durable service stopped")

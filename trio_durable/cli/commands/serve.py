@@ -64,6 +64,8 @@ async def _serve(args: argparse.Namespace) -> int:
             stack, functions, mode=args.invoker, endpoint=endpoint, region=args.region
         )
         live = None if args.quiet else LiveLog(log_format=args.log_format)
+        if live is not None:
+            stack.callback(live.close)
         store = open_store(args.store)
         if live is not None:
             store = ObservedStore(store, live)
