@@ -20,6 +20,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
+from urllib.request import urlopen
 
 import orjson
 
@@ -209,7 +211,8 @@ def export_history(
     """One execution's history file, read through boto3 (``GetDurableExecution``
     and ``GetDurableExecutionHistory``).
 
-    ``execution`` is an ARN, or an execution name with ``function_name``.
+    ``execution`` is an ARN, or an execution name: of ``function_name``, or
+    (without it) of any function of the local service.
     ``client`` is a boto3 ``lambda`` client; by default one is made for
     ``endpoint_url`` (the local service's, say) and ``region_name``, with the
     user's credentials.
@@ -238,17 +241,43 @@ def export_history(
 
 
 def _arn_of(client: Any, name: str, function_name: str | None) -> str:
+    """The ARN of the execution called ``name``: of ``function_name``, or of any
+    function of the local service (its ``GET /local/executions``)."""
     if function_name is None:
-        raise ValidationError(
-            f"{name!r} is not an execution ARN: to export by execution name, name its function too"
+        found = _local_executions_named(client.meta.endpoint_url, name)
+    else:
+        page = client.list_durable_executions_by_function(
+            FunctionName=function_name, DurableExecutionName=name
         )
-    page = client.list_durable_executions_by_function(
-        FunctionName=function_name, DurableExecutionName=name
-    )
-    found = [e["DurableExecutionArn"] for e in page.get("DurableExecutions", ())]
+        found = [e["DurableExecutionArn"] for e in page.get("DurableExecutions", ())]
     if not found:
-        raise ValidationError(f"no execution named {name!r} of function {function_name!r}")
+        of = "" if function_name is None else f" of function {function_name!r}"
+        raise ValidationError(f"no execution named {name!r}{of}")
+    if len(found) > 1:
+        raise ValidationError(
+            f"{len(found)} executions are named {name!r} (of different functions): "
+            "name the function too, or pass the ARN"
+        )
     return str(found[0])
+
+
+def _local_executions_named(endpoint: str, name: str) -> list[str]:
+    """ARNs of the local service's executions called ``name``; ``ValidationError``
+    when the endpoint is not a trio-durable service (AWS needs the function)."""
+    url = f"{endpoint.rstrip('/')}/local/executions?{urlencode({'NameContains': name})}"
+    try:
+        with urlopen(url, timeout=30) as response:
+            page = orjson.loads(response.read())
+    except (OSError, ValueError) as exc:
+        raise ValidationError(
+            f"{name!r} is not an execution ARN, and {endpoint} lists no executions by name "
+            f"({exc}): name its function too, or pass the ARN"
+        ) from exc
+    return [
+        str(item["DurableExecutionArn"])
+        for item in page.get("DurableExecutions", ())
+        if item.get("DurableExecutionName") == name
+    ]
 
 
 def _plain(value: Any) -> Any:

@@ -111,6 +111,12 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "-o", str(histories["new"]),
         )  # fmt: skip
         assert by_name.returncode == 0, by_name.stderr
+        # On the local service a name alone is enough.
+        by_name_only = cli("export", name, "--endpoint", endpoint)
+        assert by_name_only.returncode == 0, by_name_only.stderr
+        assert json.loads(by_name_only.stdout) == json.loads(histories["new"].read_text())
+        unknown = cli("export", "no-such-run", "--endpoint", endpoint)
+        assert unknown.returncode == 2 and "no execution named 'no-such-run'" in unknown.stderr
         # --aws: boto3's own configuration (here its endpoint variable) and credentials.
         aws_env = {
             "AWS_ENDPOINT_URL_LAMBDA": endpoint,
@@ -202,7 +208,8 @@ def test_a_file_that_is_not_a_history_is_refused_in_one_line(
     assert "is not a trio-durable history file" in done.stderr
 
 
-def test_an_execution_name_without_its_function_is_refused_in_one_line() -> None:
+def test_a_name_where_no_local_service_lists_executions_is_refused_in_one_line() -> None:
     done = cli("export", "my-run", "--endpoint", "http://127.0.0.1:9")
     assert done.returncode == 2
-    assert "'my-run' is not an execution ARN" in done.stderr and "function" in done.stderr
+    assert "'my-run' is not an execution ARN, and http://127.0.0.1:9 lists no" in done.stderr
+    assert "name its function too" in done.stderr

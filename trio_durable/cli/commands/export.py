@@ -21,7 +21,9 @@ def register(commands: Subcommands) -> None:
         "export", help="write an execution's recorded operations and history as a JSON file"
     )
     export.add_argument(
-        "execution", metavar="EXECUTION", help="an execution ARN, or a name with --function"
+        "execution",
+        metavar="EXECUTION",
+        help="an execution ARN, or a name (of --function, or of any local function)",
     )
     export.add_argument("--function", help="the function of an execution given by name")
     export.add_argument("--output", "-o", metavar="FILE", help="the file (default: stdout)")
