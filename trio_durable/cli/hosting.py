@@ -55,6 +55,9 @@ class ObservedStore:
             self._observer.on_load(stored)
             yield stored
 
+    def load_execution(self, arn: str) -> StoredExecution | None:
+        return self._inner.load_execution(arn)
+
     def delete(self, arn: str) -> None:
         self._inner.delete(arn)
 

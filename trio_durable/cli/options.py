@@ -14,6 +14,7 @@ import orjson
 from trio_durable.cli.render import short
 from trio_durable.errors import DurableExecutionError
 from trio_durable.local import http
+from trio_durable.local.engine import MAX_RETENTION_DAYS
 from trio_durable.local.invokers import MAX_INVOCATION_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
@@ -46,6 +47,19 @@ def port(text: str) -> int:
         number = -1
     if not 0 <= number <= 65535:
         raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 65535, got {text!r}")
+    return number
+
+
+def retention_days(text: str) -> int:
+    """A ``--retention-days`` value: 1 to 90 whole days (AWS's RetentionPeriodInDays)."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= MAX_RETENTION_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of days from 1 to {MAX_RETENTION_DAYS}, got {text!r}"
+        )
     return number
 
 

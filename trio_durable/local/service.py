@@ -41,6 +41,7 @@ from trio_durable.errors import (
 from trio_durable.local import arns
 from trio_durable.local.engine import (
     CRASH_ERROR_TYPE,
+    DEFAULT_RETENTION_DAYS,
     Engine,
     InvocationRequest,
     StartedExecution,
@@ -117,7 +118,9 @@ class LocalService:
     counts as crashed). ``region``/``account`` shape the ARNs.
     ``max_crash_retries`` bounds re-invocations after consecutive crashed
     invocations; ``state_page_size`` bounds the operations of one state page;
-    ``default_timeout_seconds`` is the execution timeout when a start gives none.
+    ``default_timeout_seconds`` is the execution timeout when a start gives none;
+    ``retention_period_days`` how long an ended execution is kept (AWS's
+    RetentionPeriodInDays, 14 by default).
     While it runs, ``logs`` keeps what workflows log through ``ctx.logger``, per
     execution (``local/logbook.py``).
     """
@@ -131,6 +134,7 @@ class LocalService:
         max_crash_retries: int = 3,
         state_page_size: int = 1000,
         default_timeout_seconds: int = 86_400,
+        retention_period_days: int = DEFAULT_RETENTION_DAYS,
     ) -> None:
         self._clock = _TrioClock()
         self.store: Store = MemoryStore() if store is None else store
@@ -142,6 +146,7 @@ class LocalService:
             max_crash_retries=max_crash_retries,
             state_page_size=state_page_size,
             default_timeout_seconds=default_timeout_seconds,
+            retention_period_days=retention_period_days,
         )
         self._invokers: dict[str, Invoker] = {}
         self._timeouts: dict[str, float] = {}

@@ -163,6 +163,10 @@ class SQLiteStore:
                 f"the state file {str(self.path)!r} is damaged{where}: {_cause(exc)}"
             ) from None
 
+    def load_execution(self, arn: str) -> StoredExecution | None:
+        row = self._conn.execute("SELECT record FROM executions WHERE arn = ?", (arn,)).fetchone()
+        return None if row is None else self._load_one(arn, row[0])
+
     def _load_one(self, arn: str, record: bytes) -> StoredExecution:
         conn = self._conn
         operations = conn.execute(
@@ -276,6 +280,7 @@ def _decode_receipt(data: Mapping[str, Any] | None) -> CheckpointReceipt | None:
     return CheckpointReceipt(
         client_token=data["client_token"],
         checkpoint_token=data["checkpoint_token"],
+        body=data.get("body"),
         result=CheckpointResult(
             checkpoint_token=result["checkpoint_token"],
             new_state=StatePage(

@@ -29,11 +29,14 @@ from trio_durable.wire import CheckpointResult, ErrorObject, ExecutionStatus, Op
 @dataclass(frozen=True, slots=True)
 class CheckpointReceipt:
     """The last checkpoint call of an execution, kept so that a retry of it with the
-    same ClientToken (and the token it was made with) gets the same answer."""
+    same ClientToken (and the token it was made with) gets the same answer.
+    ``body`` is a digest of the call's CheckpointToken and Updates, so the same
+    ClientToken with another body is refused (None in files written before it)."""
 
     client_token: str
     checkpoint_token: str
     result: CheckpointResult
+    body: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +156,11 @@ class Store(Protocol):
         """Every execution stored, in the order they were started."""
         ...
 
+    def load_execution(self, arn: str) -> StoredExecution | None:
+        """One execution with its operations and history, or None if absent (the
+        engine reads an ended execution's details here when asked for them)."""
+        ...
+
     def delete(self, arn: str) -> None:
         """Remove the execution ``arn`` with its operations and history, atomically."""
         ...
@@ -188,14 +196,18 @@ class MemoryStore:
             self._events.setdefault(arn, []).extend(change.events)
 
     def load(self) -> list[StoredExecution]:
-        return [
-            StoredExecution(
-                execution=record,
-                operations=tuple(sorted(self._operations[arn].values(), key=_by_seq)),
-                events=tuple(self._events[arn]),
-            )
-            for arn, record in self._executions.items()
-        ]
+        return [self._stored(arn, record) for arn, record in self._executions.items()]
+
+    def load_execution(self, arn: str) -> StoredExecution | None:
+        record = self._executions.get(arn)
+        return None if record is None else self._stored(arn, record)
+
+    def _stored(self, arn: str, record: ExecutionRecord) -> StoredExecution:
+        return StoredExecution(
+            execution=record,
+            operations=tuple(sorted(self._operations[arn].values(), key=_by_seq)),
+            events=tuple(self._events[arn]),
+        )
 
     def delete(self, arn: str) -> None:
         self._executions.pop(arn, None)

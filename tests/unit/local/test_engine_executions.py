@@ -265,7 +265,7 @@ def test_stop_during_an_invocation_writes_the_stop_after_it() -> None:
     assert exc.value.message.startswith("Invalid checkpoint token")
     engine.finish_invocation(arn, request_id)
     assert event_types(engine, arn)[-2:] == ["InvocationCompleted", "ExecutionStopped"]
-    assert engine.next_timer_due() is None
+    assert engine.next_timer_due() == _retention_deadline(engine, arn)  # no other timer
     check_history(engine, arn)
 
 
@@ -280,7 +280,7 @@ def test_execution_timeout() -> None:
     assert clock.now == record.start_timestamp + 60
     assert event_types(engine, arn)[-1] == "ExecutionTimedOut"
     assert op_status(engine, arn, "w") is OperationStatus.STARTED
-    assert engine.next_timer_due() is None
+    assert engine.next_timer_due() == _retention_deadline(engine, arn)  # no other timer
     check_history(engine, arn)
 
 
@@ -463,3 +463,10 @@ def test_statistics_count_only_live_timers() -> None:
     assert engine.statistics().timers_scheduled == 1
     engine.stop_execution(arn)
     assert engine.statistics().timers_scheduled == 0
+
+
+def _retention_deadline(engine: Engine, arn: str) -> float:
+    """When an ended execution is deleted (the default retention: 14 days after its end)."""
+    end = engine.record(arn).end_timestamp
+    assert end is not None
+    return end + 14 * 86_400

@@ -15,7 +15,7 @@ import trio
 
 from trio_durable.cli.hosting import ObservedStore, open_store
 from trio_durable.cli.live_log import LiveLog
-from trio_durable.cli.options import function_options, server_options
+from trio_durable.cli.options import function_options, retention_days, server_options
 from trio_durable.cli.templates import (
     hosted_functions,
     register_hosted,
@@ -23,6 +23,7 @@ from trio_durable.cli.templates import (
     template_options,
 )
 from trio_durable.local import http
+from trio_durable.local.engine import DEFAULT_RETENTION_DAYS
 from trio_durable.local.sqlite_store import DEFAULT_PATH
 
 if TYPE_CHECKING:
@@ -34,6 +35,13 @@ def register(commands: Subcommands) -> None:
     function_options(serve, "a durable function and its handler (repeatable)")
     template_options(serve)
     serve.add_argument("--store", default=f"sqlite:{DEFAULT_PATH}", help="memory or sqlite:PATH")
+    serve.add_argument(
+        "--retention-days",
+        type=retention_days,
+        default=DEFAULT_RETENTION_DAYS,
+        metavar="DAYS",
+        help=f"days an ended execution is kept (default {DEFAULT_RETENTION_DAYS}, at most 90)",
+    )
     server_options(serve, http.DEFAULT_PORT)
     serve.add_argument(
         "--quiet", action="store_true", help="no live log of executions, only the banner"
@@ -70,7 +78,9 @@ async def _serve(args: argparse.Namespace) -> int:
         if live is not None:
             store = ObservedStore(store, live)
         stack.callback(store.close)
-        service = await stack.enter_async_context(open_local_service(store=store))
+        service = await stack.enter_async_context(
+            open_local_service(store=store, retention_period_days=args.retention_days)
+        )
         if live is not None:
             service.logs.listen(live.on_log)
         register_hosted(service, invokers, functions)

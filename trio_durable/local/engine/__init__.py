@@ -12,7 +12,7 @@ What lives here, one module per thing (as ``trio_durable/operations/``):
 
 - ``core``: ``Engine``, each public method one atomic action;
 - ``lifecycle``: creating, stopping, pausing, resuming, deleting and ending
-  executions, and what the end of an invocation means;
+  executions; ``invocations``: starting invocations and what the end of one means;
 - ``step``, ``wait``, ``callback``, ``context``, ``chained_invoke``: one state
   machine per operation type; ``checkpoints`` validates a call's updates and hands
   each to its state machine;
@@ -23,11 +23,17 @@ What lives here, one module per thing (as ``trio_durable/operations/``):
   ``loading``: loading the store after a restart.
 
 Who may import what: other modules import only what this ``__init__`` exports.
-Inside, the operation state machines import only ``staging``; ``lifecycle`` and
-``core`` sit on top. Nothing here imports Trio or the service.
+Inside, the operation state machines import only ``staging``; ``lifecycle``,
+``invocations`` and ``core`` sit on top. Nothing here imports Trio or the service.
 """
 
-from trio_durable.local.engine.core import Engine, EngineStatistics, StartedExecution
+from trio_durable.local.engine.core import (
+    DEFAULT_RETENTION_DAYS,
+    MAX_RETENTION_DAYS,
+    Engine,
+    EngineStatistics,
+    StartedExecution,
+)
 from trio_durable.local.engine.lifecycle import (
     CRASH_ERROR_TYPE,
     NO_PROGRESS_ERROR_TYPE,
@@ -38,7 +44,9 @@ from trio_durable.local.engine.staging import PAUSED, PAUSING, TimerKind
 
 __all__ = [
     "CRASH_ERROR_TYPE",
+    "DEFAULT_RETENTION_DAYS",
     "MAX_PAGE_BYTES",
+    "MAX_RETENTION_DAYS",
     "NO_PROGRESS_ERROR_TYPE",
     "PAUSED",
     "PAUSING",

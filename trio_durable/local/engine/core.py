@@ -11,9 +11,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from trio_durable.errors import ServiceError, invalid_parameter, not_found
-from trio_durable.local import arns, history
-from trio_durable.local.engine import callback, checkpoints, lifecycle, loading, pages, views
-from trio_durable.local.engine.chained_invoke import deliver_held_outcomes
+from trio_durable.local import arns
+from trio_durable.local.engine import (
+    callback,
+    checkpoints,
+    invocations,
+    lifecycle,
+    loading,
+    pages,
+    views,
+)
 from trio_durable.local.engine.pages import InvocationRequest
 from trio_durable.local.engine.staging import (
     Action,
@@ -23,7 +30,7 @@ from trio_durable.local.engine.staging import (
     wake,
 )
 from trio_durable.local.engine.tables import Tables
-from trio_durable.local.engine.timers import fire_operation_timer
+from trio_durable.local.engine.timers import Entry, fire_operation_timer
 from trio_durable.local.history import Event
 from trio_durable.local.store import CheckpointReceipt, ExecutionRecord, Store
 from trio_durable.local.validation import (
@@ -41,12 +48,15 @@ from trio_durable.wire import (
     CheckpointResult,
     ErrorObject,
     ExecutionStatus,
-    InvocationStatus,
     Operation,
     OperationStatus,
     OperationUpdate,
     StatePage,
 )
+
+DEFAULT_RETENTION_DAYS = 14
+"""AWS's RetentionPeriodInDays when a function's DurableConfig sets none."""
+MAX_RETENTION_DAYS = 90
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +70,9 @@ class StartedExecution:
 
 @dataclass(frozen=True, slots=True)
 class EngineStatistics:
-    """What the engine holds now; ``timers_scheduled`` counts live timers only (a
-    cancelled wait's or ended execution's timer stays in the heap until it is due)."""
+    """What the engine holds now; ``timers_scheduled`` counts the live timers of
+    running executions only (a cancelled wait's or ended execution's timer stays in
+    the heap until it is due; retention deadlines are not counted)."""
 
     executions: int
     running_executions: int
@@ -75,7 +86,10 @@ class Engine:
     """Executions, checkpoints, callbacks, timers and invocations as data.
 
     ``clock`` returns epoch seconds. Executions already in ``store`` are loaded;
-    one that had an invocation in flight is treated as crashed and re-invoked.
+    one that had an invocation in flight is re-invoked (a restart spends none of
+    its crash budget). An ended execution keeps only its record in memory (its
+    operations and history are read from the store when asked for) and is deleted
+    ``retention_period_days`` after its end (AWS's RetentionPeriodInDays).
     """
 
     def __init__(
@@ -88,11 +102,20 @@ class Engine:
         max_crash_retries: int = 3,
         state_page_size: int = MAX_PAGE_ITEMS,
         default_timeout_seconds: int = 86_400,
+        retention_period_days: int = DEFAULT_RETENTION_DAYS,
     ) -> None:
         if not 1 <= state_page_size <= MAX_PAGE_ITEMS:
             raise ValueError(f"state_page_size must be 1..{MAX_PAGE_ITEMS}")
         if max_crash_retries < 0:
             raise ValueError("max_crash_retries must be >= 0")
+        if isinstance(retention_period_days, bool) or not (
+            isinstance(retention_period_days, int)
+            and 1 <= retention_period_days <= MAX_RETENTION_DAYS
+        ):
+            raise ValueError(
+                f"retention_period_days must be a whole number of days from 1 to"
+                f" {MAX_RETENTION_DAYS}, got {retention_period_days!r}"
+            )
         self._clock = clock
         self._config = lifecycle.Config(
             clock=clock,
@@ -102,7 +125,7 @@ class Engine:
             page_size=state_page_size,
             default_timeout=check_timeout(default_timeout_seconds),
         )
-        self._tables = Tables(store)
+        self._tables = Tables(store, retention_period_days * 86_400)
         self.functions: set[str] = self._tables.functions
         self.execution_timeouts: dict[str, int] = self._tables.execution_timeouts
         """Execution timeouts by function, for starts and chained invokes that give none."""
@@ -185,7 +208,7 @@ class Engine:
     ) -> dict[str, Any]:
         """``GetDurableExecutionHistory`` output: one page of events."""
         return views.history_page(
-            self._tables.execution(arn).events,
+            self._tables.full(arn).events,
             with_data=include_execution_data,
             max_items=max_items,
             marker=marker,
@@ -278,7 +301,7 @@ class Engine:
 
     def operation(self, arn: str, operation_id: str) -> Operation:
         """The current state of one operation (ResourceNotFoundException if absent)."""
-        found = self._tables.execution(arn).ops.get(operation_id)
+        found = self._tables.full(arn).ops.get(operation_id)
         if found is None:
             raise not_found(f"Id: execution has no operation {operation_id!r}")
         return found.operation
@@ -286,12 +309,12 @@ class Engine:
     def operations(self, arn: str) -> tuple[Operation, ...]:
         """Every operation of the execution, in the order they were created (for
         tests and tools; ``GetDurableExecutionState`` pages the same order)."""
-        ex = self._tables.execution(arn)
+        ex = self._tables.full(arn)
         return tuple(ex.ops[op_id].operation for op_id in ex.order)
 
     def events(self, arn: str) -> Sequence[Event]:
         """The full history, rendered (for tests and tools)."""
-        return tuple(ev.to_wire() for ev in self._tables.execution(arn).events)
+        return tuple(ev.to_wire() for ev in self._tables.full(arn).events)
 
     # --- checkpoints ----------------------------------------------------------------
 
@@ -307,19 +330,23 @@ class Engine:
 
         The answer's ``new_state`` holds every operation changed since the handler
         last saw the state (paged by ``NextMarker`` when large). A retry with the
-        ``client_token`` and ``checkpoint_token`` of the last call gets its answer.
+        ``client_token``, ``checkpoint_token`` and updates of the last call gets its
+        answer; its ``client_token`` with anything else is refused.
         """
         ex = self._checked_execution(arn)
         rec = ex.record
+        body = None
         if client_token is not None:
             check_client_token(client_token)
+            body = checkpoints.body_digest(checkpoint_token, updates)
             last = rec.last_checkpoint
-            if (
-                last is not None
-                and last.client_token == client_token
-                and last.checkpoint_token == checkpoint_token
-            ):
-                return last.result
+            if last is not None and last.client_token == client_token:
+                if last.checkpoint_token == checkpoint_token and last.body in (None, body):
+                    return last.result
+                raise invalid_parameter(
+                    f"ClientToken: {client_token!r} was already used for a checkpoint"
+                    " with another CheckpointToken or other Updates"
+                )
         self._check_token(ex, checkpoint_token)
         now = self._clock()
         action = Action()
@@ -335,7 +362,7 @@ class Engine:
         receipt = (
             None
             if client_token is None
-            else CheckpointReceipt(client_token, checkpoint_token, result)
+            else CheckpointReceipt(client_token, checkpoint_token, result, body)
         )
         st.record = replace(st.record, checkpoint_token=new_token, last_checkpoint=receipt)
         self._tables.commit(action)
@@ -361,7 +388,8 @@ class Engine:
             raise invalid_parameter(
                 "Invalid checkpoint token: CheckpointToken is not the execution's current token"
             )
-        return pages.state_page(ex, marker, page_limit(max_items, self._config.page_size))
+        limit = page_limit(max_items, self._config.page_size)
+        return pages.state_page(self._tables.full(arn), marker, limit)
 
     # --- callbacks --------------------------------------------------------------------
 
@@ -416,12 +444,16 @@ class Engine:
         action = Action()
         fired = 0
         popped = []
+        expired: list[Entry] = []
         while (entry := tables.timers.peek()) is not None and entry[0] <= now:
             popped.append(tables.timers.pop())
             due, _, kind, arn, op_id = popped[-1]
             if not tables.timer_live(due, kind, arn, op_id, action):
                 continue
             fired += 1
+            if kind is TimerKind.RETENTION:
+                expired.append(popped[-1])
+                continue
             st = action.stage(tables.executions[arn])
             if kind is TimerKind.EXECUTION_TIMEOUT:
                 error = ErrorObject(
@@ -441,6 +473,12 @@ class Engine:
             except BaseException:
                 tables.timers.restore(popped)
                 raise
+        for index, entry in enumerate(expired):
+            try:
+                tables.remove(tables.executions[entry[3]])
+            except BaseException:  # deleted at a later call instead
+                tables.timers.restore(expired[index:])
+                raise
         return fired
 
     # --- invocations -----------------------------------------------------------------------
@@ -448,58 +486,7 @@ class Engine:
     def take_invocations(self) -> list[InvocationRequest]:
         """Start an invocation for every execution that needs one and has none in
         flight; each gets a fresh checkpoint token (fencing off older invocations)."""
-        tables = self._tables
-        if not tables.ready:
-            return []
-        now = self._clock()
-        page_size = self._config.page_size
-        action = Action()
-        requests: list[InvocationRequest] = []
-        done: list[str] = []
-        for arn in tables.ready:
-            ex = tables.executions[arn]
-            rec = ex.record
-            if rec.function_name not in self.functions:
-                continue  # waits until its function is registered
-            done.append(arn)  # a paused one is queued again by its resume
-            if (
-                rec.status is not ExecutionStatus.RUNNING
-                or rec.invocation_id is not None
-                or rec.pause is not None
-            ):
-                continue
-            st = action.stage(ex)
-            request_id = arns.new_request_id()
-            token = arns.new_checkpoint_token()
-            st.record = replace(
-                rec,
-                checkpoint_token=token,
-                invocation_id=request_id,
-                invocation_start=now,
-                wake=False,
-                last_checkpoint=None,
-            )
-            first, rest_marker, _ = pages.first_page(
-                tuple(ex.ops[op_id].operation for op_id in ex.order[: page_size + 1]),
-                "s",
-                page_size,
-            )
-            requests.append(
-                InvocationRequest(
-                    arn, rec.function_name, request_id, token, StatePage(first, rest_marker)
-                )
-            )
-        if action.stages:
-            tables.commit(action)
-        for arn in done:
-            del tables.ready[arn]
-        for request in requests:
-            ex = tables.executions[request.execution_arn]
-            ex.dirty.clear()
-            ex.delta = None
-            tables.in_flight.add(request.execution_arn)
-        tables.invocations_total += len(requests)
-        return requests
+        return invocations.take(self._tables, self._config)
 
     def finish_invocation(
         self,
@@ -512,34 +499,7 @@ class Engine:
         """Record the end of an invocation: ``answer`` is the handler's answer dict,
         or ``failure`` the error of a crashed invocation. Writes InvocationCompleted,
         then ends the execution, re-invokes it, or leaves it waiting."""
-        tables = self._tables
-        ex = tables.execution(arn)
-        rec = ex.record
-        if rec.invocation_id != request_id:
-            return  # a late answer from an invocation already written off
-        now = self._clock()
-        # Cancelled by a pause at its checkpoint: owed a new invocation, not a crash.
-        cut = arn in tables.cut and answer is None and failure is None
-        status: InvocationStatus | None = None
-        if failure is None and rec.status is ExecutionStatus.RUNNING and not cut:
-            status, failure = lifecycle.read_answer(answer)
-        action = Action()
-        st = action.stage(ex)
-        start = rec.invocation_start if rec.invocation_start is not None else now
-        st.add_event(
-            "InvocationCompleted",
-            now,
-            history.invocation_details(start, now, request_id, failure),
-        )
-        st.record = replace(rec, invocation_id=None, invocation_start=None)
-        if cut:  # a fresh token fences off the cancelled invocation's later checkpoints
-            st.record = replace(st.record, wake=True, checkpoint_token=arns.new_checkpoint_token())
-        if rec.status is ExecutionStatus.RUNNING:
-            deliver_held_outcomes(st, tables.executions, now)
-        lifecycle.after_invocation(tables, self._config, action, st, status, answer, failure, now)
-        tables.commit(action)
-        tables.cut.discard(arn)
-        tables.in_flight.discard(arn)
+        invocations.finish(self._tables, self._config, arn, request_id, answer, failure=failure)
 
     def take_cancellations(self) -> set[str]:
         """ARNs whose invocation in flight should be cancelled (stopped, timed out,
@@ -560,7 +520,7 @@ class Engine:
         live_timers = sum(
             1
             for due, _, kind, arn, op_id in tables.timers
-            if tables.timer_live(due, kind, arn, op_id)
+            if kind is not TimerKind.RETENTION and tables.timer_live(due, kind, arn, op_id)
         )
         return EngineStatistics(
             executions=len(tables.executions),
@@ -596,7 +556,7 @@ class Engine:
         found = self._tables.callbacks.get(callback_id)
         if found is None:
             raise not_found(f"CallbackId: no callback {callback_id!r}")
-        ex = self._tables.executions[found[0]]
+        ex = self._tables.full(found[0])
         callback.check_open(callback_id, ex, ex.ops[found[1]])
         return ex, found[1]
 

@@ -1,7 +1,8 @@
-"""The execution lifecycle: creation (also of chained-invoke children), the end
-of an invocation (success, failure, crash, no progress), the end of an execution
-(its final status now, its terminal event now or when its invocation ends), the
-report of a child's end to its caller, and pause/resume request receipts."""
+"""The execution lifecycle: creation (also of chained-invoke children), stop,
+pause and resume (with their ClientToken receipts), deletion, and the end of an
+execution (its final status now, its terminal event now or when its invocation
+ends, the report of a child's end to its caller). Retention (deletion some days
+after the end) is a timer (``tables.retire``, ``Engine.fire_due_timers``)."""
 
 from __future__ import annotations
 
@@ -27,11 +28,9 @@ from trio_durable.local.validation import check_client_token, check_error, check
 from trio_durable.wire import (
     ErrorObject,
     ExecutionStatus,
-    InvocationStatus,
     Operation,
     OperationStatus,
     OperationType,
-    error_from_wire,
 )
 
 NO_PROGRESS_ERROR_TYPE = "Runtime.NoProgress"
@@ -188,78 +187,6 @@ def _report_to_parent(tables: Tables, action: Action, child: ExecutionRecord, no
         chained_invoke.record_outcome(st, record, child, now)
 
 
-def after_invocation(
-    tables: Tables,
-    config: Config,
-    action: Action,
-    st: Stage,
-    status: InvocationStatus | None,
-    answer: Any,
-    failure: ErrorObject | None,
-    now: float,
-) -> None:
-    """Decide what an ended invocation means: the execution's end, a retry after
-    a crash (until the crash budget is spent), or waiting for what it waits on."""
-    rec = st.record
-    if rec.status is not ExecutionStatus.RUNNING:
-        close(tables, st, action, now)
-        return
-    exec_op = st.ex.ops[st.ex.order[0]].operation
-    if exec_op.status is OperationStatus.SUCCEEDED:
-        end_execution(tables, st, action, ExecutionStatus.SUCCEEDED, now, exec_op.result, None)
-    elif exec_op.status is OperationStatus.FAILED:
-        end_execution(tables, st, action, ExecutionStatus.FAILED, now, None, exec_op.error)
-    elif failure is not None:
-        crashes = rec.crashes + 1
-        st.record = replace(rec, crashes=crashes)
-        if crashes > config.max_crash_retries:
-            end_execution(tables, st, action, ExecutionStatus.FAILED, now, None, failure)
-        else:
-            st.record = replace(st.record, wake=True)
-    elif status is InvocationStatus.SUCCEEDED:
-        result = answer.get("Result")
-        end_execution(tables, st, action, ExecutionStatus.SUCCEEDED, now, result, None)
-    elif status is InvocationStatus.FAILED:
-        error = error_from_wire(answer.get("Error")) or ErrorObject(
-            message="the handler answered FAILED without an error"
-        )
-        end_execution(tables, st, action, ExecutionStatus.FAILED, now, None, error)
-    else:
-        st.record = replace(rec, crashes=0)
-        if not rec.wake and not st.ex.waiters:
-            error = ErrorObject(
-                message=(
-                    "the invocation returned PENDING but nothing can resume the"
-                    " execution: no wait, step retry, callback or chained invoke is pending"
-                ),
-                type=NO_PROGRESS_ERROR_TYPE,
-            )
-            end_execution(tables, st, action, ExecutionStatus.FAILED, now, None, error)
-
-
-def read_answer(answer: Any) -> tuple[InvocationStatus | None, ErrorObject | None]:
-    """The status of a handler's answer, or the error that makes it unreadable."""
-    if isinstance(answer, dict):
-        try:
-            status = InvocationStatus(str(answer.get("Status")))
-        except ValueError:
-            pass
-        else:
-            result = answer.get("Result")
-            error = answer.get("Error")
-            if (result is None or isinstance(result, str)) and (
-                error is None or isinstance(error, dict)
-            ):
-                return status, None
-    text = repr(answer)
-    if len(text) > 200:
-        text = text[:200] + "..."
-    return None, ErrorObject(
-        message=f"the handler's answer is not a durable invocation output: {text}",
-        type="Runtime.InvalidResponse",
-    )
-
-
 def receipt(
     action: str, client_token: str | None, reason: str | None, timeout_paused: bool
 ) -> ControlReceipt | None:
@@ -383,6 +310,5 @@ def delete(tables: Tables, config: Config, arn: str) -> dict[str, Any]:
             " invocation is still ending; retry in a moment"
         )
     now = config.clock()
-    tables.store.delete(arn)
-    tables.forget(ex)
+    tables.remove(ex)
     return {"DeletionRequestTimestamp": now}

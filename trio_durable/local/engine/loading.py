@@ -1,5 +1,6 @@
 """Loading after a restart: every stored execution back into memory with its
-indexes, timers re-armed from the records, invocations owed queued again. An
+indexes, timers re-armed from the records, invocations owed queued again; an
+ended one keeps only its record in memory (and its retention timer). An
 execution whose invocation was in flight when the service stopped is returned
 so that the engine ends that invocation."""
 
@@ -15,19 +16,16 @@ def load(tables: Tables) -> list[Execution]:
     """Load the store into ``tables``; the executions that had an invocation in flight."""
     crashed: list[Execution] = []
     for stored in tables.store.load():
-        ex = Execution(stored.execution)
+        ex = Execution.from_stored(stored)
         rec = stored.execution
         tables.add(ex)
-        ex.events.extend(stored.events)
         for record in stored.operations:
-            op = record.operation
-            ex.order.append(op.id)
-            ex.ops[op.id] = record
             tables.track_waiter(ex, record)
-            for due, kind in timers.timers_of(record):
-                tables.timers.push(due, kind, rec.arn, op.id)
+            if not rec.closed:
+                for due, kind in timers.timers_of(record):
+                    tables.timers.push(due, kind, rec.arn, record.operation.id)
         if rec.closed:
-            ex.waiters.clear()
+            tables.retire(ex)
             continue
         running = rec.status is ExecutionStatus.RUNNING
         if rec.deadline is not None and running and not timeout_paused(rec):

@@ -15,7 +15,7 @@ from typing import Any
 
 from trio_durable.local import history
 from trio_durable.local.history import HistoryEvent
-from trio_durable.local.store import ExecutionRecord, OperationRecord
+from trio_durable.local.store import ExecutionRecord, OperationRecord, StoredExecution
 from trio_durable.wire import (
     ExecutionStatus,
     Operation,
@@ -33,23 +33,47 @@ class TimerKind(Enum):
     CALLBACK_TIMEOUT = "callback-timeout"
     CALLBACK_HEARTBEAT = "callback-heartbeat"
     EXECUTION_TIMEOUT = "execution-timeout"
+    RETENTION = "retention"
 
 
 class Execution:
     """Memory state of one execution. ``dirty``: operations changed since the
     handler last saw them; ``waiters``: operations that a timer or an outside
-    event can still complete; ``delta``: the rest of a paged NewExecutionState."""
+    event can still complete; ``delta``: the rest of a paged NewExecutionState.
+    ``resident``: false once the execution ended and only its record stays in
+    memory (``Tables.full`` reads the rest from the store)."""
 
-    __slots__ = ("delta", "dirty", "events", "ops", "order", "record", "waiters")
+    __slots__ = ("delta", "dirty", "events", "ops", "order", "record", "resident", "waiters")
 
     def __init__(self, record: ExecutionRecord) -> None:
         self.record = record
+        self.resident = True
         self.ops: dict[str, OperationRecord] = {}
         self.order: list[str] = []
         self.events: list[HistoryEvent] = []
         self.dirty: dict[str, None] = {}
         self.waiters: set[str] = set()
         self.delta: tuple[str, tuple[Operation, ...]] | None = None
+
+    @classmethod
+    def from_stored(cls, stored: StoredExecution) -> Execution:
+        """An execution with every operation and event ``stored`` holds."""
+        ex = cls(stored.execution)
+        ex.events.extend(stored.events)
+        for record in stored.operations:
+            ex.order.append(record.operation.id)
+            ex.ops[record.operation.id] = record
+        return ex
+
+    def unload(self) -> None:
+        """Keep only the record in memory (the execution ended)."""
+        self.resident = False
+        self.ops = {}
+        self.order = []
+        self.events = []
+        self.dirty = {}
+        self.waiters = set()
+        self.delta = None
 
 
 class Stage:

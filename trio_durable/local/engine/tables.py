@@ -36,12 +36,14 @@ class Tables:
         "in_flight",
         "invocations_total",
         "ready",
+        "retention_seconds",
         "store",
         "timers",
     )
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, retention_seconds: float) -> None:
         self.store = store
+        self.retention_seconds = retention_seconds
         self.executions: dict[str, Execution] = {}
         self.by_name: dict[tuple[str, str], str] = {}
         self.by_function: dict[str, list[str]] = {}
@@ -63,6 +65,26 @@ class Tables:
         if ex is None:
             raise not_found(f"DurableExecutionArn: no execution {arn!r}")
         return ex
+
+    def full(self, arn: str) -> Execution:
+        """The execution with its operations and history: the one in memory while
+        it runs, else a copy read from the store (ResourceNotFoundException if gone)."""
+        ex = self.execution(arn)
+        if ex.resident:
+            return ex
+        stored = self.store.load_execution(arn)
+        if stored is None:
+            raise not_found(f"DurableExecutionArn: no execution {arn!r}")
+        return Execution.from_stored(stored)
+
+    def retire(self, ex: Execution) -> None:
+        """The execution ended: only its record stays in memory, and it is deleted
+        after the retention period."""
+        rec = ex.record
+        ex.unload()
+        self.ready.pop(rec.arn, None)
+        end = rec.end_timestamp if rec.end_timestamp is not None else rec.start_timestamp
+        self.timers.push(end + self.retention_seconds, TimerKind.RETENTION, rec.arn, None)
 
     def timer_live(
         self,
@@ -90,9 +112,16 @@ class Tables:
         self.by_name[(rec.function_name, rec.name)] = rec.arn
         self.by_function.setdefault(rec.function_name, []).append(rec.arn)
 
-    def forget(self, ex: Execution) -> None:
-        """Drop a deleted execution from every index (its timers die lazily)."""
+    def remove(self, ex: Execution) -> None:
+        """Delete an ended execution from the store, then from every index (its
+        timers die lazily)."""
         rec = ex.record
+        callback_ids = [
+            record.operation.callback_id
+            for record in self.full(rec.arn).ops.values()
+            if record.operation.callback_id is not None
+        ]
+        self.store.delete(rec.arn)
         del self.executions[rec.arn]
         if self.by_name.get((rec.function_name, rec.name)) == rec.arn:
             del self.by_name[(rec.function_name, rec.name)]
@@ -100,9 +129,8 @@ class Tables:
         siblings.remove(rec.arn)
         if not siblings:
             del self.by_function[rec.function_name]
-        for record in ex.ops.values():
-            if record.operation.callback_id is not None:
-                self.callbacks.pop(record.operation.callback_id, None)
+        for callback_id in callback_ids:
+            self.callbacks.pop(callback_id, None)
         self.ready.pop(rec.arn, None)
         self.cancel.discard(rec.arn)
         self.cut.discard(rec.arn)
@@ -135,6 +163,7 @@ class Tables:
             self.ready.pop(rec.arn, None)
             if any(ev.event_type in CLOSING_EVENTS for ev in st.events):
                 self.closed.append(rec.arn)
+                self.retire(ex)
         elif rec.status is not ExecutionStatus.RUNNING:
             self.cancel.add(rec.arn)  # ends when its invocation in flight does
         elif rec.wake and rec.invocation_id is None:

@@ -51,6 +51,8 @@ def is_live(
 ) -> bool:
     """Whether a heap entry still stands: ``rec`` is its execution's record and
     ``record`` its operation's (None for the execution timeout, or when gone)."""
+    if kind is TimerKind.RETENTION:
+        return rec.closed
     if rec.status is not ExecutionStatus.RUNNING:
         return False
     if kind is TimerKind.EXECUTION_TIMEOUT:
