@@ -164,8 +164,17 @@ class SQLiteStore:
             ) from None
 
     def load_execution(self, arn: str) -> StoredExecution | None:
-        row = self._conn.execute("SELECT record FROM executions WHERE arn = ?", (arn,)).fetchone()
-        return None if row is None else self._load_one(arn, row[0])
+        """One execution, or None; ``StoreError`` names the file and the cause
+        when its rows cannot be read back."""
+        try:
+            row = self._conn.execute("SELECT record FROM executions WHERE arn = ?", (arn,))
+            found = row.fetchone()
+            return None if found is None else self._load_one(arn, found[0])
+        except (sqlite3.Error, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise StoreError(
+                f"cannot read execution {arn!r} from the state file {str(self.path)!r}:"
+                f" {_cause(exc)}"
+            ) from None
 
     def _load_one(self, arn: str, record: bytes) -> StoredExecution:
         conn = self._conn

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from trio_durable.errors import StoreError
 from trio_durable.local.history import NO_DETAILS, HistoryEvent
 from trio_durable.local.sqlite_store import SQLiteStore, StoreLockedError
 from trio_durable.local.store import (
@@ -203,4 +204,35 @@ def test_a_write_touches_only_the_rows_it_changes(tmp_path: Path) -> None:
     )
     store.write([one_more])
     assert conn.total_changes - before == 3  # the execution row, one operation, one event
+    store.close()
+
+
+def test_one_execution_is_read_back_on_demand(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    store.write([FIRST])
+    found = store.load_execution(ARN)
+    assert found is not None
+    assert (found.execution, found.operations, found.events) == (
+        EXECUTION,
+        FIRST.operations,
+        FIRST.events,
+    )
+    assert store.load_execution("no-such-arn") is None
+    store.close()
+
+
+def test_a_damaged_row_read_on_demand_is_a_store_error_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = SQLiteStore(path)
+    store.write([FIRST])
+    store.close()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("UPDATE operations SET record = ? WHERE id = 'op-2'", (b"{not json",))
+    conn.close()
+    store = SQLiteStore(path)
+    with pytest.raises(StoreError) as exc:
+        store.load_execution(ARN)
+    assert exc.value.code == "ServiceException"
+    assert str(path) in exc.value.message and ARN in exc.value.message
     store.close()
