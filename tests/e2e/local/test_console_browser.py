@@ -32,7 +32,7 @@ def endpoint() -> Iterator[str]:
     """A ``trio-durable serve`` process serving the console's test workflows."""
     # --quiet: nobody reads the live log here, and a full pipe would block the service.
     args = ["serve", "--port", "0", "--store", "memory", "--quiet"]
-    for name in ("approval", "sleeper", "echo", "many_steps"):
+    for name in ("approval", "sleeper", "echo", "many_steps", "flaky"):
         args += ["--function", f"{name}={HANDLERS}:{name}"]
     with background(args) as running:
         found = running.wait_for_line(r"listening on (http://\S+)", stream="stdout")
@@ -278,3 +278,17 @@ def test_show_more_and_the_count(page: Any, endpoint: str, lam: Any) -> None:
     page.wait_for_selector("#count:text('105 of 105 executions')")
     assert len(page.query_selector_all("#executions tr[data-arn]")) == 105
     assert not page.is_visible("#more")
+
+
+def test_a_retried_step_shows_its_failed_attempt(page: Any, endpoint: str, lam: Any) -> None:
+    arn = start(lam, "flaky", {})
+    open_execution(page, endpoint, arn)
+    header_status(page, "SUCCEEDED")
+    assert "attempt 2" in page.inner_text("[data-kind='step']")
+    page.click("[data-kind='step']")
+    detail = page.inner_text("#op-detail")
+    assert "Failed attempts" in detail
+    assert "attempt 1 at" in detail
+    assert "Flaky: card declined once" in detail
+    assert '"charged on attempt 2"' in detail
+    assert "stack trace" in detail

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from trio_durable import DurableContext, durable_execution
+from trio_durable import (
+    DurableContext,
+    RetryStrategy,
+    StepConfig,
+    StepContext,
+    durable_execution,
+)
 
 
 async def _double(ctx: DurableContext, item: int, index: int) -> int:
@@ -44,3 +50,20 @@ async def many_steps(event: dict[str, Any], ctx: DurableContext) -> int:
     for n in range(event["steps"]):
         await ctx.step(int, n, name=f"step-{n}")
     return int(event["steps"])
+
+
+class Flaky(Exception):
+    """The first attempt's failure."""
+
+
+def _charge(*, step_context: StepContext) -> str:
+    if step_context.attempt == 1:
+        raise Flaky("card declined once")
+    return f"charged on attempt {step_context.attempt}"
+
+
+@durable_execution
+async def flaky(event: Any, ctx: DurableContext) -> str:
+    """A step that fails its first attempt and succeeds after a 1 s retry delay."""
+    retry = RetryStrategy(max_attempts=2, initial_delay=1, backoff_rate=1)
+    return str(await ctx.step(_charge, name="charge", config=StepConfig(retry_strategy=retry)))

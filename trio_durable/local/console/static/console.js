@@ -290,7 +290,8 @@ class Model {
       op.error = null;
       return;
     }
-    if (phase !== "Started" && PHASE_STATUS[phase]) { op.status = PHASE_STATUS[phase]; op.end = ev.EventTimestamp; }
+    if (phase === "Started") op.status = "STARTED"; // a retried step's next attempt
+    else if (PHASE_STATUS[phase]) { op.status = PHASE_STATUS[phase]; op.end = ev.EventTimestamp; }
   }
 
   // The invocation that was running at ts (by its start and end), or null.
