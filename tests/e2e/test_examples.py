@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import http.server
 import importlib.util
 import json
 import os
 import shlex
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
+from trio.testing import MockClock
+
+from trio_durable.testing import DurableTestRunner
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -129,6 +138,71 @@ async def test_embedded_trio_program() -> None:
     spec.loader.exec_module(module)
     results = await module.main()
     assert sorted(json.loads(r)["total"] for r in results) == [2.5, 25.0, 60.0]
+
+
+@pytest.mark.parametrize("backend", ["trio", "asyncio"])
+def test_asyncio_aiohttp_program(backend: str) -> None:
+    """The asyncio example's own program, and the same program under anyio on
+    either backend: the runner serves the workflow on both."""
+    spec = importlib.util.spec_from_file_location(
+        "asyncio_aiohttp", EXAMPLES / "asyncio_aiohttp.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if backend == "asyncio":
+        outcome = asyncio.run(module.main())
+    else:  # aiohttp needs asyncio: under Trio only the workflow can run, on its own loop
+        outcome = trio.run(_quote_under_trio, module, clock=MockClock(autojump_threshold=0))
+    assert outcome == {"status": "SUCCEEDED", "value": {"total": 55.0, "lines": 2}}
+
+
+async def _quote_under_trio(module: Any) -> dict[str, Any]:
+    with _pricing_api() as url:
+        order = {"pricing_url": url, "lines": [["book", 2], ["lamp", 1]]}
+        async with DurableTestRunner(module.quote) as runner:
+            result = await runner.run(order)
+    return {"status": result.status, "value": result.value}
+
+
+@contextlib.contextmanager
+def _pricing_api() -> Iterator[str]:
+    """The example's pricing API, as a plain HTTP server in a thread."""
+
+    class Prices(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            sku = self.path.rsplit("/", 1)[-1]
+            body = json.dumps({"sku": sku, "price": {"book": 12.5, "lamp": 30.0}[sku]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Prices)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+def test_asyncio_aiohttp_handler_under_the_cli() -> None:
+    """``trio-durable run`` runs the asyncio handler with its in-process invoker."""
+    with _pricing_api() as url:
+        order = json.dumps({"pricing_url": url, "lines": [["book", 2], ["lamp", 1]]})
+        done = subprocess.run(
+            [str(CLI), "run", "examples/asyncio_aiohttp.py:quote", "--input", order, "--skip-time"],
+            cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=TIMEOUT,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert _result(done.stdout) == {"total": 55.0, "lines": 2}
+    assert "quoted 55.00 for 2 lines" in done.stderr
 
 
 def test_sam_template_names_the_example_handler() -> None:

@@ -2,8 +2,9 @@
 
 It calls the service directly with the wire dataclasses (no JSON in process).
 Given the service's ``trio_token``, it can also be used from another thread,
-e.g. a sync Lambda handler that runs its own Trio loop in a worker thread; the
-call then hops to the service's thread without blocking the caller's loop.
+e.g. a sync Lambda handler that runs its own Trio or asyncio loop in a worker
+thread; the call then hops to the service's thread without blocking the
+caller's loop.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import TypeVar
 
 import trio
 
+from trio_durable.local.asyncio_bridge import call_from_asyncio
 from trio_durable.local.protocols import ServiceAPI
+from trio_durable.runtime.primitives import under_trio
 from trio_durable.wire import CheckpointResult, OperationUpdate, StatePage
 
 T = TypeVar("T")
@@ -68,6 +71,8 @@ class LocalServiceClient:
             await trio.lowlevel.cancel_shielded_checkpoint()
             return result
         token = self._trio_token
+        if not under_trio():
+            return await call_from_asyncio(token, fn)
         return await trio.to_thread.run_sync(
             lambda: trio.from_thread.run_sync(fn, trio_token=token)
         )

@@ -12,6 +12,8 @@ retries a bounded number of times.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from typing import Any
 import trio
 
 from trio_durable.errors import error_object_from_exception
+from trio_durable.local.asyncio_bridge import await_on_asyncio, run_on_new_asyncio_loop
 from trio_durable.local.client import LocalServiceClient
 from trio_durable.local.protocols import (
     MAX_INVOCATION_TIMEOUT_SECONDS,
@@ -29,6 +32,7 @@ from trio_durable.local.protocols import (
     Invoker,
     ServiceAPI,
 )
+from trio_durable.runtime.threads import virtual_time_held
 
 __all__ = [
     "MAX_INVOCATION_TIMEOUT_SECONDS",
@@ -86,31 +90,54 @@ def _raised(exc: BaseException) -> InvocationError:
 
 
 class InProcessInvoker:
-    """Runs an async handler in the service's own Trio loop.
+    """Runs an async handler in the service's process.
 
     ``handler`` is a trio-durable handler (it has ``invoke(event, context,
     client=...)``) or any ``async def handler(event, context)`` that speaks the
     protocol through ``context.durable_client``. A trio-durable handler gets
     ``InvocationRequest.paged_event()`` and reads the whole state through its
     client (no wire conversion); any other gets the full event.
+
+    The handler runs in the service's own Trio loop, unless ``loop`` (an asyncio
+    loop of another thread) is given: then it runs there. A handler whose
+    ``backend`` is ``"asyncio"`` (``backend`` overrides the handler's own)
+    otherwise runs on a fresh asyncio loop in a worker thread. Either way its
+    client hops to the service's thread.
     """
 
-    __slots__ = ("_handler",)
+    __slots__ = ("_asyncio", "_handler", "_loop")
 
-    def __init__(self, handler: Any) -> None:
+    def __init__(
+        self,
+        handler: Any,
+        *,
+        loop: asyncio.AbstractEventLoop | None = None,
+        backend: str | None = None,
+    ) -> None:
         self._handler = handler
+        self._loop = loop
+        self._asyncio = (backend or getattr(handler, "backend", "trio")) == "asyncio"
 
     async def invoke(self, request: InvocationRequest, service: ServiceAPI) -> dict[str, Any]:
-        client = LocalServiceClient(service)
+        elsewhere = self._loop is not None or self._asyncio
+        token = trio.lowlevel.current_trio_token() if elsewhere else None
+        client = LocalServiceClient(service, trio_token=token)
         context = _context(request, client, service)
         invoke = getattr(self._handler, "invoke", None)
         call: Callable[[], Awaitable[Any]]
         if invoke is not None:  # trio-durable's own handler: it pages through the client
-            call = lambda: invoke(request.paged_event(), context, client=client)  # noqa: E731
+            call = functools.partial(invoke, request.paged_event(), context, client=client)
         else:
-            call = lambda: self._handler(request.event, context)  # noqa: E731
+            call = functools.partial(self._handler, request.event, context)
         try:
-            answer = await call()
+            if self._loop is not None:
+                with virtual_time_held():
+                    answer = await await_on_asyncio(self._loop, call())
+            elif elsewhere:
+                with virtual_time_held():
+                    answer = await run_on_new_asyncio_loop(call)
+            else:
+                answer = await call()
         except Exception as exc:
             raise _raised(exc) from exc
         if not isinstance(answer, dict):

@@ -1,8 +1,9 @@
 """``@durable_execution``: an async workflow as a Lambda handler.
 
 ``handler(event, lambda_context)`` is the plain sync Lambda entry: it runs the
-invocation on Trio. ``await handler.invoke(event, lambda_context, client=...)``
-runs it in the caller's own event loop (Trio now; written against anyio). The
+invocation on a new event loop of the handler's ``backend`` (``"trio"``, the
+default, or ``"asyncio"``). ``await handler.invoke(event, lambda_context,
+client=...)`` runs it in the caller's own event loop, Trio or asyncio. The
 service client is, in order: the one passed to ``invoke``, the one given to the
 decorator (a ``ServiceClient`` or a boto3 ``lambda`` client), the Lambda
 context's ``durable_client`` (the local service's invokers provide one), or a
@@ -21,6 +22,9 @@ from trio_durable.plugins import Plugin, plugin_runner
 from trio_durable.runtime.invocation import Workflow, run_invocation
 from trio_durable.runtime.step_context import callable_traits
 from trio_durable.serialization import DEFAULT_SERIALIZER, Serializer
+
+BACKENDS = ("trio", "asyncio")
+"""The event loops ``handler(event, lambda_context)`` can run an invocation on."""
 
 
 def as_service_client(client: Any) -> ServiceClient:
@@ -46,6 +50,7 @@ class DurableHandler:
         client: Any = None,
         serializer: Serializer | None = None,
         plugins: Iterable[Plugin] | None = None,
+        backend: str = "trio",
     ) -> None:
         if not callable_traits(workflow)[0]:
             raise ValidationError(
@@ -53,14 +58,21 @@ class DurableHandler:
             )
         if serializer is not None and not isinstance(serializer, Serializer):
             raise ValidationError("serializer must implement serialize/deserialize")
+        if backend not in BACKENDS:
+            raise ValidationError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.workflow = workflow
+        self.backend = backend
         self.serializer = serializer or DEFAULT_SERIALIZER
         self._client = None if client is None else as_service_client(client)
         self._plugins = plugin_runner(plugins)
         functools.update_wrapper(self, workflow)
 
     def __call__(self, event: Mapping[str, Any], lambda_context: Any = None) -> dict[str, Any]:
-        """The sync Lambda entry: run one invocation on Trio."""
+        """The sync Lambda entry: run one invocation on a new loop of ``backend``."""
+        if self.backend == "asyncio":
+            import asyncio
+
+            return asyncio.run(self.invoke(event, lambda_context))
         import trio
 
         return trio.run(functools.partial(self.invoke, event, lambda_context))
@@ -103,6 +115,7 @@ def durable_execution(
     client: Any = None,
     serializer: Serializer | None = None,
     plugins: Iterable[Plugin] | None = None,
+    backend: str = "trio",
 ) -> Callable[[Workflow], DurableHandler]: ...
 
 
@@ -113,16 +126,25 @@ def durable_execution(
     client: Any = None,
     serializer: Serializer | None = None,
     plugins: Iterable[Plugin] | None = None,
+    backend: str = "trio",
 ) -> DurableHandler | Callable[[Workflow], DurableHandler]:
     """Turn ``async def handler(event, ctx)`` into a durable Lambda handler.
 
     Use bare (``@durable_execution``) or with options
-    (``@durable_execution(client=..., serializer=..., plugins=[...])``).
+    (``@durable_execution(client=..., serializer=..., plugins=[...], backend=...)``).
+    ``backend="asyncio"`` makes the sync Lambda entry, and the local service's
+    in-process invoker, run the workflow on asyncio.
     """
+    options: dict[str, Any] = {
+        "client": client,
+        "serializer": serializer,
+        "plugins": plugins,
+        "backend": backend,
+    }
     if workflow is not None:
-        return DurableHandler(workflow, client=client, serializer=serializer, plugins=plugins)
+        return DurableHandler(workflow, **options)
 
     def decorate(fn: Workflow) -> DurableHandler:
-        return DurableHandler(fn, client=client, serializer=serializer, plugins=plugins)
+        return DurableHandler(fn, **options)
 
     return decorate

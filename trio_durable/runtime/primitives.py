@@ -28,7 +28,8 @@ class Event(Protocol):
     async def wait(self) -> None: ...
 
 
-def _under_trio() -> bool:
+def under_trio() -> bool:
+    """Whether the calling thread runs a Trio task (else: asyncio, through anyio)."""
     try:
         trio.lowlevel.current_task()
     except RuntimeError:
@@ -38,12 +39,12 @@ def _under_trio() -> bool:
 
 def new_event() -> Event:
     """A fresh event of the running backend."""
-    return trio.Event() if _under_trio() else anyio.Event()
+    return trio.Event() if under_trio() else anyio.Event()
 
 
 async def checkpoint() -> None:
     """The running backend's checkpoint."""
-    if _under_trio():
+    if under_trio():
         await trio.lowlevel.checkpoint()
     else:
         await anyio.lowlevel.checkpoint()
@@ -51,12 +52,12 @@ async def checkpoint() -> None:
 
 def shielded() -> AbstractContextManager[Any]:
     """A cancel scope shielded from outside cancellation."""
-    return trio.CancelScope(shield=True) if _under_trio() else anyio.CancelScope(shield=True)
+    return trio.CancelScope(shield=True) if under_trio() else anyio.CancelScope(shield=True)
 
 
 def move_on_after(seconds: float) -> AbstractContextManager[Any]:
     """A cancel scope that gives up on its body after ``seconds``."""
-    if _under_trio():
+    if under_trio():
         return trio.move_on_after(max(seconds, 0.0))  # anyio takes negatives as 0
     return anyio.move_on_after(seconds)
 
@@ -77,6 +78,6 @@ class TaskGroup(Protocol):
 def open_task_group() -> AbstractAsyncContextManager[TaskGroup]:
     """A task group of the running backend: a Trio nursery under Trio (through
     anyio's task group, a map of 1,000 items with async steps took 30% longer)."""
-    if _under_trio():
+    if under_trio():
         return trio.open_nursery()
     return anyio.create_task_group()

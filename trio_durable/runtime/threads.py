@@ -63,6 +63,29 @@ def _clock_held(clock: Any) -> Iterator[None]:
             clock.autojump_threshold = before
 
 
+@contextmanager
+def virtual_time_held() -> Iterator[None]:
+    """Under a running ``MockClock``, hold virtual time still inside the block: for
+    a task that waits on work in another thread (which autojump cannot see)."""
+    clock = _mock_clock()
+    if clock is None:
+        yield
+        return
+    with _clock_held(clock):
+        yield
+
+
+def set_autojump_threshold(clock: Any, threshold: float) -> None:
+    """Set a MockClock's autojump threshold; while threads hold the clock still,
+    set the one it returns to when they are done."""
+    key = id(clock)
+    if key in _held_clocks:
+        running, _ = _held_clocks[key]
+        _held_clocks[key] = (running, threshold)
+    else:
+        clock.autojump_threshold = threshold
+
+
 async def anyio_run_sync(fn: Callable[[], Any]) -> Any:
     """``fn()`` in one of anyio's worker threads (any backend)."""
     return await anyio.to_thread.run_sync(fn)

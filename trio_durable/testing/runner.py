@@ -1,31 +1,40 @@
 """``DurableTestRunner``: run a workflow to the end in a test, on the local service.
 
-The runner starts an in-memory ``LocalService`` in its own nursery and registers
-the handler with the in-process invoker. Run it under
-``trio.testing.MockClock(autojump_threshold=0)`` and every wait, retry delay and
-callback timeout is skipped. Callbacks are completed through the service's own
-API, as an external system would.
+The runner starts an in-memory ``LocalService`` and registers the handler with
+the in-process invoker. Callbacks are completed through the service's own API,
+as an external system would.
+
+Under Trio the service runs in the runner's own nursery, on the test's clock:
+run the test on ``trio.testing.MockClock(autojump_threshold=0)`` and every
+wait, retry delay and callback timeout is skipped. Under asyncio the service
+runs on a Trio loop of its own in a thread (``local/asyncio_bridge.py``) and the
+handler on the test's asyncio loop; ``virtual_time=True`` puts that Trio loop on
+a MockClock, which moves only while no invocation runs (so a step's own
+``asyncio.sleep`` takes real time, and a durable wait takes none).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import trio
 import trio.testing
 
 from trio_durable.errors import ValidationError
+from trio_durable.local.asyncio_bridge import ServiceLoop
 from trio_durable.local.engine import InvocationRequest
 from trio_durable.local.history import Event
 from trio_durable.local.invokers import MAX_INVOCATION_TIMEOUT_SECONDS, InProcessInvoker, Invoker
 from trio_durable.local.protocols import ServiceAPI
 from trio_durable.local.service import LocalService
 from trio_durable.local.store import Store
+from trio_durable.runtime.primitives import checkpoint, under_trio
 from trio_durable.serialization import DEFAULT_SERIALIZER, Serializer
 from trio_durable.wire import (
     ErrorObject,
@@ -36,6 +45,8 @@ from trio_durable.wire import (
 )
 
 __all__ = ["CallbackInfo", "DurableTestRunner", "ExecutionResult", "RunningExecution"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,17 +181,18 @@ class _SignallingInvoker:
     """Wraps an invoker: holds a MockClock back while invocations run, and wakes
     the runner whenever one ends."""
 
-    __slots__ = ("_in_flight", "_inner", "_runner", "_saved_threshold")
+    __slots__ = ("_adjust_clock", "_in_flight", "_inner", "_runner", "_saved_threshold")
 
-    def __init__(self, inner: Invoker, runner: DurableTestRunner) -> None:
+    def __init__(self, inner: Invoker, runner: DurableTestRunner, *, adjust_clock: bool) -> None:
         self._inner = inner
         self._runner = runner
+        self._adjust_clock = adjust_clock
         self._in_flight = 0
         self._saved_threshold = 0.0
 
     async def invoke(self, request: InvocationRequest, service: ServiceAPI) -> dict[str, Any]:
         clock = trio.lowlevel.current_clock()
-        mock = clock if isinstance(clock, trio.testing.MockClock) else None
+        mock = clock if self._adjust_clock and isinstance(clock, trio.testing.MockClock) else None
         if mock is not None:
             if self._in_flight == 0:
                 self._saved_threshold = mock.autojump_threshold
@@ -205,10 +217,11 @@ class RunningExecution:
 
     def operations(self) -> tuple[Operation, ...]:
         """Every operation recorded so far, in the order they were created."""
-        return self._runner.service.engine.operations(self.arn)
+        return self._runner._sync(partial(self._runner.service.engine.operations, self.arn))
 
     def events(self) -> tuple[Event, ...]:
-        return tuple(self._runner.service.engine.events(self.arn))
+        engine = self._runner.service.engine
+        return self._runner._sync(lambda: tuple(engine.events(self.arn)))
 
     async def wait_for_callback(self, name: str | None = None) -> CallbackInfo:
         """The first open callback called ``name`` (or inside a context called
@@ -223,28 +236,28 @@ class RunningExecution:
             found = self._open_callback(name)
             if found is not None:
                 return found
-            if self._runner.service.engine.is_closed(self.arn):
+            if self._runner._sync(partial(self._runner.service.engine.is_closed, self.arn)):
                 raise LookupError(
                     f"the execution ended without an open callback {name!r} "
                     f"(callbacks: {self._callbacks_text()})"
                 )
-            if name is not None and self._parked_on_callbacks():
+            if name is not None and self._runner._sync(self._parked_on_callbacks):
                 raise LookupError(
                     f"no open callback {name!r}: the execution is waiting only for "
                     f"callbacks, none of them {name!r} (callbacks: {self._callbacks_text()})"
                 )
-            await self._next_change()
+            await self._runner._wait(self._next_change)
 
     def _parked_on_callbacks(self) -> bool:
         """Whether nothing but a callback's completion (or timeout) can move the
         execution on: no invocation running or due, and every open operation a
-        callback (or a context, which waits for its children)."""
+        callback (or a context, which waits for its children). On the service's loop."""
         stats = self._runner.service.statistics()
         if stats.invocations_in_flight or stats.invocations_waiting:
             return False
         open_ops = [
             op
-            for op in self.operations()
+            for op in self._runner.service.engine.operations(self.arn)
             if op.status
             in (OperationStatus.STARTED, OperationStatus.PENDING, OperationStatus.READY)
             and op.type not in (OperationType.EXECUTION, OperationType.CONTEXT)
@@ -264,7 +277,9 @@ class RunningExecution:
 
     async def result(self) -> ExecutionResult:
         """Wait for the execution to end and return its outcome."""
-        summary = await self._runner.service.wait_until_terminal(self.arn)
+        summary = await self._runner._wait(
+            partial(self._runner.service.wait_until_terminal, self.arn)
+        )
         return ExecutionResult(
             arn=self.arn,
             status=summary["Status"],
@@ -306,7 +321,10 @@ class DurableTestRunner:
     ``await runner.run(input)`` for a workflow that needs nothing from outside, or
     ``runner.start(input)`` and the callback helpers for one that does.
     ``invocation_timeout_seconds`` is the function's Lambda timeout (see
-    ``LocalService.register_function``).
+    ``LocalService.register_function``). Under asyncio, ``virtual_time=True``
+    skips durable waits, retry delays and timeouts (see the module doc); under
+    Trio, virtual time is the test's clock, and ``virtual_time=True`` checks
+    that it is a MockClock.
     """
 
     def __init__(
@@ -317,21 +335,41 @@ class DurableTestRunner:
         store: Store | None = None,
         serializer: Serializer = DEFAULT_SERIALIZER,
         invocation_timeout_seconds: float = MAX_INVOCATION_TIMEOUT_SECONDS,
+        virtual_time: bool = False,
     ) -> None:
         self.function_name = function_name
         self.serializer = serializer
         self.service = LocalService(store=store)
-        self.service.register_function(
-            function_name,
-            _SignallingInvoker(InProcessInvoker(handler), self),
-            invocation_timeout_seconds=invocation_timeout_seconds,
-        )
+        self._handler = handler
+        self._invocation_timeout = invocation_timeout_seconds
+        self._register(InProcessInvoker(handler))
+        self._virtual_time = virtual_time
         self._invocation_event = trio.Event()
         self._stack: Any = None
+        self._service_loop: ServiceLoop | None = None  # the service's own loop, under asyncio
+
+    def _register(self, invoker: Invoker, *, adjust_clock: bool = True) -> None:
+        self.service.register_function(
+            self.function_name,
+            _SignallingInvoker(invoker, self, adjust_clock=adjust_clock),
+            invocation_timeout_seconds=self._invocation_timeout,
+        )
 
     async def __aenter__(self) -> Self:
-        self._stack = self._serve()
-        await self._stack.__aenter__()
+        if under_trio():
+            clock = trio.lowlevel.current_clock()
+            if self._virtual_time and not isinstance(clock, trio.testing.MockClock):
+                raise ValidationError(
+                    "virtual_time=True under Trio needs the test to run on "
+                    "trio.testing.MockClock(autojump_threshold=0) (pytest-trio's autojump_clock)"
+                )
+            self._stack = self._serve()
+            await self._stack.__aenter__()
+            return self
+        loop = asyncio.get_running_loop()
+        self._register(InProcessInvoker(self._handler, loop=loop), adjust_clock=False)
+        self._service_loop = ServiceLoop(self.service.run, virtual_time=self._virtual_time)
+        await self._service_loop.start()
         return self
 
     async def __aexit__(
@@ -340,7 +378,21 @@ class DurableTestRunner:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._stack.__aexit__(exc_type, exc, tb)
+        if self._service_loop is not None:
+            loop, self._service_loop = self._service_loop, None
+            await loop.stop()
+        else:
+            await self._stack.__aexit__(exc_type, exc, tb)
+
+    def _sync(self, fn: Callable[[], T]) -> T:
+        """``fn()`` on the service's loop (it is brief: it never waits)."""
+        return fn() if self._service_loop is None else self._service_loop.call(fn)
+
+    async def _wait(self, afn: Callable[[], Awaitable[T]]) -> T:
+        """``await afn()`` on the service's loop."""
+        if self._service_loop is None:
+            return await afn()
+        return await self._service_loop.wait(afn)
 
     @asynccontextmanager
     async def _serve(self) -> AsyncIterator[None]:
@@ -355,12 +407,15 @@ class DurableTestRunner:
         self, input: Any = None, *, name: str | None = None, timeout_seconds: int | None = None
     ) -> RunningExecution:
         """Start an execution with ``input`` (serialized with the runner's serializer)."""
-        await trio.lowlevel.checkpoint()
-        started = self.service.start_execution(
-            self.function_name,
-            self.serializer.serialize(input),
-            execution_name=name,
-            timeout_seconds=timeout_seconds,
+        await checkpoint()
+        started = self._sync(
+            partial(
+                self.service.start_execution,
+                self.function_name,
+                self.serializer.serialize(input),
+                execution_name=name,
+                timeout_seconds=timeout_seconds,
+            )
         )
         return RunningExecution(self, started.arn)
 
@@ -371,10 +426,14 @@ class DurableTestRunner:
 
     async def succeed_callback(self, callback: CallbackInfo | str, value: Any = None) -> None:
         """Complete a callback with ``value`` (serialized), as an external system would."""
-        await trio.lowlevel.checkpoint()
+        await checkpoint()
         payload = self.serializer.serialize(value)
-        self.service.send_callback_success(
-            _callback_id(callback), None if payload is None else payload.encode()
+        self._sync(
+            partial(
+                self.service.send_callback_success,
+                _callback_id(callback),
+                None if payload is None else payload.encode(),
+            )
         )
 
     async def fail_callback(
@@ -386,14 +445,14 @@ class DurableTestRunner:
         data: str | None = None,
     ) -> None:
         """Fail a callback with an error, as an external system would."""
-        await trio.lowlevel.checkpoint()
+        await checkpoint()
         error = ErrorObject(message=message, type=error_type, data=data)
-        self.service.send_callback_failure(_callback_id(callback), error)
+        self._sync(partial(self.service.send_callback_failure, _callback_id(callback), error))
 
     async def heartbeat_callback(self, callback: CallbackInfo | str) -> None:
         """Send a heartbeat for a callback."""
-        await trio.lowlevel.checkpoint()
-        self.service.send_callback_heartbeat(_callback_id(callback))
+        await checkpoint()
+        self._sync(partial(self.service.send_callback_heartbeat, _callback_id(callback)))
 
     def _invocation_ended(self) -> None:
         self._invocation_event.set()

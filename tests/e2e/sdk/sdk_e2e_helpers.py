@@ -15,13 +15,20 @@ from trio_durable.local.service import LocalService
 
 _names = itertools.count(1)
 
+BACKEND = {"name": "trio"}
+"""The loop ``register`` runs workflows on (set per test by conftest's ``workflow_backend``):
+``trio`` is the service's own loop, ``asyncio`` a fresh asyncio loop in a worker thread."""
+
+
+def in_process(handler: Any) -> InProcessInvoker:
+    """The in-process invoker, running ``handler`` on the test's workflow backend."""
+    return InProcessInvoker(handler, backend=BACKEND["name"])
+
 
 def register(service: LocalService, handler: Any, *, crashing: bool = False) -> str:
     """Register ``handler`` under a fresh function name and return the name."""
     name = f"fn-{next(_names)}"
-    service.register_function(
-        name, CrashingInvoker(handler) if crashing else InProcessInvoker(handler)
-    )
+    service.register_function(name, CrashingInvoker(handler) if crashing else in_process(handler))
     return name
 
 
@@ -65,7 +72,7 @@ class CrashingInvoker:
     """The in-process invoker, reporting a ``SimulatedCrash`` as a dead process."""
 
     def __init__(self, handler: Any) -> None:
-        self._inner = InProcessInvoker(handler)
+        self._inner = in_process(handler)
 
     async def invoke(self, request: InvocationRequest, service: LocalService) -> dict[str, Any]:
         try:

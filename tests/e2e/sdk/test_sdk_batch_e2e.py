@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import anyio
 import orjson
 import trio
 from sdk_e2e_helpers import events, kinds, run
@@ -40,20 +41,21 @@ async def test_branches_really_run_at_the_same_time(
     service: LocalService, autojump_clock: trio.abc.Clock
 ) -> None:
     # Each branch waits for the other's event: only overlapping branches finish.
-    ping, pong = trio.Event(), trio.Event()
-
-    async def left(ctx: DurableContext) -> str:
-        ping.set()
-        await pong.wait()
-        return "left"
-
-    async def right(ctx: DurableContext) -> str:
-        pong.set()
-        await ping.wait()
-        return "right"
 
     @durable_execution
     async def handler(event: Any, ctx: DurableContext) -> Any:
+        ping, pong = anyio.Event(), anyio.Event()  # of the loop the workflow runs on
+
+        async def left(ctx: DurableContext) -> str:
+            ping.set()
+            await pong.wait()
+            return "left"
+
+        async def right(ctx: DurableContext) -> str:
+            pong.set()
+            await ping.wait()
+            return "right"
+
         return (await ctx.parallel([left, right], name="both")).results()
 
     result = await run(service, handler)
@@ -64,17 +66,18 @@ async def test_results_keep_index_order_whatever_order_branches_finish(
     service: LocalService, autojump_clock: trio.abc.Clock
 ) -> None:
     finished: list[int] = []
-    gates = [trio.Event() for _ in range(4)]
-
-    async def item(ctx: DurableContext, value: int, index: int) -> int:
-        if index < 3:
-            await gates[index + 1].wait()  # 3 finishes first, then 2, 1, 0
-        finished.append(index)
-        gates[index].set()
-        return value * 10
 
     @durable_execution
     async def handler(event: Any, ctx: DurableContext) -> Any:
+        gates = [anyio.Event() for _ in range(4)]  # of the loop the workflow runs on
+
+        async def item(ctx: DurableContext, value: int, index: int) -> int:
+            if index < 3:
+                await gates[index + 1].wait()  # 3 finishes first, then 2, 1, 0
+            finished.append(index)
+            gates[index].set()
+            return value * 10
+
         return (await ctx.map([1, 2, 3, 4], item, name="reversed")).results()
 
     result = await run(service, handler)
@@ -128,7 +131,7 @@ async def test_early_completion_cancels_running_branches_and_starts_no_more(
         if index == 0:
             return value
         try:
-            await trio.sleep_forever()
+            await anyio.sleep_forever()
         finally:
             cancelled.append(index)
         return value
@@ -239,7 +242,7 @@ async def test_a_map_of_200_items_checkpoints_each_operation_exactly_once(
         in_flight += 1
         peak = max(peak, in_flight)
         try:
-            await trio.sleep(0.01)
+            await anyio.sleep(0.01)
             return await ctx.step(lambda: value + 1, name="inc")
         finally:
             in_flight -= 1

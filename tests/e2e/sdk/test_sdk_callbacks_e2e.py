@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 import trio
 from sdk_e2e_helpers import events, kinds, register, run, until
 
@@ -153,6 +154,7 @@ async def test_heartbeats_keep_a_callback_alive(
     assert result["Status"] == "SUCCEEDED" and orjson.loads(result["Result"]) == "alive"
 
 
+@pytest.mark.workflow_on_trio  # the submitter calls the service on its own thread
 async def test_wait_for_callback_completed_from_its_submitter(
     service: LocalService, autojump_clock: trio.abc.Clock
 ) -> None:

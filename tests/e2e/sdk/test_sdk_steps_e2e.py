@@ -11,6 +11,7 @@ import itertools
 from typing import Any
 
 import orjson
+import pytest
 import trio
 from sdk_e2e_helpers import SimulatedCrash, events, kinds, run
 
@@ -70,6 +71,7 @@ async def test_fresh_run_suspends_and_replays_completed_steps(
     assert (wait["Name"], wait["WaitStartedDetails"]["Duration"]) == ("an hour", 3600)
 
 
+@pytest.mark.workflow_on_trio  # the body reads trio.current_time()
 async def test_retries_wait_durably_for_their_delay(
     service: LocalService, autojump_clock: trio.abc.Clock
 ) -> None:

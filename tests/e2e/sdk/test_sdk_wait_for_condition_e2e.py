@@ -6,6 +6,7 @@ import itertools
 from typing import Any
 
 import orjson
+import pytest
 import trio
 from sdk_e2e_helpers import SimulatedCrash, events, kinds, run
 
@@ -30,6 +31,7 @@ def below(threshold: int, *, delay: int = 30, max_attempts: int = 60) -> WaitFor
     )
 
 
+@pytest.mark.workflow_on_trio  # the body reads trio.current_time()
 async def test_polls_suspend_for_the_delay_until_the_condition_is_met(
     service: LocalService, autojump_clock: trio.abc.Clock
 ) -> None:
