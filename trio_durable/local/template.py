@@ -146,7 +146,8 @@ def parse_template(
         region=region,
         account=account,
     )
-    function_globals = ((document.get("Globals") or {}).get("Function")) or {}
+    function_globals = _mapping(document.get("Globals"), f"{source}: Globals").get("Function")
+    function_globals = _mapping(function_globals, f"{source}: Globals.Function")
     unapplied: dict[str, list[str]] = {}
     specs: list[FunctionSpec] = []
     not_durable: list[str] = []
@@ -160,7 +161,9 @@ def parse_template(
             )
         if kind != SERVERLESS_FUNCTION:
             continue
-        properties = _merge(function_globals, properties)
+        properties = _merge(
+            function_globals, _mapping(properties, f"{source}: {logical_id}: Properties")
+        )
         if "DurableConfig" not in properties:
             not_durable.append(logical_id)
             continue
@@ -562,6 +565,15 @@ def _merge(defaults: Any, properties: Any) -> Any:
             merged[key] = _merge(defaults[key], value) if key in defaults else value
         return merged
     return properties
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    """A section or Properties that must be a mapping (empty when absent)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError(f"{where} must be a mapping, not {type(value).__name__}")
+    return value
 
 
 def _text(value: Any) -> str:

@@ -317,6 +317,12 @@ def test_not_a_template(project: Path) -> None:
         _parse("Resources: [", project)
     with pytest.raises(ValidationError, match=r"template.yaml: not a template"):
         _parse("- 1", project)
+    with pytest.raises(ValidationError, match=r"template.yaml: Globals must be a mapping"):
+        _parse("Globals: [1]\n" + SMALL, project)
+    with pytest.raises(
+        ValidationError, match=r"template.yaml: Flow: Properties must be a mapping, not list"
+    ):
+        _parse(SMALL.replace("    Properties:", "    Properties: [1]\n    Other:"), project)
     only_plain = "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties: {}\n"
     with pytest.raises(ValidationError, match=r"no durable function to serve(.|\n)*F"):
         _parse(only_plain, project)
