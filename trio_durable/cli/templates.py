@@ -118,6 +118,7 @@ def register_hosted(
             invoker,
             invocation_timeout_seconds=function.invocation_timeout_seconds,
             execution_timeout_seconds=function.execution_timeout_seconds,
+            retention_period_days=function.retention_period_days,
         )
 
 

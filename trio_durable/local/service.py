@@ -42,6 +42,7 @@ from trio_durable.local import arns
 from trio_durable.local.engine import (
     CRASH_ERROR_TYPE,
     DEFAULT_RETENTION_DAYS,
+    MAX_RETENTION_DAYS,
     Engine,
     InvocationRequest,
     StartedExecution,
@@ -165,6 +166,7 @@ class LocalService:
         *,
         invocation_timeout_seconds: float = MAX_INVOCATION_TIMEOUT_SECONDS,
         execution_timeout_seconds: int | None = None,
+        retention_period_days: int | None = None,
     ) -> None:
         """Route invocations of function ``name`` to ``invoker`` (replaces any).
 
@@ -173,7 +175,9 @@ class LocalService:
         ``Sandbox.Timedout``, a crash the service retries like any other.
         ``execution_timeout_seconds`` (its DurableConfig's ExecutionTimeout) is the
         timeout of its executions started without one, chained invokes included
-        (default: the service's).
+        (default: the service's). ``retention_period_days`` (its RetentionPeriodInDays,
+        1 to 90) is how long its executions that end from now on are kept (default:
+        the service's ``retention_period_days``).
         """
         if not 0 < invocation_timeout_seconds <= MAX_INVOCATION_TIMEOUT_SECONDS:
             raise ValidationError(
@@ -181,14 +185,26 @@ class LocalService:
                 f" {MAX_INVOCATION_TIMEOUT_SECONDS} (Lambda's limit),"
                 f" got {invocation_timeout_seconds!r}"
             )
+        if execution_timeout_seconds is not None:
+            check_timeout(execution_timeout_seconds)
+        if retention_period_days is not None and not (
+            1 <= retention_period_days <= MAX_RETENTION_DAYS
+        ):
+            raise ValidationError(
+                f"retention_period_days must be 1 to {MAX_RETENTION_DAYS},"
+                f" got {retention_period_days!r}"
+            )
         name = arns.function_name_of(name)
         self._invokers[name] = invoker
         self._timeouts[name] = invocation_timeout_seconds
-        if execution_timeout_seconds is None:
-            self.engine.execution_timeouts.pop(name, None)
-        else:
-            check_timeout(execution_timeout_seconds)
-            self.engine.execution_timeouts[name] = execution_timeout_seconds
+        for table, value in (
+            (self.engine.execution_timeouts, execution_timeout_seconds),
+            (self.engine.retention_days, retention_period_days),
+        ):
+            if value is None:
+                table.pop(name, None)
+            else:
+                table[name] = value
         self.engine.functions.add(name)
         self._changed.set()
 

@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 from trio_durable.errors import ValidationError
+from trio_durable.local.engine import MAX_RETENTION_DAYS
 from trio_durable.local.invokers import MAX_INVOCATION_TIMEOUT_SECONDS
 from trio_durable.local.validation import MAX_EXECUTION_TIMEOUT_SECONDS
 
@@ -46,8 +47,6 @@ __all__ = [
 
 DEFAULT_TIMEOUT_SECONDS = 3
 """Lambda's function timeout when the template gives none."""
-DEFAULT_RETENTION_DAYS = 14
-MAX_RETENTION_DAYS = 90
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 SUPPORTED_PROPERTIES = frozenset(
     {"Handler", "CodeUri", "Runtime", "Environment", "Timeout", "DurableConfig", "TenancyConfig"}
@@ -67,7 +66,8 @@ class FunctionSpec:
     environment: Mapping[str, str]
     timeout_seconds: int
     execution_timeout_seconds: int
-    retention_period_days: int
+    retention_period_days: int | None
+    """None: the service's retention (AWS's default: 14 days)."""
     tenant_isolation_mode: str | None = None
 
     @property
@@ -286,9 +286,8 @@ def _function_spec(
     if not code_dir.is_dir():
         raise ValidationError(f"{where}: CodeUri folder {str(code_dir)!r} does not exist")
     timeout = _whole(
-        scope, properties.get("Timeout"), f"{where}: Timeout",
-        default=DEFAULT_TIMEOUT_SECONDS, most=MAX_INVOCATION_TIMEOUT_SECONDS,
-    )  # fmt: skip
+        scope, properties.get("Timeout"), f"{where}: Timeout", most=MAX_INVOCATION_TIMEOUT_SECONDS
+    )
     durable = properties["DurableConfig"]
     if not isinstance(durable, dict):
         raise ValidationError(f"{where}: DurableConfig must be a mapping")
@@ -297,12 +296,14 @@ def _function_spec(
             warnings.append(f"{name}: DurableConfig.{key} is not applied locally")
     execution_timeout = _whole(
         scope, durable.get("ExecutionTimeout"), f"{where}: DurableConfig.ExecutionTimeout",
-        default=None, most=MAX_EXECUTION_TIMEOUT_SECONDS,
+        most=MAX_EXECUTION_TIMEOUT_SECONDS,
     )  # fmt: skip
+    if execution_timeout is None:
+        raise ValidationError(f"{where}: DurableConfig.ExecutionTimeout is required")
     retention = _whole(
         scope, durable.get("RetentionPeriodInDays"),
         f"{where}: DurableConfig.RetentionPeriodInDays",
-        default=DEFAULT_RETENTION_DAYS, most=MAX_RETENTION_DAYS,
+        most=MAX_RETENTION_DAYS,
     )  # fmt: skip
     return FunctionSpec(
         name=name,
@@ -312,7 +313,7 @@ def _function_spec(
         environment=MappingProxyType(
             _environment(name, properties.get("Environment"), scope, env_vars, warnings)
         ),
-        timeout_seconds=timeout,
+        timeout_seconds=DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout,
         execution_timeout_seconds=execution_timeout,
         retention_period_days=retention,
         tenant_isolation_mode=_tenancy(name, properties.get("TenancyConfig"), scope),
@@ -582,13 +583,11 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _whole(scope: _Scope, value: Any, where: str, *, default: int | None, most: int) -> int:
-    """A whole-number property from 1 to ``most``; required when ``default`` is None."""
+def _whole(scope: _Scope, value: Any, where: str, *, most: int) -> int | None:
+    """A whole-number property from 1 to ``most``, or None when absent."""
     text = scope.scalar(value, where)
     if text is None:
-        if default is None:
-            raise ValidationError(f"{where} is required")
-        return default
+        return None
     try:
         number = int(text)
     except ValueError:

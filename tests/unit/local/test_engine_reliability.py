@@ -183,3 +183,18 @@ def test_retention_is_counted_from_the_end_and_applies_after_a_restart() -> None
 def test_the_retention_period_is_checked(days: object) -> None:
     with pytest.raises(ValueError, match="retention_period_days"):
         Engine(store=MemoryStore(), clock=ManualClock(), retention_period_days=days)  # type: ignore[arg-type]
+
+
+def test_a_function_with_its_own_retention_keeps_its_executions_that_long() -> None:
+    """``Engine.retention_days`` (a template's RetentionPeriodInDays) wins over the
+    service-wide retention for that function's executions."""
+    engine, clock, store = make_engine()
+    engine.retention_days[FUNCTION] = 3
+    arn, token, request_id = start(engine)
+    _succeed(engine, arn, token, request_id)
+    clock.advance(3 * DAY - 1)
+    engine.fire_due_timers()
+    assert engine.get_execution(arn)["Status"] == "SUCCEEDED"
+    clock.advance(1)
+    engine.fire_due_timers()
+    assert store.load() == []

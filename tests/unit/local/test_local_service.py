@@ -540,3 +540,20 @@ def test_lambda_context_reports_remaining_time() -> None:
         durable_client=LocalServiceClient(service),
     )
     assert 0 < context.get_remaining_time_in_millis() <= 900_000
+
+
+def test_a_function_registers_its_own_execution_timeout_and_retention() -> None:
+    service = LocalService()
+    invoker = InProcessInvoker(lambda event, context: None)
+    service.register_function(
+        "orders", invoker, execution_timeout_seconds=600, retention_period_days=3
+    )
+    assert service.engine.execution_timeouts == {"orders": 600}
+    assert service.engine.retention_days == {"orders": 3}
+    service.register_function("orders", invoker)  # registering again resets them
+    assert service.engine.execution_timeouts == {} and service.engine.retention_days == {}
+    with pytest.raises(ValidationError, match="retention_period_days must be 1 to 90, got 91"):
+        service.register_function("orders", invoker, retention_period_days=91)
+    with pytest.raises(ServiceError, match="ExecutionTimeout"):
+        service.register_function("orders", invoker, execution_timeout_seconds=0)
+    assert service.engine.retention_days == {} and service.engine.execution_timeouts == {}

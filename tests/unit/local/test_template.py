@@ -111,7 +111,7 @@ def test_durable_functions_with_globals_and_intrinsics(project: Path) -> None:
     }
     payments = template.function("Payments")
     assert payments.timeout_seconds == 30  # Globals
-    assert payments.retention_period_days == 14  # Lambda's default
+    assert payments.retention_period_days is None  # the service's (14 days by default)
     assert payments.tenant_isolation_mode == "PER_TENANT"
     assert dict(payments.environment) == {"STAGE": "dev"}
 

@@ -129,6 +129,8 @@ class Engine:
         self.functions: set[str] = self._tables.functions
         self.execution_timeouts: dict[str, int] = self._tables.execution_timeouts
         """Execution timeouts by function, for starts and chained invokes that give none."""
+        self.retention_days: dict[str, int] = self._tables.retention_days
+        """Retention periods by function, for executions that end from now on."""
         for ex in loading.load(self._tables):
             self._tables.in_flight.add(ex.record.arn)
             self.finish_invocation(

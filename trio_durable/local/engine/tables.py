@@ -36,6 +36,7 @@ class Tables:
         "in_flight",
         "invocations_total",
         "ready",
+        "retention_days",
         "retention_seconds",
         "store",
         "timers",
@@ -58,6 +59,8 @@ class Tables:
         self.functions: set[str] = set()
         # A function's own execution timeout (its DurableConfig), when it has one.
         self.execution_timeouts: dict[str, int] = {}
+        # A function's own retention (its DurableConfig), when it has one.
+        self.retention_days: dict[str, int] = {}
 
     def execution(self, arn: str) -> Execution:
         """The execution, or ResourceNotFoundException."""
@@ -84,7 +87,9 @@ class Tables:
         ex.unload()
         self.ready.pop(rec.arn, None)
         end = rec.end_timestamp if rec.end_timestamp is not None else rec.start_timestamp
-        self.timers.push(end + self.retention_seconds, TimerKind.RETENTION, rec.arn, None)
+        days = self.retention_days.get(rec.function_name)
+        retention = self.retention_seconds if days is None else days * 86_400
+        self.timers.push(end + retention, TimerKind.RETENTION, rec.arn, None)
 
     def timer_live(
         self,
