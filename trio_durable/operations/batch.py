@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from trio_durable.config import CompletionConfig
 from trio_durable.errors import ChildContextError, SerializationError
 from trio_durable.runtime.failures import rebuild
 from trio_durable.wire import ErrorObject, error_from_wire, error_to_wire
+
+T = TypeVar("T")
 
 
 class BatchItemStatus(StrEnum):
@@ -58,12 +60,13 @@ def decide(
 
 
 @dataclass(frozen=True, slots=True)
-class BatchItem:
-    """One started branch: its index, status, and result or error."""
+class BatchItem(Generic[T]):
+    """One started branch: its index, status, and result (a ``T``; ``None`` unless
+    it succeeded) or error."""
 
     index: int
     status: BatchItemStatus
-    result: Any = None
+    result: T | None = None
     error: ErrorObject | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,7 +78,7 @@ class BatchItem:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> BatchItem:
+    def from_dict(cls, data: Mapping[str, Any]) -> BatchItem[Any]:
         return cls(
             index=data["index"],
             status=BatchItemStatus(data["status"]),
@@ -85,29 +88,30 @@ class BatchItem:
 
 
 @dataclass(frozen=True, slots=True)
-class BatchResult:
-    """The outcome of a ``parallel`` or ``map``: started branches in index order."""
+class BatchResult(Generic[T]):
+    """The outcome of a ``parallel`` or ``map`` whose branches return ``T``: started
+    branches in index order."""
 
-    items: tuple[BatchItem, ...]
+    items: tuple[BatchItem[T], ...]
     completion_reason: CompletionReason
 
-    def succeeded(self) -> list[BatchItem]:
+    def succeeded(self) -> list[BatchItem[T]]:
         return [item for item in self.items if item.status is BatchItemStatus.SUCCEEDED]
 
-    def failed(self) -> list[BatchItem]:
+    def failed(self) -> list[BatchItem[T]]:
         return [item for item in self.items if item.status is BatchItemStatus.FAILED]
 
-    def started(self) -> list[BatchItem]:
+    def started(self) -> list[BatchItem[T]]:
         """Branches still running when the batch completed."""
         return [item for item in self.items if item.status is BatchItemStatus.STARTED]
 
-    def results(self) -> list[Any]:
+    def results(self) -> list[T]:
         """The results of the succeeded branches, in index order."""
-        return [item.result for item in self.succeeded()]
+        return [item.result for item in self.succeeded()]  # type: ignore[misc]
 
-    def errors(self) -> list[ErrorObject | None]:
-        """The errors of the failed branches, in index order."""
-        return [item.error for item in self.failed()]
+    def errors(self) -> list[ErrorObject]:
+        """The recorded errors of the failed branches, in index order."""
+        return [item.error for item in self.failed() if item.error is not None]
 
     @property
     def has_failure(self) -> bool:
@@ -143,7 +147,7 @@ class BatchResult:
         }
 
     @classmethod
-    def from_dict(cls, data: Any) -> BatchResult:
+    def from_dict(cls, data: Any) -> BatchResult[Any]:
         try:
             return cls(
                 items=tuple(BatchItem.from_dict(item) for item in data["all"]),

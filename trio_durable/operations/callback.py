@@ -14,7 +14,7 @@ STOPPED) raises ``CallbackFailedError``; TIMED_OUT raises ``CallbackTimeoutError
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from trio_durable.config import CallbackConfig
 from trio_durable.errors import (
@@ -26,6 +26,7 @@ from trio_durable.errors import (
     SerializationError,
     ValidationError,
 )
+from trio_durable.payloads import as_type
 from trio_durable.serialization import Serializer
 from trio_durable.wire import (
     Operation,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from trio_durable.plugins import OperationInfo
 
 SUB_TYPE = "Callback"
+T = TypeVar("T")
 _WAITING = frozenset({OperationStatus.STARTED, OperationStatus.PENDING})
 
 
@@ -47,10 +49,19 @@ def _completed(op: Operation) -> bool:
     return op.status not in _WAITING
 
 
-class Callback:
-    """A created callback: ``callback_id`` for the external system, ``result()`` to await."""
+class Callback(Generic[T]):
+    """A created callback: ``callback_id`` for the external system, ``result()`` to await
+    (a ``T``: the ``result_type`` it was created with)."""
 
-    __slots__ = ("_invocation", "_op_id", "_owner", "_plugin_info", "_serializer", "callback_id")
+    __slots__ = (
+        "_invocation",
+        "_op_id",
+        "_owner",
+        "_plugin_info",
+        "_result_type",
+        "_serializer",
+        "callback_id",
+    )
 
     def __init__(
         self,
@@ -59,8 +70,10 @@ class Callback:
         invocation: InvocationParts,
         serializer: Serializer,
         plugin_info: OperationInfo | None = None,
+        result_type: Any = Any,
     ) -> None:
         self.callback_id = callback_id
+        self._result_type = result_type
         self._op_id = op_id
         self._invocation = invocation
         self._owner = invocation.current_task()
@@ -71,7 +84,7 @@ class Callback:
     def __repr__(self) -> str:
         return f"Callback(callback_id={self.callback_id!r})"
 
-    async def result(self) -> Any:
+    async def result(self) -> T:
         """The callback's result; raises ``CallbackFailedError`` / ``CallbackTimeoutError``.
 
         Await it in the task that created the callback: the invocation suspends
@@ -88,7 +101,9 @@ class Callback:
             self._plugin_info = None
         if op.status is OperationStatus.SUCCEEDED:
             try:
-                return self._serializer.deserialize(op.result)
+                value = self._serializer.deserialize(op.result)
+                result: T = as_type(value, self._result_type, what="result")
+                return result
             except SerializationError as exc:
                 # The result came from outside the workflow: say which callback sent it.
                 raise SerializationError(
@@ -114,8 +129,12 @@ class Callback:
 
 
 async def create_callback(
-    ctx: OperationScope, *, name: str | None, config: CallbackConfig | None
-) -> Callback:
+    ctx: OperationScope,
+    *,
+    name: str | None,
+    config: CallbackConfig | None,
+    result_type: Any = Any,
+) -> Callback[Any]:
     """Create (or, on replay, find) the callback; see the module doc."""
     if config is None:
         config = CallbackConfig()
@@ -150,4 +169,5 @@ async def create_callback(
         invocation,
         config.serializer or invocation.serializer,
         plugin_info,
+        result_type,
     )

@@ -1,7 +1,7 @@
 """The batch core of ``parallel`` and ``map``: branches run as concurrent tasks.
 
 A batch is a CONTEXT operation (subtype ``Parallel`` / ``Map``) recorded like a
-child context (``operations/child.py``): its result is the ``BatchResult``,
+child context (``operations/child.py``): its result is the ``BatchResult[Any]``,
 and one over 256 KB is recorded with ReplayChildren and rebuilt from the
 branches' records on replay. Each branch is a child CONTEXT operation
 (``ParallelBranch`` / ``MapIteration``) whose id is fixed by its index; with
@@ -88,7 +88,7 @@ async def run_batch(
     *,
     name: str | None,
     config: ParallelConfig | MapConfig,
-) -> BatchResult:
+) -> BatchResult[Any]:
     """Run the batch (see the module doc) and return its (recorded) ``BatchResult``."""
     completion = config.completion
     if completion.min_successful is not None and completion.min_successful > len(branches):
@@ -99,7 +99,7 @@ async def run_batch(
     invocation = ctx.invocation
     codec = _BatchCodec(config.serializer, invocation.serializer)
     batch = _Batch(kind, branches, config, config.item_serializer or invocation.serializer)
-    result: BatchResult = await run_child(
+    result: BatchResult[Any] = await run_child(
         ctx, batch.run, (), name=name, serializer=codec, sub_type=kind.sub_type
     )
     return result
@@ -113,12 +113,12 @@ class _BatchCodec:
         self._custom = custom
         self._default = default
 
-    def serialize(self, value: BatchResult) -> str | None:
+    def serialize(self, value: BatchResult[Any]) -> str | None:
         if self._custom is not None:
             return self._custom.serialize(value)
         return self._default.serialize(value.to_dict())
 
-    def deserialize(self, payload: str | None) -> BatchResult:
+    def deserialize(self, payload: str | None) -> BatchResult[Any]:
         if self._custom is None:
             return BatchResult.from_dict(self._default.deserialize(payload))
         value = self._custom.deserialize(payload)
@@ -140,9 +140,9 @@ class _Inbox:
     def __init__(self, activity: Activity) -> None:
         self._activity = activity
         self._sleeping: Event | None = None
-        self.outcomes: deque[tuple[int, BatchItem | BaseException | None]] = deque()
+        self.outcomes: deque[tuple[int, BatchItem[Any] | BaseException | None]] = deque()
 
-    def put(self, index: int, outcome: BatchItem | BaseException | None) -> None:
+    def put(self, index: int, outcome: BatchItem[Any] | BaseException | None) -> None:
         """Called by a branch task as it ends (``None``: it was cancelled)."""
         self.outcomes.append((index, outcome))
         sleeping = self._sleeping
@@ -183,7 +183,7 @@ class _Batch:
         self.virtual = config.nesting is NestingMode.FLAT
         self.item_serializer = item_serializer
 
-    async def run(self, bctx: OperationScope) -> BatchResult:
+    async def run(self, bctx: OperationScope) -> BatchResult[Any]:
         state = bctx.invocation.state
         recorded = state.get(bctx.parent_id or "")
         replay_children = recorded is not None and recorded.status is OperationStatus.SUCCEEDED
@@ -191,9 +191,9 @@ class _Batch:
             return await self._rebuild(bctx)
         return await self._execute(bctx)
 
-    async def _execute(self, bctx: OperationScope) -> BatchResult:
+    async def _execute(self, bctx: OperationScope) -> BatchResult[Any]:
         total = len(self.branches)
-        items: dict[int, BatchItem] = {}
+        items: dict[int, BatchItem[Any]] = {}
         succeeded = failed = started = 0
         fatal: BaseException | None = None
         reason = decide(self.completion, total=total, succeeded=0, failed=0)
@@ -230,7 +230,7 @@ class _Batch:
         )
 
     async def _branch_task(self, bctx: OperationScope, index: int, inbox: _Inbox) -> None:
-        outcome: BatchItem | BaseException | None = None
+        outcome: BatchItem[Any] | BaseException | None = None
         try:
             outcome = await self._run_branch(bctx, index)
         except _FATAL as exc:
@@ -238,7 +238,7 @@ class _Batch:
         finally:
             inbox.put(index, outcome)
 
-    async def _run_branch(self, bctx: OperationScope, index: int) -> BatchItem:
+    async def _run_branch(self, bctx: OperationScope, index: int) -> BatchItem[Any]:
         """Run branch ``index`` in a context created in the calling task."""
         branch = self.branches[index]
         serializer = self.item_serializer
@@ -269,7 +269,7 @@ class _Batch:
             return BatchItem(index, BatchItemStatus.FAILED, error=exc.to_error_object())
         return BatchItem(index, BatchItemStatus.SUCCEEDED, value)
 
-    async def _rebuild(self, bctx: OperationScope) -> BatchResult:
+    async def _rebuild(self, bctx: OperationScope) -> BatchResult[Any]:
         """The result of a batch recorded with ReplayChildren, from its branches' records.
 
         Branches with a terminal record replay (a succeeded one re-reads its
@@ -277,7 +277,7 @@ class _Batch:
         without a record were never started.
         """
         state = bctx.invocation.state
-        items: list[BatchItem] = []
+        items: list[BatchItem[Any]] = []
         for index in range(len(self.branches)):
             record = state.get(operation_id(bctx.parent_id, index))
             if record is None:

@@ -30,7 +30,7 @@ async def run_map(
     *,
     name: str | None,
     config: MapConfig | None,
-) -> BatchResult:
+) -> BatchResult[Any]:
     """Validate, then run one branch per item as one batch."""
     if config is None:
         config = _DEFAULT_CONFIG

@@ -8,9 +8,9 @@ The batch core is ``operations/concurrency.py``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from trio_durable.config import ParallelConfig
 from trio_durable.errors import ValidationError
@@ -22,23 +22,25 @@ KIND = BatchKind(
     sub_type="Parallel", branch_sub_type="ParallelBranch", branch_prefix="parallel-branch-"
 )
 _DEFAULT_CONFIG = ParallelConfig()
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
-class ParallelBranch:
-    """A branch of ``ctx.parallel`` with the name its operation is recorded under."""
+class ParallelBranch(Generic[T]):
+    """A branch of ``ctx.parallel`` (``await fn(branch_ctx)`` returning a ``T``) with
+    the name its operation is recorded under."""
 
-    fn: BranchFn
+    fn: Callable[[Any], Awaitable[T]]
     name: str
 
 
 async def run_parallel(
     ctx: OperationScope,
-    branches: Sequence[BranchFn | ParallelBranch],
+    branches: Sequence[BranchFn | ParallelBranch[Any]],
     *,
     name: str | None,
     config: ParallelConfig | None,
-) -> BatchResult:
+) -> BatchResult[Any]:
     """Validate, then run the branches as one batch."""
     if config is None:
         config = _DEFAULT_CONFIG
@@ -52,7 +54,7 @@ async def run_parallel(
     return await run_batch(ctx, KIND, batch, name=name, config=config)
 
 
-def _branch(entry: BranchFn | ParallelBranch, index: int) -> Branch:
+def _branch(entry: BranchFn | ParallelBranch[Any], index: int) -> Branch:
     if isinstance(entry, ParallelBranch):
         fn, name = entry.fn, branch_name(entry.name, index)
     else:

@@ -34,6 +34,7 @@ from trio_durable.errors import (
     ValidationError,
     error_object_from_exception,
 )
+from trio_durable.payloads import as_type
 from trio_durable.runtime.failures import rebuild
 from trio_durable.runtime.logger import DurableLogger, never_replaying
 from trio_durable.runtime.step_context import StepContext, callable_traits
@@ -113,8 +114,10 @@ async def run_step(
     name: str | None,
     config: StepConfig | None,
     context_factory: ContextFactory = make_step_context,
+    result_type: Any = Any,
 ) -> Any:
-    """Run one step (see the module doc); returns the recorded result."""
+    """Run one step (see the module doc); returns the recorded result, as a
+    ``result_type`` (``payloads.py``)."""
     if not callable(fn):
         raise ValidationError(f"step needs a callable, got {type(fn).__name__}")
     if config is None:
@@ -142,7 +145,8 @@ async def run_step(
             attempt = (recorded.attempt or 0) + 1
             if status is _SUCCEEDED:
                 await invocation.checkpoint()
-                return serializer.deserialize(recorded.result)
+                value = serializer.deserialize(recorded.result)
+                return as_type(value, result_type, what=f"step {name or op_id!r}")
             if status.is_terminal:
                 await invocation.checkpoint()
                 raise rebuild(recorded.error, StepError)
@@ -172,6 +176,7 @@ async def run_step(
                 )
                 payload = checked_payload(serializer.serialize(result))
                 value = serializer.deserialize(payload)
+                value = as_type(value, result_type, what=f"step {name or op_id!r}")
             except NOT_OPERATION_FAILURES:
                 raise
             except SerializationError as exc:

@@ -4,6 +4,11 @@ Each context numbers its operations in program order (``runtime/ids.py``), so
 ids never depend on task scheduling; for that, a context may only be used from
 the task that runs it. A context is *replaying* until it reaches
 its last recorded operation; its logger is silent until then.
+
+Longer than 600 lines for one reason: the public methods' overloads, which give
+each operation its precise types (checked arguments, ``step_context`` callables
+of each arity, ``result_type=``); the bodies are one-line calls into
+``operations/``.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, overload
 
 from trio_durable.config import (
     CallbackConfig,
@@ -32,9 +37,19 @@ from trio_durable.operations import wait as wait_op
 from trio_durable.operations import wait_for_callback as wait_for_callback_op
 from trio_durable.operations import wait_for_condition as wait_for_condition_op
 from trio_durable.operations.protocols import UpdateBuilder
+from trio_durable.payloads import annotated_type, as_type
 from trio_durable.runtime.ids import operation_id
 from trio_durable.runtime.logger import DurableLogger
 from trio_durable.runtime.replay import ReplayHook, check_replay
+from trio_durable.runtime.step_context import (
+    StepContext,
+    WaitForCallbackContext,
+    WithContext0,
+    WithContext1,
+    WithContext2,
+    WithContext3,
+    WithContext4,
+)
 from trio_durable.wire import (
     MAX_OPERATION_NAME_LENGTH,
     Operation,
@@ -55,6 +70,11 @@ if TYPE_CHECKING:
     from trio_durable.serialization import Serializer
 
 T = TypeVar("T")
+I = TypeVar("I")  # noqa: E741 - a map's item
+Ts = TypeVarTuple("Ts")
+A1 = TypeVar("A1")
+A2 = TypeVar("A2")
+A3 = TypeVar("A3")
 
 
 @dataclass(slots=True)
@@ -280,13 +300,16 @@ class DurableContext:
         return self._scope.is_replaying()
 
     # --- the public API ---------------------------------------------------------
+    # Overloads state what the data is: a step's arguments are checked against its
+    # function (``Ts``), a function that declares ``step_context`` gets it as a
+    # keyword, and ``result_type=`` types (and builds) a result from outside.
 
     @overload
     async def step(
         self,
-        fn: Callable[..., Awaitable[T]],
+        fn: Callable[[*Ts], Awaitable[T]],
         /,
-        *args: Any,
+        *args: *Ts,
         name: str | None = None,
         config: StepConfig | None = None,
     ) -> T: ...
@@ -294,18 +317,110 @@ class DurableContext:
     @overload
     async def step(
         self,
-        fn: Callable[..., T],
+        fn: Callable[[*Ts], T],
         /,
-        *args: Any,
+        *args: *Ts,
         name: str | None = None,
         config: StepConfig | None = None,
     ) -> T: ...
 
+    @overload
     async def step(
+        self,
+        fn: WithContext0[StepContext, Awaitable[T]],
+        /,
+        *,
+        name: str | None = None,
+        config: StepConfig | None = None,
+    ) -> T: ...
+
+    @overload
+    async def step(
+        self,
+        fn: WithContext0[StepContext, T],
+        /,
+        *,
+        name: str | None = None,
+        config: StepConfig | None = None,
+    ) -> T: ...
+
+    @overload
+    async def step(
+        self,
+        fn: WithContext1[StepContext, A1, Awaitable[T]],
+        a1: A1,
+        /,
+        *,
+        name: str | None = None,
+        config: StepConfig | None = None,
+    ) -> T: ...
+
+    @overload
+    async def step(
+        self,
+        fn: WithContext1[StepContext, A1, T],
+        a1: A1,
+        /,
+        *,
+        name: str | None = None,
+        config: StepConfig | None = None,
+    ) -> T: ...
+
+    @overload
+    async def step(
+        self,
+        fn: WithContext2[StepContext, A1, A2, Awaitable[T]],
+        a1: A1,
+        a2: A2,
+        /,
+        *,
+        name: str | None = None,
+        config: StepConfig | None = None,
+    ) -> T: ...
+
+    @overload
+    async def step(
+        self,
+        fn: WithContext2[StepContext, A1, A2, T],
+        a1: A1,
+        a2: A2,
+        /,
+        *,
+        name: str | None = None,
+        config: StepConfig | None = None,
+    ) -> T: ...
+
+    @overload
+    async def step(
+        self,
+        fn: WithContext3[StepContext, A1, A2, A3, Awaitable[T]],
+        a1: A1,
+        a2: A2,
+        a3: A3,
+        /,
+        *,
+        name: str | None = None,
+        config: StepConfig | None = None,
+    ) -> T: ...
+
+    @overload
+    async def step(
+        self,
+        fn: WithContext3[StepContext, A1, A2, A3, T],
+        a1: A1,
+        a2: A2,
+        a3: A3,
+        /,
+        *,
+        name: str | None = None,
+        config: StepConfig | None = None,
+    ) -> T: ...
+
+    async def step(  # type: ignore[misc]  # mypy cannot match *Ts against the implementation
         self,
         fn: Callable[..., Any],
         /,
-        *args: Any,
+        *args: *tuple[Any, ...],
         name: str | None = None,
         config: StepConfig | None = None,
     ) -> Any:
@@ -315,88 +430,176 @@ class DurableContext:
         declares ``step_context``, it gets a ``StepContext`` (logger, attempt).
         Failures are retried per ``config.retry_strategy`` (durably: the
         invocation suspends for the delay); the final failure raises
-        ``StepError``. ``name`` defaults to the function's name.
+        ``StepError``. ``name`` defaults to the function's name. The result comes
+        back as ``fn``'s return annotation says (a tuple, a dataclass, a pydantic
+        model: ``payloads.py``).
         """
-        return await step_op.run_step(self._scope, fn, args, name=check_name(name), config=config)
+        return await step_op.run_step(
+            self._scope,
+            fn,
+            args,
+            name=check_name(name),
+            config=config,
+            result_type=annotated_type(
+                fn, getattr(config, "serializer", None) or self._scope.invocation.serializer
+            ),
+        )
 
     async def wait(self, duration: timedelta | float, *, name: str | None = None) -> None:
         """Suspend the workflow for ``duration`` (whole seconds, at least 1)."""
         await wait_op.run_wait(self._scope, duration, name=check_name(name))
 
-    @overload
     async def run_in_child_context(
         self,
-        fn: Callable[..., Awaitable[T]],
+        fn: Callable[[DurableContext, *Ts], Awaitable[T]],
         /,
-        *args: Any,
+        *args: *Ts,
         name: str | None = None,
         config: ChildConfig | None = None,
-    ) -> T: ...
-
-    @overload
-    async def run_in_child_context(
-        self,
-        fn: Callable[..., Any],
-        /,
-        *args: Any,
-        name: str | None = None,
-        config: ChildConfig | None = None,
-    ) -> Any: ...
-
-    async def run_in_child_context(
-        self,
-        fn: Callable[..., Any],
-        /,
-        *args: Any,
-        name: str | None = None,
-        config: ChildConfig | None = None,
-    ) -> Any:
+    ) -> T:
         """Run ``await fn(child_ctx, *args)`` as one durable operation.
 
         Its operations are grouped under it; once it has completed, replay
         returns its recorded result without running ``fn`` (unless the result
         was over 256 KB: then ``fn`` re-runs against its recorded children).
         A failure raises ``ChildContextError``. ``name`` defaults to the
-        function's name.
+        function's name; the result comes back as ``fn``'s return annotation says.
         """
         config = config or ChildConfig()
         if name is None:
             name = step_op.callable_name(fn)
-        return await child_op.run_child(
+        value = await child_op.run_child(
             self._scope,
             child_op.on_context(fn),
             args,
             name=check_name(name),
             serializer=config.serializer,
         )
+        result_type = annotated_type(fn, config.serializer or self._scope.invocation.serializer)
+        result: T = as_type(value, result_type, what=f"the result of child context {name!r}")
+        return result
 
+    @overload
     async def create_callback(
         self, *, name: str | None = None, config: CallbackConfig | None = None
-    ) -> callback_op.Callback:
+    ) -> callback_op.Callback[Any]: ...
+
+    @overload
+    async def create_callback(
+        self,
+        *,
+        name: str | None = None,
+        config: CallbackConfig | None = None,
+        result_type: type[T],
+    ) -> callback_op.Callback[T]: ...
+
+    async def create_callback(
+        self,
+        *,
+        name: str | None = None,
+        config: CallbackConfig | None = None,
+        result_type: Any = Any,
+    ) -> callback_op.Callback[Any]:
         """Allocate a callback; give ``handle.callback_id`` to an external system.
 
         Never fails: a recorded failure or timeout is raised by ``await
         handle.result()``, so code between the two runs alike on every replay.
+        ``result()`` returns a ``result_type`` (``SerializationError`` naming the
+        field when the result does not fit).
         """
-        return await callback_op.create_callback(self._scope, name=check_name(name), config=config)
+        return await callback_op.create_callback(
+            self._scope, name=check_name(name), config=config, result_type=result_type
+        )
 
+    @overload
     async def wait_for_callback(
         self,
-        submitter: Callable[..., Any],
+        submitter: Callable[[str, *Ts], object],
+        /,
+        *args: *Ts,
+        name: str | None = None,
+        config: WaitForCallbackConfig | None = None,
+    ) -> Any: ...
+
+    @overload
+    async def wait_for_callback(
+        self,
+        submitter: Callable[[str, *Ts], object],
+        /,
+        *args: *Ts,
+        name: str | None = None,
+        config: WaitForCallbackConfig | None = None,
+        result_type: type[T],
+    ) -> T: ...
+
+    @overload
+    async def wait_for_callback(
+        self,
+        submitter: WithContext1[WaitForCallbackContext, str, object]
+        | WithContext2[WaitForCallbackContext, str, Any, object]
+        | WithContext3[WaitForCallbackContext, str, Any, Any, object]
+        | WithContext4[WaitForCallbackContext, str, Any, Any, Any, object],
         /,
         *args: Any,
         name: str | None = None,
         config: WaitForCallbackConfig | None = None,
+    ) -> Any: ...
+
+    @overload
+    async def wait_for_callback(
+        self,
+        submitter: WithContext1[WaitForCallbackContext, str, object]
+        | WithContext2[WaitForCallbackContext, str, Any, object]
+        | WithContext3[WaitForCallbackContext, str, Any, Any, object]
+        | WithContext4[WaitForCallbackContext, str, Any, Any, Any, object],
+        /,
+        *args: Any,
+        name: str | None = None,
+        config: WaitForCallbackConfig | None = None,
+        result_type: type[T],
+    ) -> T: ...
+
+    async def wait_for_callback(  # type: ignore[misc]  # as step
+        self,
+        submitter: Callable[..., Any],
+        /,
+        *args: *tuple[Any, ...],
+        name: str | None = None,
+        config: WaitForCallbackConfig | None = None,
+        result_type: Any = Any,
     ) -> Any:
         """Create a callback, run ``submitter(callback_id, *args)`` as a step, await the result.
 
         A failed submitter raises ``CallbackSubmitterError``; a failed or timed
         out callback raises ``CallbackFailedError`` / ``CallbackTimeoutError``,
-        on the first run and on every replay alike.
+        on the first run and on every replay alike. The result is a
+        ``result_type`` when one is given.
         """
-        return await wait_for_callback_op.run_wait_for_callback(
+        value = await wait_for_callback_op.run_wait_for_callback(
             self._scope, submitter, args, name=check_name(name), config=config
         )
+        return as_type(value, result_type, what=f"the result of wait_for_callback {name!r}")
+
+    @overload
+    async def invoke(
+        self,
+        function_name: str,
+        payload: Any = None,
+        *,
+        name: str | None = None,
+        config: InvokeConfig | None = None,
+    ) -> Any: ...
+
+    @overload
+    async def invoke(
+        self,
+        function_name: str,
+        payload: Any = None,
+        *,
+        name: str | None = None,
+        config: InvokeConfig | None = None,
+        result_type: type[T],
+    ) -> T: ...
 
     async def invoke(
         self,
@@ -405,16 +608,40 @@ class DurableContext:
         *,
         name: str | None = None,
         config: InvokeConfig | None = None,
+        result_type: Any = Any,
     ) -> Any:
-        """Run the durable function ``function_name`` on ``payload``; return its result.
+        """Run the durable function ``function_name`` on ``payload``; return its result
+        (a ``result_type`` when one is given).
 
         The invocation suspends until the target's execution ends; replay returns
         the recorded result without invoking again. A target that fails, times
         out or is stopped raises ``InvokeError`` carrying the target's error.
         """
-        return await invoke_op.run_invoke(
+        value = await invoke_op.run_invoke(
             self._scope, function_name, payload, name=check_name(name), config=config
         )
+        return as_type(value, result_type, what=f"the result of invoke {function_name!r}")
+
+    @overload
+    async def wait_for_condition(
+        self,
+        check: Callable[[Any], Awaitable[T]] | Callable[[Any], T],
+        /,
+        *,
+        name: str | None = None,
+        config: WaitForConditionConfig,
+    ) -> T: ...
+
+    @overload
+    async def wait_for_condition(
+        self,
+        check: Callable[..., Any],
+        /,
+        *,
+        name: str | None = None,
+        config: WaitForConditionConfig,
+        result_type: type[T],
+    ) -> T: ...
 
     async def wait_for_condition(
         self,
@@ -423,9 +650,10 @@ class DurableContext:
         *,
         name: str | None = None,
         config: WaitForConditionConfig,
+        result_type: Any = Any,
     ) -> Any:
         """Poll ``check(state)`` durably until ``config.wait_strategy`` says stop;
-        return the last state.
+        return the last state (a ``result_type`` when one is given).
 
         The first poll gets ``config.initial_state``, each later one the state the
         previous poll returned (as recorded). Between polls the invocation
@@ -433,17 +661,24 @@ class DurableContext:
         of attempts, raises ``WaitForConditionError``. ``name`` defaults to the
         function's name.
         """
-        return await wait_for_condition_op.run_wait_for_condition(
+        value = await wait_for_condition_op.run_wait_for_condition(
             self._scope, check, name=check_name(name), config=config
         )
+        if result_type is Any:
+            result_type = annotated_type(
+                check, getattr(config, "serializer", None) or self._scope.invocation.serializer
+            )
+        return as_type(value, result_type, what=f"the state of wait_for_condition {name!r}")
 
     async def parallel(
         self,
-        branches: Sequence[Callable[[DurableContext], Awaitable[Any]] | parallel_op.ParallelBranch],
+        branches: Sequence[
+            Callable[[DurableContext], Awaitable[T]] | parallel_op.ParallelBranch[T]
+        ],
         *,
         name: str | None = None,
         config: ParallelConfig | None = None,
-    ) -> BatchResult:
+    ) -> BatchResult[T]:
         """Run ``await branch(branch_ctx)`` for every branch, concurrently, as one operation.
 
         At most ``config.max_concurrency`` run at once; ``config.completion``
@@ -457,13 +692,13 @@ class DurableContext:
 
     async def map(
         self,
-        items: Sequence[Any],
-        fn: Callable[[DurableContext, Any, int], Awaitable[Any]],
+        items: Sequence[I],
+        fn: Callable[[DurableContext, I, int], Awaitable[T]],
         /,
         *,
         name: str | None = None,
         config: MapConfig | None = None,
-    ) -> BatchResult:
+    ) -> BatchResult[T]:
         """Run ``await fn(item_ctx, item, index)`` for every item, concurrently, as one
         operation; like ``parallel``, the ``BatchResult`` holds results in item order."""
         return await map_op.run_map(self._scope, items, fn, name=check_name(name), config=config)

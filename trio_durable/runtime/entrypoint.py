@@ -18,7 +18,9 @@ from typing import Any, overload
 
 from trio_durable.batcher.client import ServiceClient
 from trio_durable.errors import ValidationError
+from trio_durable.payloads import as_type
 from trio_durable.plugins import Plugin, plugin_runner
+from trio_durable.runtime.context import DurableContext
 from trio_durable.runtime.invocation import Workflow, run_invocation
 from trio_durable.runtime.step_context import callable_traits
 from trio_durable.serialization import DEFAULT_SERIALIZER, Serializer
@@ -51,6 +53,7 @@ class DurableHandler:
         serializer: Serializer | None = None,
         plugins: Iterable[Plugin] | None = None,
         backend: str = "trio",
+        input_type: Any = Any,
     ) -> None:
         if not callable_traits(workflow)[0]:
             raise ValidationError(
@@ -62,6 +65,13 @@ class DurableHandler:
             raise ValidationError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.workflow = workflow
         self.backend = backend
+        self._run: Workflow = workflow
+        if input_type is not Any:
+
+            async def typed(event: Any, ctx: DurableContext) -> Any:
+                return await workflow(as_type(event, input_type, what="the event"), ctx)
+
+            self._run = typed
         self.serializer = serializer or DEFAULT_SERIALIZER
         self._client = None if client is None else as_service_client(client)
         self._plugins = plugin_runner(plugins)
@@ -89,7 +99,7 @@ class DurableHandler:
             client = getattr(lambda_context, "durable_client", None)
         service = as_service_client(client) if client is not None else self._default_client()
         return await run_invocation(
-            self.workflow,
+            self._run,
             event,
             client=service,
             serializer=self.serializer,
@@ -116,6 +126,7 @@ def durable_execution(
     serializer: Serializer | None = None,
     plugins: Iterable[Plugin] | None = None,
     backend: str = "trio",
+    input_type: Any = Any,
 ) -> Callable[[Workflow], DurableHandler]: ...
 
 
@@ -127,19 +138,24 @@ def durable_execution(
     serializer: Serializer | None = None,
     plugins: Iterable[Plugin] | None = None,
     backend: str = "trio",
+    input_type: Any = Any,
 ) -> DurableHandler | Callable[[Workflow], DurableHandler]:
     """Turn ``async def handler(event, ctx)`` into a durable Lambda handler.
 
     Use bare (``@durable_execution``) or with options
     (``@durable_execution(client=..., serializer=..., plugins=[...], backend=...)``).
     ``backend="asyncio"`` makes the sync Lambda entry, and the local service's
-    in-process invoker, run the workflow on asyncio.
+    in-process invoker, run the workflow on asyncio. ``input_type`` makes the
+    event a dataclass, TypedDict, pydantic model, tuple... (``payloads.py``) before
+    the workflow sees it; an event that does not fit fails the execution with a
+    ``SerializationError`` naming the field.
     """
     options: dict[str, Any] = {
         "client": client,
         "serializer": serializer,
         "plugins": plugins,
         "backend": backend,
+        "input_type": input_type,
     }
     if workflow is not None:
         return DurableHandler(workflow, **options)

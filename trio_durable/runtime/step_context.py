@@ -10,7 +10,7 @@ import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from trio_durable.runtime.logger import DurableLogger
 
@@ -56,3 +56,34 @@ def callable_traits(fn: Callable[..., Any]) -> tuple[bool, bool]:
         return _cached_traits(fn)
     except TypeError:  # unhashable callable
         return _traits(fn)
+
+
+# Step functions that declare ``step_context`` (a keyword the SDK passes), as
+# typed callables of 0 to 4 positional arguments: mypy cannot match a variadic
+# protocol against them, so ``DurableContext.step`` has one overload per arity.
+C = TypeVar("C", contravariant=True)
+R = TypeVar("R", covariant=True)
+A1 = TypeVar("A1", contravariant=True)
+A2 = TypeVar("A2", contravariant=True)
+A3 = TypeVar("A3", contravariant=True)
+A4 = TypeVar("A4", contravariant=True)
+
+
+class WithContext0(Protocol[C, R]):
+    def __call__(self, *, step_context: C) -> R: ...
+
+
+class WithContext1(Protocol[C, A1, R]):
+    def __call__(self, a1: A1, /, *, step_context: C) -> R: ...
+
+
+class WithContext2(Protocol[C, A1, A2, R]):
+    def __call__(self, a1: A1, a2: A2, /, *, step_context: C) -> R: ...
+
+
+class WithContext3(Protocol[C, A1, A2, A3, R]):
+    def __call__(self, a1: A1, a2: A2, a3: A3, /, *, step_context: C) -> R: ...
+
+
+class WithContext4(Protocol[C, A1, A2, A3, A4, R]):
+    def __call__(self, a1: A1, a2: A2, a3: A3, a4: A4, /, *, step_context: C) -> R: ...

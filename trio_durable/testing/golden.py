@@ -49,7 +49,7 @@ class GoldenMismatch(AssertionError):
     """An execution's history differs from its golden file."""
 
 
-def golden_history(result: ExecutionResult) -> dict[str, Any]:
+def golden_history(result: ExecutionResult[Any]) -> dict[str, Any]:
     """The run-independent form of ``result``'s history (JSON-ready)."""
     positions = operation_positions(result.operations)
     events: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
@@ -90,7 +90,7 @@ def golden_history(result: ExecutionResult) -> dict[str, Any]:
     }
 
 
-def check_golden(result: ExecutionResult, path: Path, *, update: bool = False) -> bool:
+def check_golden(result: ExecutionResult[Any], path: Path, *, update: bool = False) -> bool:
     """Compare ``result`` with the golden file at ``path``; write it instead when it
     does not exist or ``update`` is true. Returns whether the file was written."""
     actual = _dump(golden_history(result))

@@ -64,7 +64,7 @@ class Golden:
         stem = self.test_name if name is None else f"{self.test_name}-{name}"
         return self.folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', stem)}.json"
 
-    def check(self, result: ExecutionResult, name: str | None = None) -> None:
+    def check(self, result: ExecutionResult[Any], name: str | None = None) -> None:
         """Assert that ``result``'s history matches the golden file (see
         ``trio_durable.testing.golden``); write the file on the first run or
         with ``--update-golden``."""

@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar, overload
 
 import trio
 import trio.testing
@@ -34,6 +34,7 @@ from trio_durable.local.invokers import MAX_INVOCATION_TIMEOUT_SECONDS, InProces
 from trio_durable.local.protocols import ServiceAPI
 from trio_durable.local.service import LocalService
 from trio_durable.local.store import Store
+from trio_durable.payloads import as_type
 from trio_durable.runtime.primitives import checkpoint, under_trio
 from trio_durable.serialization import DEFAULT_SERIALIZER, Serializer
 from trio_durable.wire import (
@@ -47,6 +48,7 @@ from trio_durable.wire import (
 __all__ = ["CallbackInfo", "DurableTestRunner", "ExecutionResult", "RunningExecution"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +65,9 @@ _NAMES_SHOWN = 20
 
 
 @dataclass(frozen=True, slots=True)
-class ExecutionResult:
-    """A finished execution: its status, deserialized result or error, and records.
+class ExecutionResult(Generic[T]):
+    """A finished execution: its status, deserialized result (a ``T``: the
+    ``result_type`` asked for; ``None`` when it did not succeed) or error, and records.
 
     ``operations`` are in the order they were created; ``operation`` (and the
     typed ``step``, ``wait``, ``callback``, ``invoke``), ``children`` and
@@ -73,7 +76,7 @@ class ExecutionResult:
 
     arn: str
     status: str
-    value: Any
+    value: T
     error: ErrorObject | None
     operations: tuple[Operation, ...]
     events: tuple[Event, ...]
@@ -146,15 +149,26 @@ class ExecutionResult:
         op = parent if isinstance(parent, Operation) else self.operation(parent)
         return tuple(child for child in self.operations if child.parent_id == op.id)
 
-    def result_of(self, name: str, *, parent: str | Operation | None = None) -> Any:
+    @overload
+    def result_of(self, name: str, *, parent: str | Operation | None = None) -> Any: ...
+
+    @overload
+    def result_of(
+        self, name: str, *, parent: str | Operation | None = None, result_type: type[R]
+    ) -> R: ...
+
+    def result_of(
+        self, name: str, *, parent: str | Operation | None = None, result_type: Any = Any
+    ) -> Any:
         """The deserialized result of the SUCCEEDED operation called ``name`` (with
-        the runner's serializer); ``ValueError`` if it did not succeed. An ambiguous
-        name raises ``LookupError`` listing the candidates (see ``operation``)."""
+        the runner's serializer; a ``result_type`` when one is given); ``ValueError``
+        if it did not succeed. An ambiguous name raises ``LookupError`` listing the
+        candidates (see ``operation``)."""
         op = self.operation(name, parent=parent)
         if op.status is not OperationStatus.SUCCEEDED:
             error = f": {op.error.type}: {op.error.message}" if op.error else ""
             raise ValueError(f"operation {name!r} is {op.status.value}{error}")
-        return self.serializer.deserialize(op.result)
+        return as_type(self.serializer.deserialize(op.result), result_type, what=repr(name))
 
     @property
     def invocations(self) -> int:
@@ -275,15 +289,22 @@ class RunningExecution:
         ]
         return ", ".join(shown) or "none"
 
-    async def result(self) -> ExecutionResult:
-        """Wait for the execution to end and return its outcome."""
+    @overload
+    async def result(self) -> ExecutionResult[Any]: ...
+
+    @overload
+    async def result(self, *, result_type: type[R]) -> ExecutionResult[R]: ...
+
+    async def result(self, *, result_type: Any = Any) -> ExecutionResult[Any]:
+        """Wait for the execution to end and return its outcome (its value a
+        ``result_type`` when one is given and the execution succeeded)."""
         summary = await self._runner._wait(
             partial(self._runner.service.wait_until_terminal, self.arn)
         )
         return ExecutionResult(
             arn=self.arn,
             status=summary["Status"],
-            value=self._runner.serializer.deserialize(summary.get("Result")),
+            value=_value(self._runner.serializer, summary, result_type),
             error=error_from_wire(summary.get("Error")),
             operations=self.operations(),
             events=self.events(),
@@ -419,10 +440,32 @@ class DurableTestRunner:
         )
         return RunningExecution(self, started.arn)
 
-    async def run(self, input: Any = None, **options: Any) -> ExecutionResult:
-        """Start an execution and wait for its end."""
-        execution = await self.start(input, **options)
-        return await execution.result()
+    @overload
+    async def run(
+        self, input: Any = None, *, name: str | None = None, timeout_seconds: int | None = None
+    ) -> ExecutionResult[Any]: ...
+
+    @overload
+    async def run(
+        self,
+        input: Any = None,
+        *,
+        name: str | None = None,
+        timeout_seconds: int | None = None,
+        result_type: type[R],
+    ) -> ExecutionResult[R]: ...
+
+    async def run(
+        self,
+        input: Any = None,
+        *,
+        name: str | None = None,
+        timeout_seconds: int | None = None,
+        result_type: Any = Any,
+    ) -> ExecutionResult[Any]:
+        """Start an execution and wait for its end (see ``RunningExecution.result``)."""
+        execution = await self.start(input, name=name, timeout_seconds=timeout_seconds)
+        return await execution.result(result_type=result_type)
 
     async def succeed_callback(self, callback: CallbackInfo | str, value: Any = None) -> None:
         """Complete a callback with ``value`` (serialized), as an external system would."""
@@ -460,6 +503,13 @@ class DurableTestRunner:
 
     async def _next_invocation_end(self) -> None:
         await self._invocation_event.wait()
+
+
+def _value(serializer: Serializer, summary: dict[str, Any], result_type: Any) -> Any:
+    value = serializer.deserialize(summary.get("Result"))
+    if summary["Status"] != "SUCCEEDED":
+        return value
+    return as_type(value, result_type, what="the execution's result")
 
 
 def _callback_id(callback: CallbackInfo | str) -> str:
