@@ -4,17 +4,23 @@
 pydantic models (when pydantic is installed) are built from their dicts,
 tuples come back as tuples, ``list``/``dict``/unions/``Optional``/``Literal``
 and ``TypedDict`` are checked field by field, and ``Any`` or ``object`` take
-anything. A value that does not fit raises ``SerializationError`` naming the
-path of the field (``what.lines[1].sku``). Conversion never guesses: an ``int``
-is accepted for a ``float``, nothing else is coerced.
+anything; datetimes, dates, times, UUIDs and Decimals are read from the text
+JSON carries them as, enums from their values. A value that does not fit
+raises ``SerializationError`` naming the path of the field
+(``what.lines[1].sku``). Beyond those, conversion never guesses: an ``int`` is
+accepted for a ``float``, nothing else is coerced.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import decimal
+import enum
 import sys
 import types
 import typing
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
@@ -104,6 +110,13 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
         if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
             raise _fail(path, tp.__name__, value)
         return value
+    if tp in _FROM_TEXT:
+        return _from_text(value, tp, path)
+    if issubclass(tp, enum.Enum):
+        try:
+            return tp(value)
+        except ValueError:
+            raise _fail(path, f"a {tp.__name__} value", value) from None
     if typing.is_typeddict(tp):
         return _typed_dict(value, tp, path)
     if dataclasses.is_dataclass(tp):
@@ -118,6 +131,29 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
     if isinstance(value, tp):
         return value
     raise _fail(path, tp.__name__, value)
+
+
+_FROM_TEXT: dict[type, Callable[[str], Any]] = {
+    datetime.datetime: datetime.datetime.fromisoformat,
+    datetime.date: datetime.date.fromisoformat,
+    datetime.time: datetime.time.fromisoformat,
+    uuid.UUID: uuid.UUID,
+    decimal.Decimal: decimal.Decimal,
+}
+"""Types JSON carries as text (as orjson writes them), read back from it."""
+
+
+def _from_text(value: Any, tp: type, path: str) -> Any:
+    if isinstance(value, tp):
+        return value
+    if tp is decimal.Decimal and isinstance(value, int | float) and not isinstance(value, bool):
+        return decimal.Decimal(str(value))
+    if not isinstance(value, str):
+        raise _fail(path, tp.__name__, value)
+    try:
+        return _FROM_TEXT[tp](value)
+    except (ValueError, decimal.InvalidOperation):
+        raise _fail(path, tp.__name__, value) from None
 
 
 def _union(value: Any, options: tuple[Any, ...], path: str) -> Any:

@@ -104,3 +104,25 @@ def test_return_types_follow_annotations_only_under_the_json_serializer() -> Non
 
     assert annotated_type(pair, Custom()) is Any
     assert return_type(lambda: 1) is Any
+
+
+def test_types_json_carries_as_text_and_enums() -> None:
+    import datetime
+    import enum
+    import uuid
+    from decimal import Decimal
+
+    class Colour(enum.Enum):
+        RED = "red"
+
+    when = datetime.datetime(2026, 12, 2, 23, 0, tzinfo=datetime.UTC)
+    assert as_type(when.isoformat(), datetime.datetime, what="x") == when
+    assert as_type("2026-12-02", datetime.date, what="x") == datetime.date(2026, 12, 2)
+    key = uuid.uuid4()
+    assert as_type(str(key), uuid.UUID, what="x") == key
+    assert as_type("1.10", Decimal, what="x") == Decimal("1.10")
+    assert as_type("red", Colour, what="x") is Colour.RED
+    with pytest.raises(SerializationError, match="x: expected datetime, got str"):
+        as_type("yesterday", datetime.datetime, what="x")
+    with pytest.raises(SerializationError, match="expected a Colour value"):
+        as_type("blue", Colour, what="x")
