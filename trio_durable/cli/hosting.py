@@ -3,15 +3,14 @@ store, an observed store for the timeline, ``--function`` specs and invokers."""
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from trio_durable.cli.options import CliError
-from trio_durable.local.invokers import InProcessInvoker, Invoker, ThreadInvoker
+from trio_durable.local.invokers import Invoker, ThreadInvoker, is_async_handler
 from trio_durable.local.sqlite_store import DEFAULT_PATH, SQLiteStore
 from trio_durable.local.store import ExecutionChange, MemoryStore, Store, StoredExecution
 from trio_durable.local.subprocess_invoker import SubprocessInvoker
@@ -82,28 +81,20 @@ def parse_functions(specs: Sequence[str]) -> dict[str, str]:
     return functions
 
 
-def _is_async_handler(handler: Any) -> bool:
-    """A trio-durable handler (its ``invoke`` is async) or an ``async def`` handler."""
-    return inspect.iscoroutinefunction(getattr(handler, "invoke", None)) or (
-        inspect.iscoroutinefunction(handler)
-    )
-
-
 def make_invoker(
     target: str, mode: str, *, endpoint: str, region: str, env: Mapping[str, str] | None = None
 ) -> Invoker:
-    """The invoker for ``target``: ``inprocess`` (an async handler, such as a
-    trio-durable one, runs on the service's own Trio loop; any other Lambda handler
-    in a worker thread) or ``subprocess`` (worker processes, with ``env`` added to
-    their environment). Handlers that are not async reach the service over HTTP at
+    """The invoker for ``target``: ``inprocess`` (each invocation in a thread of
+    this process, an async handler such as a trio-durable one on an event loop of
+    its own there) or ``subprocess`` (worker processes, with ``env`` added to their
+    environment). Handlers that are not async reach the service over HTTP at
     ``endpoint``, as on Lambda."""
     if mode == "subprocess":
         split_target(target)
         return SubprocessInvoker(target, endpoint=endpoint, region=region, env=env)
     handler = load_target(target)
-    if _is_async_handler(handler):
-        return InProcessInvoker(handler)
-    point_sdks_at(endpoint, region)
+    if not is_async_handler(handler):
+        point_sdks_at(endpoint, region)
     return ThreadInvoker(handler)
 
 

@@ -1,5 +1,6 @@
-"""How the local service calls a durable function: the in-process and
-worker-thread invokers (the ``Invoker`` protocol is in ``local/protocols.py``).
+"""How the local service calls a durable function: the invoker that runs handlers
+on the service's own loop and the one that runs each invocation in a thread (and
+loop) of its own (the ``Invoker`` protocol is in ``local/protocols.py``).
 
 An invoker receives the invocation event (``DurableExecutionArn``,
 ``CheckpointToken``, ``InitialExecutionState``) and returns the handler's
@@ -13,12 +14,16 @@ retries a bounded number of times.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import inspect
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import outcome
 import trio
 
 from trio_durable.errors import error_object_from_exception
@@ -43,7 +48,11 @@ __all__ = [
     "Invoker",
     "LocalLambdaContext",
     "ThreadInvoker",
+    "ThreadInvokerStatistics",
+    "is_async_handler",
 ]
+
+_log = logging.getLogger("trio_durable.local")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +94,28 @@ def _context(
 
 
 def _raised(exc: BaseException) -> InvocationError:
+    """What an exception out of a handler is recorded as: a crashed Lambda's error.
+    A ``SystemExit`` is an exited runtime; a group of one is its one exception."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    if isinstance(exc, SystemExit):
+        return InvocationError(f"Runtime exited with error: sys.exit({exc.code!r})")
     error = error_object_from_exception(exc)
     return InvocationError(f"{error.type}: {error.message}", error_type=error.type or "Error")
 
 
+def _checked_answer(answer: Any) -> dict[str, Any]:
+    if not isinstance(answer, dict):
+        raise InvocationError(
+            f"the handler answered {type(answer).__name__}, not a dict",
+            error_type="Runtime.InvalidResponse",
+        )
+    return answer
+
+
 class InProcessInvoker:
-    """Runs an async handler in the service's process.
+    """Runs an async handler in the service's process, by default on the
+    service's own Trio loop.
 
     ``handler`` is a trio-durable handler (it has ``invoke(event, context,
     client=...)``) or any ``async def handler(event, context)`` that speaks the
@@ -103,6 +128,15 @@ class InProcessInvoker:
     ``backend`` is ``"asyncio"`` (``backend`` overrides the handler's own)
     otherwise runs on a fresh asyncio loop in a worker thread. Either way its
     client hops to the service's thread.
+
+    On the service's loop it is the fastest invoker and the one
+    ``DurableTestRunner`` uses (virtual time covers the handler too), but nothing
+    stands between the handler and the service: a handler that blocks blocks the
+    loop, and a cancelled invocation ends only when the handler unwinds (after a running sync step body returns).
+    ``trio-durable serve`` runs handlers with ``ThreadInvoker`` instead. An
+    exception out of the handler, ``SystemExit`` and other ``BaseException``
+    included, crashes only the invocation; ``KeyboardInterrupt`` is let through
+    (on this loop it may be the user's Ctrl-C).
     """
 
     __slots__ = ("_asyncio", "_handler", "_loop")
@@ -138,51 +172,206 @@ class InProcessInvoker:
                     answer = await run_on_new_asyncio_loop(call)
             else:
                 answer = await call()
-        except Exception as exc:
+        except (trio.Cancelled, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            if isinstance(exc, BaseExceptionGroup) and exc.subgroup(_passes_through) is not None:
+                raise
             raise _raised(exc) from exc
-        if not isinstance(answer, dict):
-            raise InvocationError(
-                f"the handler answered {type(answer).__name__}, not a dict",
-                error_type="Runtime.InvalidResponse",
-            )
-        return answer
+        finally:
+            client.close()
+        return _checked_answer(answer)
+
+
+def _passes_through(exc: BaseException) -> bool:
+    return isinstance(exc, trio.Cancelled | KeyboardInterrupt)
+
+
+async def _call_handler(
+    handler: Any, request: InvocationRequest, context: LocalLambdaContext, client: Any
+) -> Any:
+    invoke = getattr(handler, "invoke", None)
+    if invoke is not None:  # trio-durable's own handler: it pages through the client
+        return await invoke(request.paged_event(), context, client=client)
+    return await handler(request.event, context)
+
+
+DEFAULT_HANDLER_THREADS = 64
+"""How many invocations ``ThreadInvoker`` runs at once unless given a limiter."""
 
 
 class ThreadInvoker:
-    """Runs a plain sync ``handler(event, context)`` in a worker thread.
+    """Runs each invocation in a thread of its own: an async handler (such as a
+    trio-durable one) on a fresh Trio loop there, a plain sync ``handler(event,
+    context)`` directly. What ``trio-durable serve --invoker inprocess`` uses.
 
     The handler reaches the service through ``context.durable_client``, which hops
-    back to the service's Trio thread. A cancelled invocation (execution stopped
-    or timed out) abandons the thread; its later checkpoints are refused.
+    to the service's loop and back. So a handler that blocks its thread (a
+    ``time.sleep`` in async code, a sync step that never returns) never blocks the
+    service, and a cancelled invocation (timed out, stopped, paused at a
+    checkpoint) ends at once: the thread is abandoned, its loop is asked to
+    cancel, and its later calls are refused. Any exception out of the handler,
+    ``SystemExit``, ``KeyboardInterrupt`` and other ``BaseException`` included,
+    crashes only its invocation. ``os._exit`` still ends the whole process:
+    ``SubprocessInvoker`` isolates that.
+
+    ``limiter`` bounds the invocations running at once (shared between invokers
+    if given; default ``DEFAULT_HANDLER_THREADS`` per invoker). Waiting for it does
+    not count against the Lambda timeout; an abandoned thread holds its place
+    until it really ends.
     """
 
-    __slots__ = ("_handler", "_limiter")
+    __slots__ = ("_abandoned", "_handler", "_invocations", "_is_async", "_limiter", "_running")
+
+    def __init__(self, handler: Any, *, limiter: trio.CapacityLimiter | None = None) -> None:
+        self._handler = handler
+        self._is_async = is_async_handler(handler)
+        self._limiter = limiter or trio.CapacityLimiter(DEFAULT_HANDLER_THREADS)
+        self._running = 0
+        self._abandoned = 0
+        self._invocations = 0
+
+    async def invoke(self, request: InvocationRequest, service: ServiceAPI) -> dict[str, Any]:
+        place = object()
+        with service.untimed(request):
+            await self._limiter.acquire_on_behalf_of(place)
+        self._invocations += 1
+        client = LocalServiceClient(service, trio_token=trio.lowlevel.current_trio_token())
+        context = _context(request, client, service)
+        call = _ThreadCall(self._handler, self._is_async, request, context)
+        try:
+            answer = await self._in_thread(call, place, request)
+        finally:
+            client.close()
+        if isinstance(answer, _Raised):
+            raise _raised(answer.exception) from answer.exception
+        return _checked_answer(answer)
+
+    async def _in_thread(self, call: _ThreadCall, place: object, request: InvocationRequest) -> Any:
+        service_token = trio.lowlevel.current_trio_token()
+        task = trio.lowlevel.current_task()
+        waiting = True
+
+        def ended(result: outcome.Outcome[Any]) -> None:  # on the service's loop
+            self._running -= 1
+            self._limiter.release_on_behalf_of(place)
+            if waiting:
+                trio.lowlevel.reschedule(task, result)
+            else:
+                self._abandoned -= 1
+                _log.warning(
+                    "the abandoned handler thread of %s (%s) has ended",
+                    request.function_name,
+                    request.execution_arn,
+                )
+
+        def deliver(result: outcome.Outcome[Any]) -> None:  # in the handler's thread
+            with contextlib.suppress(trio.RunFinishedError):
+                service_token.run_sync_soon(ended, result)
+
+        def abort(_: Any) -> trio.lowlevel.Abort:
+            nonlocal waiting
+            waiting = False
+            self._abandoned += 1
+            call.cancel()
+            _log.warning(
+                "invocation %s of %s (%s) was cancelled while its handler ran; its thread"
+                " is abandoned and its later calls to the service are refused",
+                request.request_id,
+                request.function_name,
+                request.execution_arn,
+            )
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        self._running += 1
+        trio.lowlevel.start_thread_soon(
+            call.run, deliver, name=f"trio-durable handler {request.function_name}"
+        )
+        with virtual_time_held():
+            return await trio.lowlevel.wait_task_rescheduled(abort)
+
+    def statistics(self) -> ThreadInvokerStatistics:
+        return ThreadInvokerStatistics(
+            threads_running=self._running,
+            threads_abandoned=self._abandoned,
+            threads_waiting=self._limiter.statistics().tasks_waiting,
+            invocations_total=self._invocations,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadInvokerStatistics:
+    threads_running: int
+    """Handler threads that have not ended, abandoned ones included."""
+    threads_abandoned: int
+    """Threads still running a handler whose invocation was cancelled."""
+    threads_waiting: int
+    """Invocations waiting for a free thread."""
+    invocations_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Raised:
+    exception: BaseException
+
+
+class _ThreadCall:
+    """One invocation's handler, run by ``run`` in its thread; ``cancel`` (from the
+    service's thread) asks its own Trio loop, if any, to cancel the handler."""
+
+    __slots__ = ("_cancelled", "_context", "_handler", "_is_async", "_loop", "_request", "_scope")
 
     def __init__(
         self,
-        handler: Callable[[dict[str, Any], LocalLambdaContext], Any],
-        *,
-        limiter: trio.CapacityLimiter | None = None,
+        handler: Any,
+        is_async: bool,
+        request: InvocationRequest,
+        context: LocalLambdaContext,
     ) -> None:
         self._handler = handler
-        self._limiter = limiter
+        self._is_async = is_async
+        self._request = request
+        self._context = context
+        self._cancelled = False
+        self._loop: trio.lowlevel.TrioToken | None = None
+        self._scope: trio.CancelScope | None = None
 
-    async def invoke(self, request: InvocationRequest, service: ServiceAPI) -> dict[str, Any]:
-        client = LocalServiceClient(service, trio_token=trio.lowlevel.current_trio_token())
-        context = _context(request, client, service)
+    def run(self) -> Any:
+        """The handler's answer, or ``_Raised`` with whatever it raised (even a
+        ``KeyboardInterrupt``: in this thread it cannot be the user's Ctrl-C)."""
         try:
-            answer = await trio.to_thread.run_sync(
-                self._handler,
-                request.event,
-                context,
-                abandon_on_cancel=True,
-                limiter=self._limiter,
-            )
-        except Exception as exc:
-            raise _raised(exc) from exc
-        if not isinstance(answer, dict):
-            raise InvocationError(
-                f"the handler answered {type(answer).__name__}, not a dict",
-                error_type="Runtime.InvalidResponse",
-            )
-        return answer
+            if self._is_async and getattr(self._handler, "backend", "trio") == "asyncio":
+                return asyncio.run(self._call())
+            if self._is_async:
+                return trio.run(self._main)
+            return self._handler(self._request.event, self._context)
+        except BaseException as exc:
+            return _Raised(exc)
+
+    async def _main(self) -> Any:
+        with trio.CancelScope() as scope:
+            self._scope = scope
+            self._loop = trio.lowlevel.current_trio_token()
+            if self._cancelled:  # cancel() ran before the loop was known
+                scope.cancel()
+            return await self._call()
+        return None  # cancelled: nobody waits for this answer any more
+
+    async def _call(self) -> Any:
+        return await _call_handler(
+            self._handler, self._request, self._context, self._context.durable_client
+        )
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        loop, scope = self._loop, self._scope
+        if loop is not None and scope is not None:
+            with contextlib.suppress(trio.RunFinishedError):
+                loop.run_sync_soon(scope.cancel)
+
+
+def is_async_handler(handler: Any) -> bool:
+    """A trio-durable handler (its ``invoke`` is async) or an ``async def`` handler."""
+    return inspect.iscoroutinefunction(getattr(handler, "invoke", None)) or (
+        inspect.iscoroutinefunction(handler)
+    )

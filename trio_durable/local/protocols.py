@@ -9,6 +9,7 @@ this module; neither imports the other.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from trio_durable.errors import DurableExecutionError
@@ -48,6 +49,11 @@ class ServiceAPI(Protocol):
 
     def invocation_timeout(self, function_name: str) -> float:
         """Seconds an invocation of ``function_name`` may run."""
+        ...
+
+    def untimed(self, request: InvocationRequest) -> AbstractContextManager[None]:
+        """Time spent inside does not count against the invocation's Lambda timeout
+        (an invoker waiting for a free worker or thread)."""
         ...
 
     def checkpoint(

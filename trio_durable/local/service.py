@@ -24,8 +24,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
@@ -154,6 +154,7 @@ class LocalService:
         self._changed = trio.Event()
         self._closed_waiters: dict[str, trio.Event] = {}
         self._scopes: dict[str, trio.CancelScope] = {}
+        self._limits: dict[str, trio.CancelScope] = {}
         self._running = False
         self.logs = LogBook()
         self._store_failures = 0
@@ -211,6 +212,21 @@ class LocalService:
     def invocation_timeout(self, function_name: str) -> float:
         """Seconds an invocation of ``function_name`` may run (see ``register_function``)."""
         return self._timeouts[arns.function_name_of(function_name)]
+
+    @contextmanager
+    def untimed(self, request: InvocationRequest) -> Iterator[None]:
+        """Time spent inside does not count against the invocation's Lambda timeout,
+        which starts afresh on leaving: an invoker waits here for a free worker, so
+        the timeout starts when the handler does."""
+        limit = self._limits.get(request.execution_arn)
+        if limit is None:
+            yield
+            return
+        limit.deadline = math.inf
+        try:
+            yield
+        finally:
+            limit.deadline = trio.current_time() + self.invocation_timeout(request.function_name)
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Run timers and the invocation scheduler until cancelled."""
@@ -435,6 +451,7 @@ class LocalService:
                 invoker = self._invokers[request.function_name]
                 timeout = self._timeouts[request.function_name]
                 with trio.move_on_after(timeout) as limit:
+                    self._limits[arn] = limit
                     answer = await invoker.invoke(request, self)
                 if limit.cancelled_caught:
                     failure = ErrorObject(
@@ -447,6 +464,7 @@ class LocalService:
                 failure = _crash_error(exc)
             finally:
                 self._scopes.pop(arn, None)
+                self._limits.pop(arn, None)
         if scope.cancelled_caught:
             answer, failure = None, None
         # Until this is stored the execution keeps the invocation in flight, so no

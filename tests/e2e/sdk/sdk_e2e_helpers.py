@@ -77,8 +77,8 @@ class CrashingInvoker:
     async def invoke(self, request: InvocationRequest, service: LocalService) -> dict[str, Any]:
         try:
             return await self._inner.invoke(request, service)
-        except BaseException as exc:
-            if _contains_crash(exc):
+        except InvocationError as exc:  # the in-process invoker reports what the handler raised
+            if exc.__cause__ is not None and _contains_crash(exc.__cause__):
                 raise InvocationError("the process exited") from None
             raise
 
