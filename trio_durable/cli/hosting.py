@@ -3,17 +3,33 @@ store, an observed store for the timeline, ``--function`` specs and invokers."""
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import trio
+
 from trio_durable.cli.options import CliError
-from trio_durable.local.invokers import Invoker, ThreadInvoker, is_async_handler
+from trio_durable.errors import ValidationError
+from trio_durable.local.invokers import (
+    DEFAULT_HANDLER_THREADS,
+    Invoker,
+    ThreadInvoker,
+    is_async_handler,
+)
 from trio_durable.local.sqlite_store import DEFAULT_PATH, SQLiteStore
 from trio_durable.local.store import ExecutionChange, MemoryStore, Store, StoredExecution
-from trio_durable.local.subprocess_invoker import SubprocessInvoker
+from trio_durable.local.subprocess_invoker import (
+    DEFAULT_IDLE_TIMEOUT_SECONDS,
+    DEFAULT_MAX_WORKERS,
+    SubprocessInvoker,
+    check_targets,
+    worker_env,
+)
 from trio_durable.local.targets import load_target, split_target
 
 # --- stores -------------------------------------------------------------------------
@@ -81,44 +97,90 @@ def parse_functions(specs: Sequence[str]) -> dict[str, str]:
     return functions
 
 
-def make_invoker(
-    target: str, mode: str, *, endpoint: str, region: str, env: Mapping[str, str] | None = None
-) -> Invoker:
-    """The invoker for ``target``: ``inprocess`` (each invocation in a thread of
-    this process, an async handler such as a trio-durable one on an event loop of
-    its own there) or ``subprocess`` (worker processes, with ``env`` added to their
-    environment). Handlers that are not async reach the service over HTTP at
-    ``endpoint``, as on Lambda."""
-    if mode == "subprocess":
-        split_target(target)
-        return SubprocessInvoker(target, endpoint=endpoint, region=region, env=env)
-    handler = load_target(target)
-    if not is_async_handler(handler):
-        point_sdks_at(endpoint, region)
-    return ThreadInvoker(handler)
+@dataclass(frozen=True, slots=True)
+class InvokerOptions:
+    """How ``serve`` and ``run`` run handlers (``--invoker``, ``--workers``,
+    ``--worker-idle-timeout``, ``--threads``)."""
+
+    mode: str = "inprocess"
+    workers: int = DEFAULT_MAX_WORKERS
+    worker_idle_timeout: float = DEFAULT_IDLE_TIMEOUT_SECONDS
+    threads: int = DEFAULT_HANDLER_THREADS
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> InvokerOptions:
+        return cls(args.invoker, args.workers, args.worker_idle_timeout, args.threads)
 
 
 async def start_invokers(
     stack: AsyncExitStack,
     targets: Mapping[str, str],
+    options: InvokerOptions,
     *,
-    mode: str,
     endpoint: str,
     region: str,
     environments: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, Invoker]:
-    """One invoker per function of ``targets`` (``environments``: a function's own
-    worker environment). Subprocess invokers start their first worker now, so a
-    target that cannot load is reported at startup; their workers stop with ``stack``."""
-    invokers: dict[str, Invoker] = {}
-    for name, target in targets.items():  # handlers that cannot load stop us here
-        env = (environments or {}).get(name)
-        invoker = invokers[name] = make_invoker(
-            target, mode, endpoint=endpoint, region=region, env=env
+    """One invoker per function of ``targets``; a target that cannot load is
+    reported here (``ValidationError``).
+
+    ``inprocess``: each invocation in a thread of this process, an async handler
+    (a trio-durable one) on an event loop of its own there; at most
+    ``options.threads`` at once across all functions. ``subprocess``: up to
+    ``options.workers`` worker processes per function (``environments``: a
+    function's own additions to their environment), started when needed and
+    stopped with ``stack`` or when idle; every target is loaded once to check it,
+    in one process per distinct environment. Handlers that are not async reach
+    the service over HTTP at ``endpoint``, as on Lambda.
+    """
+    if options.mode == "subprocess":
+        return await _start_subprocess_invokers(
+            stack, targets, options, endpoint=endpoint, region=region, environments=environments
         )
-        if isinstance(invoker, SubprocessInvoker):
-            stack.push_async_callback(invoker.aclose)
-            await invoker.start()
+    limiter = trio.CapacityLimiter(options.threads)
+    handlers = {name: load_target(target) for name, target in targets.items()}
+    if not all(is_async_handler(handler) for handler in handlers.values()):
+        point_sdks_at(endpoint, region)
+    return {name: ThreadInvoker(handler, limiter=limiter) for name, handler in handlers.items()}
+
+
+async def _start_subprocess_invokers(
+    stack: AsyncExitStack,
+    targets: Mapping[str, str],
+    options: InvokerOptions,
+    *,
+    endpoint: str,
+    region: str,
+    environments: Mapping[str, Mapping[str, str]] | None,
+) -> dict[str, Invoker]:
+    envs = {name: dict((environments or {}).get(name) or {}) for name in targets}
+    groups: dict[tuple[tuple[str, str], ...], set[str]] = {}
+    for name, target in targets.items():
+        split_target(target)
+        groups.setdefault(tuple(sorted(envs[name].items())), set()).add(target)
+    errors: dict[str, str] = {}
+
+    async def check(env: tuple[tuple[str, str], ...], group: set[str]) -> None:
+        found = await check_targets(sorted(group), env=worker_env(endpoint, region, dict(env)))
+        errors.update(found)
+
+    async with trio.open_nursery() as nursery:
+        for env, group in groups.items():
+            nursery.start_soon(check, env, group)
+    if errors:
+        raise ValidationError("; ".join(errors[target] for target in sorted(errors)))
+    invokers: dict[str, Invoker] = {}
+    for name, target in targets.items():
+        invoker = SubprocessInvoker(
+            target,
+            endpoint=endpoint,
+            region=region,
+            max_workers=options.workers,
+            idle_timeout=options.worker_idle_timeout,
+            env=envs[name],
+        )
+        stack.push_async_callback(invoker.aclose)
+        invokers[name] = invoker
     return invokers
 
 

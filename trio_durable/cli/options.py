@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,11 @@ from trio_durable.cli.render import short
 from trio_durable.errors import DurableExecutionError
 from trio_durable.local import http
 from trio_durable.local.engine import MAX_RETENTION_DAYS
-from trio_durable.local.invokers import MAX_INVOCATION_TIMEOUT_SECONDS
+from trio_durable.local.invokers import DEFAULT_HANDLER_THREADS, MAX_INVOCATION_TIMEOUT_SECONDS
+from trio_durable.local.subprocess_invoker import (
+    DEFAULT_IDLE_TIMEOUT_SECONDS,
+    DEFAULT_MAX_WORKERS,
+)
 
 if TYPE_CHECKING:
     Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -37,6 +42,28 @@ def invocation_timeout(text: str) -> float:
             f" got {text!r}"
         )
     return seconds
+
+
+def positive_int(text: str) -> int:
+    """A whole number of at least 1."""
+    return int(_number(text, int, lambda n: n >= 1, "a whole number of at least 1"))
+
+
+def positive_seconds(text: str) -> float:
+    """A number of seconds more than 0."""
+    return _number(text, float, lambda n: 0 < n < math.inf, "a number of seconds more than 0")
+
+
+def _number(
+    text: str, parse: Callable[[str], float], ok: Callable[[float], bool], wanted: str
+) -> float:
+    try:
+        number = parse(text)
+    except ValueError:
+        number = math.nan
+    if not ok(number):
+        raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
+    return number
 
 
 def port(text: str) -> int:
@@ -82,6 +109,30 @@ def server_options(sub: argparse.ArgumentParser, default_port: int) -> None:
         default=MAX_INVOCATION_TIMEOUT_SECONDS,
         metavar="SECONDS",
         help="each invocation's Lambda timeout (default and most: 900)",
+    )
+    sub.add_argument(
+        "--workers",
+        type=positive_int,
+        default=DEFAULT_MAX_WORKERS,
+        metavar="N",
+        help=f"--invoker subprocess: worker processes per function, at most"
+        f" (default {DEFAULT_MAX_WORKERS}; started when needed)",
+    )
+    sub.add_argument(
+        "--worker-idle-timeout",
+        type=positive_seconds,
+        default=DEFAULT_IDLE_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="--invoker subprocess: stop a worker idle this long"
+        f" (default {DEFAULT_IDLE_TIMEOUT_SECONDS:g})",
+    )
+    sub.add_argument(
+        "--threads",
+        type=positive_int,
+        default=DEFAULT_HANDLER_THREADS,
+        metavar="N",
+        help="--invoker inprocess: invocations running at once, across all functions"
+        f" (default {DEFAULT_HANDLER_THREADS})",
     )
 
 

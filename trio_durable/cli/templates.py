@@ -23,7 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, TextIO
 
-from trio_durable.cli.hosting import parse_functions, start_invokers
+from trio_durable.cli.hosting import InvokerOptions, parse_functions, start_invokers
 from trio_durable.cli.options import CliError
 from trio_durable.local.invokers import Invoker
 from trio_durable.local.template import (
@@ -93,14 +93,14 @@ def hosted_functions(
 
 
 async def start_hosted(
-    stack: AsyncExitStack, functions: Mapping[str, HostedFunction], *, mode: str, endpoint: str,
-    region: str,
+    stack: AsyncExitStack, functions: Mapping[str, HostedFunction], options: InvokerOptions, *,
+    endpoint: str, region: str,
 ) -> dict[str, Invoker]:  # fmt: skip
     """``start_invokers`` for ``functions``, each worker with its function's environment."""
     return await start_invokers(
         stack,
         {name: function.target for name, function in functions.items()},
-        mode=mode,
+        options,
         endpoint=endpoint,
         region=region,
         environments={name: f.worker_environment for name, f in functions.items()},

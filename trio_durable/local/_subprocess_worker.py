@@ -1,5 +1,8 @@
 """Child side of ``SubprocessInvoker``: ``python -m trio_durable.local._subprocess_worker TARGET``.
 
+(With ``--check TARGET...`` it only loads each target and answers one frame,
+``{"LoadErrors": {target: message}}`` for those that failed, then exits.)
+
 Loads the Lambda handler ``TARGET`` once and says so (``{"Ready": true}``, or
 ``{"LoadError": message}`` and exit), then serves invocations one at a time over
 the pipes it was started with: each frame is a 4-byte big-endian length followed
@@ -124,9 +127,25 @@ def serve(target: str, request_fd: int, answer_fd: int) -> None:
         _write_frame(answer_fd, data)
 
 
+def check(targets: list[str], answer_fd: int) -> None:
+    """Load each target; answer which could not be loaded, and why."""
+    errors: dict[str, str] = {}
+    for target in targets:
+        try:
+            load_target(target)
+        except DurableExecutionError as exc:
+            errors[target] = exc.message
+    _write_frame(answer_fd, orjson.dumps({"LoadErrors": errors}))
+
+
 def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--check":
+        answer_fd = os.dup(1)
+        os.dup2(2, 1)
+        check(sys.argv[2:], answer_fd)
+        return
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m trio_durable.local._subprocess_worker TARGET")
+        sys.exit("usage: python -m trio_durable.local._subprocess_worker [--check] TARGET...")
     request_fd = os.dup(0)
     answer_fd = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDONLY)

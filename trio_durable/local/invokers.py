@@ -132,7 +132,8 @@ class InProcessInvoker:
     On the service's loop it is the fastest invoker and the one
     ``DurableTestRunner`` uses (virtual time covers the handler too), but nothing
     stands between the handler and the service: a handler that blocks blocks the
-    loop, and a cancelled invocation ends only when the handler unwinds (after a running sync step body returns).
+    loop, and a cancelled invocation ends only when the handler unwinds (after a
+    running sync step body returns).
     ``trio-durable serve`` runs handlers with ``ThreadInvoker`` instead. An
     exception out of the handler, ``SystemExit`` and other ``BaseException``
     included, crashes only the invocation; ``KeyboardInterrupt`` is let through

@@ -6,6 +6,10 @@ paid per worker, not per invocation. The handler talks to the service over HTTP
 (the worker's environment has ``AWS_ENDPOINT_URL_LAMBDA`` and dummy credentials),
 exactly as it would on Lambda.
 
+Workers start on demand (``check_targets`` loads every target in one
+process, to report a handler that cannot load without starting a worker per
+function) and stop when idle too long.
+
 When a worker dies mid-invocation (``os._exit``, a segfault, an OOM kill) the
 invocation raises ``InvocationError`` (``Runtime.ExitError``) and the worker is
 replaced on the next invocation; so does a handler that raises. Workers exit
@@ -20,7 +24,7 @@ import signal
 import struct
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -41,8 +45,12 @@ _MAX_ANSWER_BYTES = 16 * 1024 * 1024
 class SubprocessInvokerStatistics:
     workers_idle: int
     workers_busy: int
+    invocations_waiting: int
+    """Invocations waiting for a worker (all ``max_workers`` are busy)."""
     invocations_total: int
     crashes_total: int
+    workers_started_total: int
+    workers_stopped_idle_total: int
 
 
 class _Worker:
@@ -63,10 +71,23 @@ class _Worker:
             await self.stdout.aclose()
 
 
+DEFAULT_MAX_WORKERS = 4
+"""Worker processes one ``SubprocessInvoker`` runs at most, unless told otherwise."""
+DEFAULT_IDLE_TIMEOUT_SECONDS = 300.0
+"""How long an idle worker waits for its next invocation before it is stopped."""
+LOAD_TIMEOUT_SECONDS = 120.0
+"""How long a new worker may take to load its handler (Lambda's init phase)."""
+
+
 class SubprocessInvoker:
     """An ``Invoker`` running ``target`` (``module:function`` or ``file.py:function``)
     in up to ``max_workers`` worker processes that reach the service at ``endpoint``.
 
+    Workers start when an invocation needs one (none is idle), and stop after
+    ``idle_timeout`` seconds without one. Waiting for a free or a new worker does
+    not count against the Lambda timeout: the timeout starts when the handler does
+    (loading the handler in a new worker may take up to ``LOAD_TIMEOUT_SECONDS``,
+    then the invocation fails with ``Runtime.InitError``).
     ``env`` adds to (and overrides) the environment the workers inherit. Use it as
     an async context manager, or call ``aclose`` to stop the idle workers.
     """
@@ -77,32 +98,49 @@ class SubprocessInvoker:
         *,
         endpoint: str,
         region: str = "us-east-1",
-        max_workers: int = 4,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT_SECONDS,
         env: Mapping[str, str] | None = None,
     ) -> None:
+        if max_workers < 1:
+            raise ValidationError(f"max_workers must be at least 1, got {max_workers!r}")
+        if not idle_timeout > 0:
+            raise ValidationError(f"idle_timeout must be more than 0, got {idle_timeout!r}")
         self.target = target
-        self._env = _worker_env(endpoint, region, env)
+        self._env = worker_env(endpoint, region, env)
         self._limiter = trio.CapacityLimiter(max_workers)
-        self._idle: list[_Worker] = []
+        self._idle_timeout = idle_timeout
+        self._idle: list[tuple[_Worker, float]] = []  # with the time each stops; oldest first
+        self._reaping = False
         self._busy = 0
         self._invocations = 0
         self._crashes = 0
+        self._started = 0
+        self._stopped_idle = 0
 
     async def invoke(self, request: InvocationRequest, service: ServiceAPI) -> dict[str, Any]:
         """Run one invocation in a worker; raises ``InvocationError`` if it crashed."""
-        async with self._limiter:
-            worker = self._idle.pop() if self._idle else await self._spawn()
+        timeout = service.invocation_timeout(request.function_name)
+        with service.untimed(request):
+            await self._limiter.acquire()
+            try:
+                worker = await self._worker()
+            except BaseException:
+                self._limiter.release()
+                raise
+        try:
             self._busy += 1
             self._invocations += 1
             try:
-                timeout = service.invocation_timeout(request.function_name)
                 reply = await self._exchange(worker, request, timeout_seconds=timeout)
             except BaseException:
                 await worker.kill()  # cancelled or crashed mid-invocation: never reuse it
                 raise
             finally:
                 self._busy -= 1
-            self._idle.append(worker)
+            self._park(worker)
+        finally:
+            self._limiter.release()
         for entry in reply.get("Logs") or ():
             service.logs.add(LogEntry(**entry))
         raised = reply.get("Raised")
@@ -123,9 +161,42 @@ class SubprocessInvoker:
         here (``ValidationError``) rather than by the first invocation."""
         async with self._limiter:
             try:
-                self._idle.append(await self._spawn())
+                self._park(await self._spawn())
             except InvocationError as exc:
                 raise ValidationError(exc.message) from None
+
+    async def _worker(self) -> _Worker:
+        """An idle worker (the one that ran last), or a new one."""
+        if self._idle:
+            return self._idle.pop()[0]
+        with trio.move_on_after(LOAD_TIMEOUT_SECONDS) as loading:
+            return await self._spawn()
+        assert loading.cancelled_caught
+        raise InvocationError(
+            f"the worker for {self.target!r} did not load its handler within"
+            f" {LOAD_TIMEOUT_SECONDS:g} seconds",
+            error_type="Runtime.InitError",
+        )
+
+    def _park(self, worker: _Worker) -> None:
+        """Keep ``worker`` for the next invocation, until its idle time runs out."""
+        self._idle.append((worker, trio.current_time() + self._idle_timeout))
+        if not self._reaping:
+            self._reaping = True
+            trio.lowlevel.spawn_system_task(self._stop_idle_workers)
+
+    async def _stop_idle_workers(self) -> None:
+        """While any worker is idle: stop each whose idle time ran out."""
+        try:
+            while self._idle:
+                await trio.sleep_until(self._idle[0][1])
+                now = trio.current_time()
+                while self._idle and self._idle[0][1] <= now:
+                    worker, _ = self._idle.pop(0)
+                    self._stopped_idle += 1
+                    await worker.kill()
+        finally:
+            self._reaping = False
 
     async def _spawn(self) -> _Worker:
         process = await trio.lowlevel.open_process(
@@ -134,6 +205,7 @@ class SubprocessInvoker:
             stdout=subprocess.PIPE,
             env=self._env,
         )
+        self._started += 1
         worker = _Worker(process)
         try:
             hello = await _receive_frame(worker.stdout)
@@ -175,14 +247,17 @@ class SubprocessInvoker:
         return SubprocessInvokerStatistics(
             workers_idle=len(self._idle),
             workers_busy=self._busy,
+            invocations_waiting=self._limiter.statistics().tasks_waiting,
             invocations_total=self._invocations,
             crashes_total=self._crashes,
+            workers_started_total=self._started,
+            workers_stopped_idle_total=self._stopped_idle,
         )
 
     async def aclose(self) -> None:
         """Stop the idle workers (busy ones are stopped by cancelling their invocation)."""
         idle, self._idle = self._idle, []
-        for worker in idle:
+        for worker, _ in idle:
             await worker.kill()
 
     async def __aenter__(self) -> Self:
@@ -197,7 +272,7 @@ class SubprocessInvoker:
         await self.aclose()
 
 
-def _worker_env(endpoint: str, region: str, extra: Mapping[str, str] | None) -> dict[str, str]:
+def worker_env(endpoint: str, region: str, extra: Mapping[str, str] | None) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("AWS_ACCESS_KEY_ID", "local")
     env.setdefault("AWS_SECRET_ACCESS_KEY", "local")
@@ -239,3 +314,26 @@ def _exit_message(returncode: int | None) -> str:
     if returncode is not None and returncode < 0:
         return f"Runtime exited with error: signal {signal.Signals(-returncode).name}"
     return f"Runtime exited with error: exit status {returncode}"
+
+
+async def check_targets(targets: Sequence[str], *, env: Mapping[str, str]) -> dict[str, str]:
+    """Load every target in one worker process: ``{target: why it cannot load}``
+    for those that cannot (empty when all load)."""
+    process = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "trio_durable.local._subprocess_worker", "--check", *targets],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+    )
+    worker = _Worker(process)
+    try:
+        report = await _receive_frame(worker.stdout)
+    finally:
+        await worker.kill()
+    if report is None:
+        return {
+            target: f"exited while loading: {_exit_message(process.returncode)}"
+            for target in targets
+        }
+    errors: dict[str, str] = report["LoadErrors"]
+    return errors

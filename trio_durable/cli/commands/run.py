@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import orjson
 import trio
 
-from trio_durable.cli.hosting import ObservedStore, open_store, point_sdks_at
+from trio_durable.cli.hosting import InvokerOptions, ObservedStore, open_store, point_sdks_at
 from trio_durable.cli.options import CliError, function_options, read_input, server_options
 from trio_durable.cli.templates import (
     HostedFunction,
@@ -93,7 +93,7 @@ async def _run(args: argparse.Namespace, clock: MockClock | None) -> int:
     async with AsyncExitStack() as stack:
         stack.callback(sock.close)  # unless serving took it over
         invokers = await start_hosted(
-            stack, functions, mode=args.invoker, endpoint=endpoint, region=args.region
+            stack, functions, InvokerOptions.of(args), endpoint=endpoint, region=args.region
         )
         store = ObservedStore(open_store(args.store), timeline)
         stack.callback(store.close)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from trio_durable.cli.hosting import ObservedStore, open_store
+from trio_durable.cli.hosting import InvokerOptions, ObservedStore, open_store
 from trio_durable.cli.live_log import LiveLog
 from trio_durable.cli.options import function_options, retention_days, server_options
 from trio_durable.cli.templates import (
@@ -69,7 +69,7 @@ async def _serve(args: argparse.Namespace) -> int:
     async with AsyncExitStack() as stack:
         stack.callback(sock.close)  # unless serving took it over
         invokers = await start_hosted(
-            stack, functions, mode=args.invoker, endpoint=endpoint, region=args.region
+            stack, functions, InvokerOptions.of(args), endpoint=endpoint, region=args.region
         )
         live = None if args.quiet else LiveLog(log_format=args.log_format)
         if live is not None:

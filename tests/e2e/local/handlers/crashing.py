@@ -45,3 +45,10 @@ def _input(operations: list[dict[str, Any]]) -> dict[str, Any]:
     [execution] = [op for op in operations if op["Type"] == "EXECUTION"]
     loaded: dict[str, Any] = json.loads(execution["ExecutionDetails"]["InputPayload"])
     return loaded
+
+
+def sleeps(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Sleeps for the input's ``seconds``, then succeeds with the time it had left."""
+    seconds = _input(event["InitialExecutionState"]["Operations"])["seconds"]
+    time.sleep(seconds)
+    return {"Status": "SUCCEEDED", "Result": str(context.get_remaining_time_in_millis())}
