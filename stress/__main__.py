@@ -24,6 +24,7 @@ SUITES = {
     "batch": "stress.batch_storm",
     "faults": "stress.faults",
     "crashes": "stress.crashes",
+    "unruly": "stress.unruly",
 }
 
 

@@ -260,7 +260,7 @@ class ThreadInvoker:
                 trio.lowlevel.reschedule(task, result)
             else:
                 self._abandoned -= 1
-                _log.warning(
+                _log.info(
                     "the abandoned handler thread of %s (%s) has ended",
                     request.function_name,
                     request.execution_arn,

@@ -1,7 +1,8 @@
 """``serve --invoker subprocess``'s workers: started when needed (``serve`` listens at
 once), at most ``--workers`` per function, stopped when idle
-(``--worker-idle-timeout``); waiting for one does not count against the Lambda
-timeout. Each test runs a real ``serve``."""
+(``--worker-idle-timeout``); waiting for one (or, in process, for one of the
+``--threads``) does not count against the Lambda timeout. Each test runs a real
+``serve``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cli_harness import background, cli
 from local_service_harness import lambda_client, poll
 
@@ -32,14 +34,19 @@ def _workers(pid: int) -> int:
     return count
 
 
-def test_waiting_for_a_worker_does_not_count_against_the_lambda_timeout() -> None:
-    args = ["serve", "--port", "0", "--store", "memory", "--invoker", "subprocess"]
-    args += ["--workers", "2", "--invocation-timeout", "3"]
+@pytest.mark.parametrize(
+    ("invoker", "option"), [("subprocess", "--workers"), ("inprocess", "--threads")]
+)
+def test_waiting_for_a_worker_does_not_count_against_the_lambda_timeout(
+    invoker: str, option: str
+) -> None:
+    args = ["serve", "--port", "0", "--store", "memory", "--invoker", invoker]
+    args += [option, "2", "--invocation-timeout", "3"]
     with background([*args, "--function", f"sleeps={HANDLERS}:sleeps"]) as server:
         endpoint = server.wait_for_line(r"listening on (http://\S+)", stream="stdout").group(1)
         client = lambda_client(endpoint)
         answers: list[Any] = []
-        most = [0]
+        most = 0
 
         def invoke() -> None:
             payload = json.dumps({"seconds": 1.2}).encode()
@@ -49,15 +56,15 @@ def test_waiting_for_a_worker_does_not_count_against_the_lambda_timeout() -> Non
         for caller in callers:
             caller.start()
         while any(caller.is_alive() for caller in callers):
-            most[0] = max(most[0], _workers(server.process.pid))
+            most = max(most, _workers(server.process.pid))
             for caller in callers:
                 caller.join(0.05)
-    # 6 invocations of 1.2 s on 2 workers: the last ones waited 2.4 s or more for a
-    # worker, and each still had most of its 3 s when its handler started.
+    # 6 invocations of 1.2 s, 2 at a time: the last ones waited 2.4 s or more for a
+    # worker (or thread), and each still had most of its 3 s when its handler started.
     assert len(answers) == 6
     assert all("FunctionError" not in answer for answer in answers), answers
     assert all(int(json.loads(a["Payload"].read())) > 1000 for a in answers)
-    assert most[0] == 2
+    assert most == (2 if invoker == "subprocess" else 0)
 
 
 def test_serve_starts_workers_when_needed_and_stops_idle_ones() -> None:
