@@ -1,10 +1,13 @@
-"""What the commands that host a service (``run``, ``serve``) share: opening the
-store, an observed store for the timeline, ``--function`` specs and invokers."""
+"""What the commands that host a service (``run``, ``serve``) share: the listening
+socket, opening the store, an observed store for the timeline, ``--function``
+specs and invokers."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -15,6 +18,8 @@ import trio
 
 from trio_durable.cli.options import CliError
 from trio_durable.errors import ValidationError
+from trio_durable.local import http
+from trio_durable.local.admission import exposure_warning
 from trio_durable.local.invokers import (
     DEFAULT_HANDLER_THREADS,
     Invoker,
@@ -31,6 +36,17 @@ from trio_durable.local.subprocess_invoker import (
     worker_env,
 )
 from trio_durable.local.targets import load_target, split_target
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The bound socket the service will serve; a warning on stderr when it is
+    reachable beyond this machine's loopback (the service has no authentication)."""
+    sock = http.bind_socket(host, port)
+    warning = exposure_warning(sock.getsockname()[0])
+    if warning is not None:
+        print(f"trio-durable: {warning}", file=sys.stderr, flush=True)
+    return sock
+
 
 # --- stores -------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import orjson
 from trio_durable.cli.render import short
 from trio_durable.errors import DurableExecutionError
 from trio_durable.local import http
+from trio_durable.local.admission import HttpLimits
 from trio_durable.local.engine import MAX_RETENTION_DAYS
 from trio_durable.local.invokers import DEFAULT_HANDLER_THREADS, MAX_INVOCATION_TIMEOUT_SECONDS
 from trio_durable.local.subprocess_invoker import (
@@ -133,6 +134,38 @@ def server_options(sub: argparse.ArgumentParser, default_port: int) -> None:
         metavar="N",
         help="--invoker inprocess: invocations running at once, across all functions"
         f" (default {DEFAULT_HANDLER_THREADS})",
+    )
+    defaults = HttpLimits()
+    sub.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests whose Host header is NAME (repeatable; * for any)",
+    )
+    sub.add_argument(
+        "--max-requests",
+        type=positive_int,
+        default=defaults.max_requests,
+        metavar="N",
+        help="requests worked on at once; more are refused with TooManyRequestsException"
+        f" (default {defaults.max_requests})",
+    )
+    sub.add_argument(
+        "--body-timeout",
+        type=positive_seconds,
+        default=defaults.body_timeout,
+        metavar="SECONDS",
+        help=f"time a request body may take to arrive (default {defaults.body_timeout:g})",
+    )
+
+
+def http_limits(args: argparse.Namespace) -> HttpLimits:
+    """The ``HttpLimits`` of the server options."""
+    return HttpLimits(
+        max_requests=args.max_requests,
+        body_timeout=args.body_timeout,
+        allowed_hosts=tuple(args.allow_host),
     )
 
 

@@ -14,7 +14,9 @@ files) and the console's reads beyond AWS's API, ``GET /local/functions``,
 (``local/console/``), with the same error treatment.
 
 Bodies are bounded per route: a ``Content-Length`` over the bound is refused
-before anything is read, and the read itself stops at the bound.
+before anything is read, and the read itself stops at the bound, and at the
+limits' ``body_timeout``. Before any of this, ``Admission`` (local/admission.py)
+checks the Host and Origin headers and bounds the requests in progress.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import trio
 from trio_durable import wire
 from trio_durable.errors import DurableExecutionError, ServiceError, invalid_parameter
 from trio_durable.local import console
+from trio_durable.local.admission import Admission, AdmissionStatistics, HttpLimits
 from trio_durable.local.service import LocalService
 
 DEFAULT_HOST = "127.0.0.1"
@@ -83,13 +86,18 @@ _ACCEPTED = _Response(202, b"{}")
 
 
 class HttpApi:
-    """ASGI app serving one ``LocalService`` under botocore's ``lambda`` routes."""
+    """ASGI app serving one ``LocalService`` under botocore's ``lambda`` routes,
+    admitting requests through ``admission`` (its Host/Origin checks and bounds)."""
 
-    __slots__ = ("_service",)
+    __slots__ = ("_admission", "_service")
 
-    def __init__(self, service: LocalService) -> None:
+    def __init__(self, service: LocalService, admission: Admission) -> None:
         self._service = service
+        self._admission = admission
         _validator()  # load the botocore model now, not on the first request
+
+    def statistics(self) -> AdmissionStatistics:
+        return self._admission.statistics()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -98,7 +106,15 @@ class HttpApi:
         if scope["type"] != "http":
             return
         try:
-            response = await self._handle(scope, receive)
+            request_headers = dict(scope["headers"])
+            self._admission.check_sender(
+                _header(request_headers, b"host"), _header(request_headers, b"origin")
+            )
+            self._admission.enter()
+            try:
+                response = await self._handle(scope, request_headers, receive)
+            finally:
+                self._admission.leave()
         except ServiceError as exc:
             response = _error_response(exc)
         except Exception as exc:
@@ -116,7 +132,9 @@ class HttpApi:
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
 
-    async def _handle(self, scope: Scope, receive: Receive) -> _Response:
+    async def _handle(
+        self, scope: Scope, headers: dict[bytes, bytes], receive: Receive
+    ) -> _Response:
         method: str = scope["method"]
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         labels = tuple(unquote(part) for part in raw_path.decode("latin-1").split("/")[1:])
@@ -128,10 +146,17 @@ class HttpApi:
                 http_status=404,
             )
         operation, limit = route
-        headers = dict(scope["headers"])
         if operation == "Invoke" and _header(headers, b"x-amz-invocation-type") == "Event":
             limit = _ASYNC_INVOKE_LIMIT
-        body = await _read_body(receive, headers, limit)
+        timeout = self._admission.limits.body_timeout
+        with trio.move_on_after(timeout) as reading:
+            body = await _read_body(receive, headers, limit)
+        if reading.cancelled_caught:
+            raise ServiceError(
+                "RequestTimeoutException",
+                f"the request body did not arrive within {timeout:g} seconds",
+                http_status=408,
+            )
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         request = _Request(operation, labels, query, headers, body)
         if operation == "Invoke":
@@ -154,16 +179,20 @@ class HttpApi:
                 " function; use RequestResponse or Event"
             )
         payload = _invoke_payload(request.body)
-        started = self._service.start_execution(
-            function_name, payload, execution_name=execution_name
-        )
-        headers: list[tuple[bytes, bytes]] = [
-            (b"x-amz-durable-execution-arn", started.arn.encode()),
-            (b"x-amz-executed-version", _LATEST.encode()),
-        ]
         if invocation_type == "Event":
-            return _Response(202, b"", tuple(headers))
-        execution = await self._service.wait_until_terminal(started.arn)
+            started = self._service.start_execution(
+                function_name, payload, execution_name=execution_name
+            )
+            return _Response(202, b"", _started_headers(started.arn))
+        self._admission.start_waiting()  # refused before anything starts
+        try:
+            started = self._service.start_execution(
+                function_name, payload, execution_name=execution_name
+            )
+            execution = await self._service.wait_until_terminal(started.arn)
+        finally:
+            self._admission.stop_waiting()
+        headers = list(_started_headers(started.arn))
         if execution["Status"] == wire.ExecutionStatus.SUCCEEDED:
             result = execution.get("Result")
             return _Response(200, b"" if result is None else result.encode(), tuple(headers))
@@ -401,6 +430,13 @@ def _route(method: str, labels: tuple[str, ...]) -> tuple[str, int] | None:
 # --- request pieces -------------------------------------------------------------
 
 
+def _started_headers(arn: str) -> tuple[tuple[bytes, bytes], ...]:
+    return (
+        (b"x-amz-durable-execution-arn", arn.encode()),
+        (b"x-amz-executed-version", _LATEST.encode()),
+    )
+
+
 async def _read_body(receive: Receive, headers: Mapping[bytes, bytes], limit: int) -> bytes:
     length = headers.get(b"content-length")
     if length is not None and length.isdigit() and int(length) > limit:
@@ -551,8 +587,12 @@ def _json(data: Any) -> _Response:
 
 def _error_response(exc: ServiceError) -> _Response:
     fault = "Service" if exc.http_status >= 500 else "User"
-    body = orjson.dumps({"Type": fault, "message": exc.message, "Message": exc.message})
-    return _Response(exc.http_status, body, ((b"x-amzn-errortype", exc.code.encode()),))
+    fields = {"Type": fault, "message": exc.message, "Message": exc.message}
+    headers = [(b"x-amzn-errortype", exc.code.encode())]
+    if exc.code == "TooManyRequestsException":
+        fields["Reason"] = "CallerRateLimitExceeded"
+        headers.append((b"retry-after", b"1"))
+    return _Response(exc.http_status, orjson.dumps(fields), tuple(headers))
 
 
 def _function_error_payload(execution: Mapping[str, Any]) -> bytes:
@@ -608,27 +648,33 @@ def endpoint_of(sock: socket.socket) -> str:
 async def serve(
     service: LocalService,
     *,
-    host: str = DEFAULT_HOST,
+    host: str | None = None,
     port: int = DEFAULT_PORT,
     sock: socket.socket | None = None,
+    limits: HttpLimits | None = None,
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``service`` over HTTP until cancelled; ``task_status`` gets the endpoint URL.
 
     Pass an already bound ``sock`` (see ``bind_socket``) to learn the port early;
-    otherwise ``host``/``port`` are bound here (``AddressInUseError`` when taken).
+    otherwise ``host`` (default 127.0.0.1) and ``port`` are bound here
+    (``AddressInUseError`` when taken). ``host`` is also a name requests may give
+    as their Host. ``limits`` bound the requests and name more admitted hosts.
     """
     from hypercorn.config import Config
     from hypercorn.trio import serve as hypercorn_serve
 
     if sock is None:
-        sock = bind_socket(host, port)
+        sock = bind_socket(host or DEFAULT_HOST, port)
     endpoint = endpoint_of(sock)
+    limits = limits or HttpLimits()
+    app = HttpApi(service, Admission(sock.getsockname()[0], host, limits))
     config = Config()
     config.bind = [f"fd://{sock.detach()}"]
+    config.backlog = limits.backlog
     config.accesslog = None
     config.errorlog = None
     config.graceful_timeout = 1.0
     async with trio.open_nursery() as nursery:
-        await nursery.start(hypercorn_serve, HttpApi(service), config)
+        await nursery.start(hypercorn_serve, app, config)
         task_status.started(endpoint)

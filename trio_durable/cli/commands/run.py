@@ -5,17 +5,31 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
 import orjson
 import trio
 
-from trio_durable.cli.hosting import InvokerOptions, ObservedStore, open_store, point_sdks_at
-from trio_durable.cli.options import CliError, function_options, read_input, server_options
+from trio_durable.cli.hosting import (
+    InvokerOptions,
+    ObservedStore,
+    listen,
+    open_store,
+    point_sdks_at,
+)
+from trio_durable.cli.options import (
+    CliError,
+    function_options,
+    http_limits,
+    read_input,
+    server_options,
+)
 from trio_durable.cli.templates import (
     HostedFunction,
     hosted_functions,
@@ -83,7 +97,7 @@ async def _run(args: argparse.Namespace, clock: MockClock | None) -> int:
         functions[function_name] = HostedFunction(
             function_name, args.target, args.invocation_timeout
         )
-    sock = http.bind_socket(args.host, args.port)
+    sock = listen(args.host, args.port)
     endpoint = http.endpoint_of(sock)
     timeline = Timeline(function_name, endpoint, clock=clock)
     # Code in this process that reaches for a Lambda client (the handler's own
@@ -100,7 +114,10 @@ async def _run(args: argparse.Namespace, clock: MockClock | None) -> int:
         service = await stack.enter_async_context(open_local_service(store=store))
         register_hosted(service, invokers, functions)
         nursery = await stack.enter_async_context(trio.open_nursery())
-        await nursery.start(partial(http.serve, service, sock=sock))
+        limits = http_limits(args)
+        if clock is not None:  # a virtual clock would skip a body's timeout at once
+            limits = replace(limits, body_timeout=math.inf)
+        await nursery.start(partial(http.serve, service, sock=sock, host=args.host, limits=limits))
         print(f"{'':14}web console: {endpoint}/", file=sys.stderr, flush=True)
         if clock is not None:
             print(

@@ -13,9 +13,14 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from trio_durable.cli.hosting import InvokerOptions, ObservedStore, open_store
+from trio_durable.cli.hosting import InvokerOptions, ObservedStore, listen, open_store
 from trio_durable.cli.live_log import LiveLog
-from trio_durable.cli.options import function_options, retention_days, server_options
+from trio_durable.cli.options import (
+    function_options,
+    http_limits,
+    retention_days,
+    server_options,
+)
 from trio_durable.cli.templates import (
     hosted_functions,
     register_hosted,
@@ -64,7 +69,7 @@ async def _serve(args: argparse.Namespace) -> int:
     from trio_durable.local.service import open_local_service
 
     functions = hosted_functions(args)
-    sock = http.bind_socket(args.host, args.port)
+    sock = listen(args.host, args.port)
     endpoint = http.endpoint_of(sock)
     async with AsyncExitStack() as stack:
         stack.callback(sock.close)  # unless serving took it over
@@ -86,7 +91,9 @@ async def _serve(args: argparse.Namespace) -> int:
         register_hosted(service, invokers, functions)
         signals = stack.enter_context(trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT))
         nursery = await stack.enter_async_context(trio.open_nursery())
-        await nursery.start(partial(http.serve, service, sock=sock))
+        await nursery.start(
+            partial(http.serve, service, sock=sock, host=args.host, limits=http_limits(args))
+        )
         print(f"trio-durable service listening on {endpoint}", flush=True)
         print(f"  store: {args.store}", flush=True)
         for function in functions.values():
