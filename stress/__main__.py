@@ -25,6 +25,8 @@ SUITES = {
     "faults": "stress.faults",
     "crashes": "stress.crashes",
     "unruly": "stress.unruly",
+    "store": "stress.store_faults",
+    "flood": "stress.flood",
 }
 
 

@@ -104,3 +104,10 @@ def attempts_by_step(log: Path) -> dict[str, list[int]]:
         label, _, attempt = line.partition(" attempt=")
         found.setdefault(label, []).append(int(attempt))
     return found
+
+
+@durable_execution
+async def one_step(event: dict[str, Any], ctx: DurableContext) -> int:
+    """The smallest workflow that checkpoints: one step (the flood suite's)."""
+    result: int = await ctx.step(add, event["n"], 1, name="add")
+    return result
