@@ -113,6 +113,8 @@ def test_a_full_disk_neither_stops_the_service_nor_loses_an_ending_invocation(
         status, _, err = server.finish()
     assert status == 0, err
     assert "Traceback" not in err
+    assert err.count("the service retries until it succeeds") == 1  # one line per outage
+    assert err.count("the store takes writes again") == 1
     # What the file holds after a restart: both executions, each ended once.
     with background(_serve_args(store)) as again:
         endpoint = again.wait_for_line(r"listening on (http://\S+)", stream="stdout").group(1)
@@ -156,9 +158,10 @@ def _without_root_file_access() -> None:
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
 
 
-def _serve_on(store: Path) -> subprocess.CompletedProcess[str]:
+def _serve_on(store: Path, command: str = "serve") -> subprocess.CompletedProcess[str]:
+    target = [f"{GATED}:gated"] if command == "run" else []
     return subprocess.run(
-        [str(CLI), "serve", "--port", "0", "--store", f"sqlite:{store}"],
+        [str(CLI), command, *target, "--port", "0", "--store", f"sqlite:{store}"],
         capture_output=True,
         text=True,
         timeout=WAIT,
@@ -206,8 +209,21 @@ def test_serve_on_a_damaged_state_file_says_so_in_one_line(
         completed = _serve_on(store)
     finally:
         store.parent.chmod(0o755)
-    assert completed.returncode != 0
-    assert completed.stdout == ""  # it never started listening
+    _assert_one_line(completed, store, problem)
+
+
+def test_run_on_a_damaged_state_file_says_so_in_one_line(tmp_path: Path) -> None:
+    store = tmp_path / "state.db"
+    store.write_bytes(b"not a database" * 1000)
+    completed = _serve_on(store, "run")
+    _assert_one_line(completed, store, "is not usable: file is not a database")
+
+
+def _assert_one_line(
+    completed: subprocess.CompletedProcess[str], store: Path, problem: str
+) -> None:
+    assert completed.returncode == 2
+    assert completed.stdout == ""  # it never started
     lines = completed.stderr.splitlines()
     assert len(lines) == 1, completed.stderr
     assert lines[0].startswith(f"trio-durable: error: the state file {str(store)!r} ")

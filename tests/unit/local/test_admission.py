@@ -73,6 +73,7 @@ def test_on_one_address_that_address_and_the_name_it_was_given_are_admitted() ->
     assert _refusal(admission, "devbox.lan:9797") is None
     assert _refusal(admission, "192.168.1.6:9797") is not None
     assert _refusal(admission, "localhost:9797") is not None  # not listening on loopback
+    assert _refusal(admission, f"{socket.gethostname()}:9797") is None  # this machine
 
 
 def test_only_the_services_own_origin_is_admitted() -> None:
