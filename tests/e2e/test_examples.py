@@ -85,6 +85,9 @@ def test_fan_out_example() -> None:
         "checks": ["clear", "reserved"],
     }
     assert "invoke 'discount' succeeded -> 10" in done.stderr
+    assert "] map 'prices': 3 items: 3 succeeded\n" in done.stderr  # nested, summed up
+    assert "]   [1] parallel branch 'parallel-branch-1' started" in done.stderr
+    assert "]     [2] step 'price C3' succeeded -> 999" in done.stderr
 
 
 @pytest.mark.parametrize(

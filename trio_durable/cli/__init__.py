@@ -12,9 +12,12 @@ What lives here:
 - ``commands/``: one module per command or command group, each with a
   ``register(commands)`` that adds its parser; ``commands/__init__.py`` lists them;
 - ``options``: ``CliError``, argument types and the option groups commands share;
-- ``client``: the helpers of commands that talk to a running service;
+- ``client``: the helpers of commands that talk to a running service (boto3,
+  paging, the service's ``GET /local/...`` reads, finding an EXECUTION);
 - ``hosting``: stores and invokers for the commands that host a service (run, serve);
-- ``render``: one line per history event, clock texts, JSON output;
+- ``render``: one line per history event, times in UTC, JSON output;
+- ``tree``: where an event sits among its execution's operations (nesting, item
+  indexes, batch summaries), for ``run``'s timeline and ``history``;
 - ``timeline``: ``run``'s live timeline.
 
 Nothing else in ``trio_durable`` imports this package; it imports the rest.

@@ -1,12 +1,15 @@
 """The parser of ``trio-durable`` and ``main``, the console script's entry: it runs
 the chosen command and turns the errors a user can cause into one line and an
-exit status (2 for a bad request, 1 for a service that refused or is unreachable)."""
+exit status (2 for a bad request, 1 for a service that refused or is unreachable,
+141 when stdout is closed early, as by ``| head``)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 from trio_durable.cli.client import client_error_message
 from trio_durable.cli.commands import REGISTER
@@ -17,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trio-durable", description="Run and inspect durable executions locally."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in REGISTER:
         register(commands)
@@ -32,15 +36,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         exc = _leaf(raised)
         if isinstance(exc, KeyboardInterrupt):
             return 130
+        if isinstance(exc, BrokenPipeError):
+            _drop_stdout()
+            return 141
+        message = client_error_message(exc, getattr(args, "endpoint", None))
+        if message is not None:
+            print(f"trio-durable: error: {message}", file=sys.stderr)
+            return 1
         if isinstance(exc, DurableExecutionError):
             print(f"trio-durable: error: {exc.message or exc}", file=sys.stderr)
             return 2
-        message = client_error_message(exc, getattr(args, "endpoint", None))
-        if message is None:
-            raise
-        print(f"trio-durable: error: {message}", file=sys.stderr)
-        return 1
+        raise
     return status
+
+
+def _version() -> str:
+    try:
+        return version("trio-durable")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown"
+
+
+def _drop_stdout() -> None:
+    """The reader of stdout went away (``| head``): point stdout at the null
+    device, so that flushing it at exit raises nothing more."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, sys.stdout.fileno())
+    os.close(null)
 
 
 def _leaf(exc: BaseException) -> BaseException:

@@ -69,7 +69,8 @@ class StoreObserver(Protocol):
 
 class ObservedStore:
     """A ``Store`` that shows ``observer`` every execution it loads and every
-    successful write."""
+    successful write. An observer that fails is reported on stderr and never
+    fails the store: the write has happened."""
 
     __slots__ = ("_inner", "_observer")
 
@@ -79,11 +80,17 @@ class ObservedStore:
 
     def write(self, changes: Sequence[ExecutionChange]) -> None:
         self._inner.write(changes)
-        self._observer.on_write(changes)
+        try:
+            self._observer.on_write(changes)
+        except Exception as exc:
+            _report(exc)
 
     def load(self) -> Iterator[StoredExecution]:
         for stored in self._inner.load():
-            self._observer.on_load(stored)
+            try:
+                self._observer.on_load(stored)
+            except Exception as exc:
+                _report(exc)
             yield stored
 
     def load_execution(self, arn: str) -> StoredExecution | None:
@@ -94,6 +101,10 @@ class ObservedStore:
 
     def close(self) -> None:
         self._inner.close()
+
+
+def _report(exc: Exception) -> None:
+    print(f"trio-durable: the timeline failed to show a change: {exc!r}", file=sys.stderr)
 
 
 # --- functions and invokers ---------------------------------------------------------

@@ -1,5 +1,6 @@
 """What commands share on the command line: ``CliError``, argument types, the
-server and client option groups, and reading ``--input``."""
+option groups (server, client, ``EXECUTION``, ``--json``, errors) and reading
+``--input``."""
 
 from __future__ import annotations
 
@@ -22,9 +23,14 @@ from trio_durable.local.subprocess_invoker import (
     DEFAULT_IDLE_TIMEOUT_SECONDS,
     DEFAULT_MAX_WORKERS,
 )
+from trio_durable.wire import ExecutionStatus
 
 if TYPE_CHECKING:
     Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+STATUSES = (*(status.value for status in ExecutionStatus), "PAUSING", "PAUSED")
+"""Every status an execution shows (``--status`` choices)."""
 
 
 class CliError(DurableExecutionError):
@@ -183,6 +189,51 @@ def client_options(sub: argparse.ArgumentParser) -> None:
         help="service URL (default: $AWS_ENDPOINT_URL_LAMBDA or the local default)",
     )
     sub.add_argument("--region", default=os.environ.get("AWS_REGION", "us-east-1"))
+
+
+def execution_argument(sub: argparse.ArgumentParser) -> None:
+    """``EXECUTION``: an ARN, an execution name or a unique prefix of one
+    (``client.resolve_execution`` finds the ARN)."""
+    sub.add_argument(
+        "execution",
+        metavar="EXECUTION",
+        help="the execution: its ARN, its name, or a prefix of its name that is unique",
+    )
+
+
+def json_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--json", action="store_true", help="print JSON (shape in docs/local-service.md)"
+    )
+
+
+def status_option(sub: argparse.ArgumentParser) -> None:
+    """``--status``, repeatable, any case, checked against ``STATUSES``."""
+    sub.add_argument(
+        "--status",
+        action="append",
+        type=str.upper,
+        choices=STATUSES,
+        metavar="STATUS",
+        help=f"only executions in this status (repeatable): {', '.join(STATUSES)}",
+    )
+
+
+def error_options(sub: argparse.ArgumentParser) -> None:
+    """The ``ErrorObject`` a command sends: ``--error TYPE``, ``--message``, ``--data``."""
+    sub.add_argument("--error", "--type", dest="error_type", metavar="TYPE", help="error type")
+    sub.add_argument("--message", help="error message")
+    sub.add_argument("--data", help="error data")
+
+
+def error_object(args: argparse.Namespace) -> dict[str, str]:
+    """The wire ``ErrorObject`` of ``error_options``, with only the fields given."""
+    fields = (
+        ("ErrorType", args.error_type),
+        ("ErrorMessage", args.message),
+        ("ErrorData", args.data),
+    )
+    return {key: value for key, value in fields if value is not None}
 
 
 def function_options(sub: argparse.ArgumentParser, help_text: str) -> None:

@@ -1,11 +1,14 @@
-"""Turning history events into text: one line per event, clock offsets, the
-commands that complete a callback, and JSON output."""
+"""Turning what the service answers into text: one line per history event,
+clock offsets, times in UTC, the commands that complete a callback, and JSON
+output (the one ``print_json``: indented, timestamps as ISO 8601 in UTC)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 _PHASES = (
     "Started",
@@ -27,6 +30,16 @@ _KINDS = {
     "ChainedInvoke": "invoke",
     "Invocation": "invocation",
 }
+
+_SUB_KINDS = {
+    "Map": "map",
+    "MapIteration": "map item",
+    "Parallel": "parallel",
+    "ParallelBranch": "parallel branch",
+    "WaitForCallback": "wait for callback",
+    "WaitForCondition": "wait for condition",
+}
+"""Operations known better by their SubType than by their type."""
 
 
 def _split_event_type(event_type: str) -> tuple[str, str]:
@@ -53,6 +66,7 @@ def describe_event(event: Mapping[str, Any]) -> str:
     """One line saying what ``event`` means."""
     event_type: str = event.get("EventType", "?")
     kind, phase = _split_event_type(event_type)
+    kind = _SUB_KINDS.get(event.get("SubType") or "", kind)
     details: Mapping[str, Any] = event.get(f"{event_type}Details") or {}
     label = event.get("Name") or (event.get("Id") or "")[:12]
     head = f"{kind} {label!r} {phase}" if label else f"{kind} {phase}"
@@ -107,8 +121,44 @@ def callback_commands(callback_id: str, endpoint: str) -> list[str]:
     ]
 
 
-def json_default(value: Any) -> Any:
-    """orjson's fallback for what boto3 returns: datetimes become epoch seconds."""
+def function_of(arn: str) -> str:
+    """The function's name in a function or execution ARN."""
+    return arn.split(":function:")[-1].split(":")[0]
+
+
+def utc_text(when: datetime | float) -> str:
+    """A time as ``2026-01-31 18:04:05 UTC`` (a float is epoch seconds)."""
+    if not isinstance(when, datetime):
+        when = datetime.fromtimestamp(when, UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def duration_text(seconds: float) -> str:
+    """A duration for people: ``850 ms``, ``12.3 s``, ``4m05s``, ``3h02m``, ``2d04h``."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+def print_json(data: Any) -> None:
+    """``data`` as indented JSON on stdout; datetimes (boto3's timestamps) become
+    ISO 8601 text in UTC, ``2026-01-31T18:04:05.123000+00:00``."""
+    text = orjson.dumps(
+        data, default=_json_default, option=orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATETIME
+    )
+    print(text.decode(), flush=True)
+
+
+def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.timestamp()
+        return value.astimezone(UTC).isoformat()
     raise TypeError

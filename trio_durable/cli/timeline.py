@@ -1,5 +1,6 @@
 """``run``'s live timeline: the events of one function's executions, printed as
-the store loads and writes them; it also decides when ``--skip-time`` may jump."""
+the store loads and writes them, nested by parent operation (``tree``); it also
+decides when ``--skip-time`` may jump."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
 from trio_durable.cli.render import callback_commands, clock_text, describe_event
+from trio_durable.cli.tree import EventTree
 from trio_durable.local.store import ExecutionChange, ExecutionRecord, StoredExecution
 from trio_durable.wire import ExecutionStatus
 
@@ -40,6 +42,7 @@ class Timeline:
     paused: set[str] = field(default_factory=set)
     _invocation_id: str | None = None
     _starts: dict[str, float] = field(default_factory=dict)
+    _trees: dict[str, EventTree] = field(default_factory=dict)
 
     def on_load(self, stored: StoredExecution) -> None:
         """An execution that was already in the store: print its history so far."""
@@ -100,18 +103,23 @@ class Timeline:
             self.open_callbacks.discard(op_id)
         elif event_type in _TERMINAL_EVENTS:
             self.open_callbacks.clear()
-        text = describe_event(event)
+        tree = self._trees.setdefault(record.arn, EventTree())
+        placement = tree.place(event)
+        text = placement.prefix + describe_event(event)
         if event_type == "InvocationCompleted" and record.status is ExecutionStatus.RUNNING:
             if record.pause is not None:
                 text += ", execution paused"
             else:
                 text += ", execution suspended" if not record.wake else ", re-invoking"
         self._line(record.arn, event.get("EventTimestamp"), text)
+        if placement.summary is not None:
+            self._line(record.arn, event.get("EventTimestamp"), placement.summary)
         if event_type == "CallbackStarted":
             details = event.get("CallbackStartedDetails") or {}
             callback_id = details.get("CallbackId", "?")
+            indent = " " * (len(placement.prefix) - len(placement.prefix.lstrip()))
             for command in callback_commands(callback_id, self.endpoint):
-                print(f"{'':14}complete it: {command}", file=self.out, flush=True)
+                print(f"{'':14}{indent}complete it: {command}", file=self.out, flush=True)
 
     def _line(self, arn: str, timestamp: float | None, text: str) -> None:
         start = self._starts.get(arn, 0.0)

@@ -14,13 +14,17 @@ from typing import TYPE_CHECKING
 from trio_durable.cli.commands import (
     callback,
     check,
+    completion,
     control,
+    describe,
     executions,
     export,
     history,
+    invoke,
     replay,
     run,
     serve,
+    stop,
 )
 
 if TYPE_CHECKING:
@@ -29,11 +33,15 @@ if TYPE_CHECKING:
 REGISTER: tuple[Callable[[Subcommands], None], ...] = (
     run.register,
     serve.register,
-    callback.register,
-    history.register,
+    invoke.register,
     executions.register,
+    describe.register,
+    history.register,
+    callback.register,
+    stop.register,
     control.register,
     check.register,
     export.register,
     replay.register,
+    completion.register,
 )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from trio_durable.cli.client import make_client
-from trio_durable.cli.options import CliError, client_options
+from trio_durable.cli.options import CliError, client_options, error_object, error_options
 
 if TYPE_CHECKING:
     from trio_durable.cli.options import Subcommands
@@ -21,11 +21,12 @@ def register(commands: Subcommands) -> None:
     succeed.add_argument("callback_id", metavar="ID")
     succeed.add_argument("payload", metavar="PAYLOAD", nargs="?", help="the result, as JSON")
     succeed.add_argument("--raw", action="store_true", help="send PAYLOAD even if not JSON")
+    succeed.add_argument(
+        "--empty", action="store_true", help="complete it with no result (instead of PAYLOAD)"
+    )
     fail = actions.add_parser("fail", help="fail a callback")
     fail.add_argument("callback_id", metavar="ID")
-    fail.add_argument("--type", help="error type")
-    fail.add_argument("--message", help="error message")
-    fail.add_argument("--data", help="error data")
+    error_options(fail)
     heartbeat = actions.add_parser("heartbeat", help="send a heartbeat for a callback")
     heartbeat.add_argument("callback_id", metavar="ID")
     for sub in (succeed, fail, heartbeat):
@@ -37,6 +38,12 @@ def _cmd_callback(args: argparse.Namespace) -> int:
     client = make_client(args)
     if args.action == "succeed":
         params: dict[str, Any] = {"CallbackId": args.callback_id}
+        if (args.payload is None) == (not args.empty):
+            raise CliError(
+                "callback succeed needs a result: give PAYLOAD (JSON), or --empty for none"
+                if args.payload is None
+                else "give PAYLOAD or --empty, not both"
+            )
         if args.payload is not None:
             if not args.raw:
                 try:
@@ -49,16 +56,9 @@ def _cmd_callback(args: argparse.Namespace) -> int:
             params["Result"] = args.payload.encode()
         client.send_durable_execution_callback_success(**params)
     elif args.action == "fail":
-        error = {
-            key: value
-            for key, value in (
-                ("ErrorType", args.type),
-                ("ErrorMessage", args.message),
-                ("ErrorData", args.data),
-            )
-            if value is not None
-        }
-        client.send_durable_execution_callback_failure(CallbackId=args.callback_id, Error=error)
+        client.send_durable_execution_callback_failure(
+            CallbackId=args.callback_id, Error=error_object(args)
+        )
     else:
         client.send_durable_execution_callback_heartbeat(CallbackId=args.callback_id)
     print(f"callback {args.callback_id}: {args.action} sent")

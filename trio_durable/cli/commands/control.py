@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from trio_durable.cli.client import make_client
-from trio_durable.cli.options import client_options
+from trio_durable.cli.client import make_client, resolve_execution
+from trio_durable.cli.options import client_options, execution_argument
 
 if TYPE_CHECKING:
     from trio_durable.cli.options import Subcommands
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 def register(commands: Subcommands) -> None:
     pause = commands.add_parser("pause", help="pause an execution until it is resumed")
-    pause.add_argument("arn", metavar="ARN")
+    execution_argument(pause)
     pause.add_argument("--reason", help="why (recorded in the history)")
     pause.add_argument(
         "--execution-timeout-paused",
@@ -22,10 +22,10 @@ def register(commands: Subcommands) -> None:
         help="stop the execution timeout's clock while paused",
     )
     resume = commands.add_parser("resume", help="resume a paused execution")
-    resume.add_argument("arn", metavar="ARN")
+    execution_argument(resume)
     resume.add_argument("--reason", help="why (recorded in the history)")
     delete = commands.add_parser("delete", help="delete an ended execution and its history")
-    delete.add_argument("arn", metavar="ARN")
+    execution_argument(delete)
     for sub, handler in ((pause, _cmd_pause), (resume, _cmd_resume), (delete, _cmd_delete)):
         client_options(sub)
         sub.set_defaults(handler=handler)
@@ -33,23 +33,25 @@ def register(commands: Subcommands) -> None:
 
 def _cmd_pause(args: argparse.Namespace) -> int:
     client = make_client(args)
+    arn = resolve_execution(args, args.execution)
     params: dict[str, Any] = {
-        "DurableExecutionArn": args.arn,
+        "DurableExecutionArn": arn,
         "ExecutionTimeoutPaused": args.execution_timeout_paused,
     }
     if args.reason is not None:
         params["Reason"] = args.reason
     client.pause_durable_execution(**params)
-    return _print_status(client, args.arn)
+    return _print_status(client, arn)
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
     client = make_client(args)
-    params: dict[str, Any] = {"DurableExecutionArn": args.arn}
+    arn = resolve_execution(args, args.execution)
+    params: dict[str, Any] = {"DurableExecutionArn": arn}
     if args.reason is not None:
         params["Reason"] = args.reason
     client.resume_durable_execution(**params)
-    return _print_status(client, args.arn)
+    return _print_status(client, arn)
 
 
 def _print_status(client: Any, arn: str) -> int:
@@ -60,6 +62,7 @@ def _print_status(client: Any, arn: str) -> int:
 
 
 def _cmd_delete(args: argparse.Namespace) -> int:
-    make_client(args).delete_durable_execution(DurableExecutionArn=args.arn)
-    print(f"execution deleted: {args.arn}")
+    arn = resolve_execution(args, args.execution)
+    make_client(args).delete_durable_execution(DurableExecutionArn=arn)
+    print(f"execution deleted: {arn}")
     return 0

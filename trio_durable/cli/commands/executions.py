@@ -1,47 +1,86 @@
-"""``executions --function NAME``: a function's executions, one line each or as JSON."""
+"""``executions``: executions of every function (or one), newest first, filtered
+by function, status and name; one line each or as JSON."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
-from trio_durable.cli.client import collect, make_client
-from trio_durable.cli.options import client_options
-from trio_durable.cli.render import json_default
+from trio_durable.cli.client import list_executions
+from trio_durable.cli.options import client_options, json_option, status_option
+from trio_durable.cli.render import duration_text, function_of, print_json, utc_text
 
 if TYPE_CHECKING:
     from trio_durable.cli.options import Subcommands
 
 
 def register(commands: Subcommands) -> None:
-    executions = commands.add_parser("executions", help="list a function's executions")
-    executions.add_argument("--function", required=True, help="function name")
-    executions.add_argument(
-        "--status", action="append", help="only this status (repeatable)", metavar="STATUS"
+    executions = commands.add_parser(
+        "executions", help="list executions, newest first (every function, or one)"
     )
-    executions.add_argument("--json", action="store_true", help="print the raw list")
+    executions.add_argument("--function", help="only this function's executions")
+    status_option(executions)
+    executions.add_argument(
+        "--name", metavar="TEXT", help="only executions whose name holds TEXT (any case)"
+    )
+    executions.add_argument(
+        "--limit", type=_limit, metavar="N", help="only the newest N executions"
+    )
+    json_option(executions)
+    executions.add_argument(
+        "--names", action="store_true", help="print only the names, one a line (for scripts)"
+    )
     client_options(executions)
     executions.set_defaults(handler=_cmd_executions)
 
 
+def _limit(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return number
+
+
 def _cmd_executions(args: argparse.Namespace) -> int:
-    client = make_client(args)
-    params: dict[str, Any] = {"FunctionName": args.function}
+    query: dict[str, Any] = {}
+    if args.function:
+        query["FunctionName"] = args.function
     if args.status:
-        params["Statuses"] = args.status
-    rows: list[dict[str, Any]] = collect(
-        client.list_durable_executions_by_function, "DurableExecutions", **params
-    )
+        query["Statuses"] = args.status
+    if args.name:
+        query["NameContains"] = args.name
+    rows = list_executions(args, limit=args.limit, **query)
     if args.json:
-        print(orjson.dumps(rows, default=json_default, option=orjson.OPT_INDENT_2).decode())
+        print_json(rows)
         return 0
-    for row in rows:
-        started = row["StartTimestamp"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-        print(f"{row['Status']:<10} {started}  {row['DurableExecutionArn']}")
+    if args.names:
+        for row in rows:
+            print(row["DurableExecutionName"])
+        return 0
     if not rows:
-        print(f"no executions of {args.function!r}", file=sys.stderr)
+        print("no executions match", file=sys.stderr)
+        return 0
+    table = [("STATUS", "STARTED", "DURATION", "FUNCTION", "NAME")]
+    now = datetime.now(UTC)
+    for row in rows:
+        end = row.get("EndTimestamp")
+        took = duration_text(((end or now) - row["StartTimestamp"]).total_seconds())
+        table.append(
+            (
+                row["Status"],
+                utc_text(row["StartTimestamp"]),
+                took if end is not None else f"{took}+",
+                function_of(row["FunctionArn"]),
+                row["DurableExecutionName"],
+            )
+        )
+    widths = [max(len(line[column]) for line in table) for column in range(4)]
+    for line in table:
+        cells = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
+        print("  ".join([*cells, line[4]]))
     return 0

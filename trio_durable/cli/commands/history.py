@@ -1,15 +1,15 @@
-"""``history ARN``: an execution's history events, one line each or as JSON."""
+"""``history EXECUTION``: an execution's history, one line per event nested by
+parent operation, or the events as JSON."""
 
 from __future__ import annotations
 
 import argparse
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
-from trio_durable.cli.client import collect, make_client
-from trio_durable.cli.options import client_options
-from trio_durable.cli.render import clock_text, describe_event, json_default
+from trio_durable.cli.client import collect, make_client, resolve_execution
+from trio_durable.cli.options import client_options, execution_argument, json_option
+from trio_durable.cli.render import clock_text, describe_event, print_json, utc_text
+from trio_durable.cli.tree import EventTree
 
 if TYPE_CHECKING:
     from trio_durable.cli.options import Subcommands
@@ -17,25 +17,34 @@ if TYPE_CHECKING:
 
 def register(commands: Subcommands) -> None:
     history = commands.add_parser("history", help="print an execution's history")
-    history.add_argument("arn", metavar="ARN")
-    history.add_argument("--json", action="store_true", help="print the raw events")
+    execution_argument(history)
+    json_option(history)
     client_options(history)
     history.set_defaults(handler=_cmd_history)
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
     client = make_client(args)
+    arn = resolve_execution(args, args.execution)
     events: list[dict[str, Any]] = collect(
         client.get_durable_execution_history,
         "Events",
-        DurableExecutionArn=args.arn,
+        DurableExecutionArn=arn,
         IncludeExecutionData=True,
     )
     if args.json:
-        print(orjson.dumps(events, default=json_default, option=orjson.OPT_INDENT_2).decode())
+        print_json(events)
         return 0
-    start = events[0]["EventTimestamp"].timestamp() if events else 0.0
+    if not events:
+        return 0
+    start = events[0]["EventTimestamp"]
+    print(f"history of {arn}")
+    print(f"started {utc_text(start)}; times below are from the start")
+    tree = EventTree()
     for event in events:
-        offset = event["EventTimestamp"].timestamp() - start
-        print(f"{event['EventId']:>4} [{clock_text(offset):>12}] {describe_event(event)}")
+        when = f"[{clock_text((event['EventTimestamp'] - start).total_seconds()):>12}]"
+        placement = tree.place(event)
+        print(f"{event['EventId']:>4} {when} {placement.prefix}{describe_event(event)}")
+        if placement.summary is not None:
+            print(f"{'':>4} {when} {placement.summary}")
     return 0
