@@ -126,11 +126,13 @@ def function_of(arn: str) -> str:
     return arn.split(":function:")[-1].split(":")[0]
 
 
-def utc_text(when: datetime | float) -> str:
-    """A time as ``2026-01-31 18:04:05 UTC`` (a float is epoch seconds)."""
+def utc_text(when: datetime | float, *, milliseconds: bool = False) -> str:
+    """A time as ``2026-01-31 18:04:05 UTC`` (``18:04:05.123`` with
+    ``milliseconds``); a float is epoch seconds."""
     if not isinstance(when, datetime):
         when = datetime.fromtimestamp(when, UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    text = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return f"{text[:-3] if milliseconds else text[:-7]} UTC"
 
 
 def duration_text(seconds: float) -> str:

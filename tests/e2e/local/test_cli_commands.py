@@ -1,6 +1,6 @@
 """The client commands of the console script against one real ``trio-durable serve``:
-invoke, describe, stop, executions, history, callback, EXECUTION lookup, --json,
---version, shell completion, and output cut short by ``| head``."""
+invoke, describe, stop, executions, history, logs, callback, EXECUTION lookup,
+--json, --version, shell completion, and output cut short by ``| head``."""
 
 from __future__ import annotations
 
@@ -338,3 +338,21 @@ def test_pause_and_resume_take_a_name(env: dict[str, str], endpoint: str) -> Non
         return status["Status"] == "SUCCEEDED" or None
 
     poll("hold-1 to succeed", succeeded)
+
+
+# --- logs ---------------------------------------------------------------------------
+
+
+def test_logs_prints_what_the_workflow_logged(env: dict[str, str]) -> None:
+    _ok("invoke", "greet", "--input", '{"name": "cy"}', "--name", "logged-1", env=env)
+    lines = _ok("logs", "logged-1", env=env).stdout.splitlines()
+    assert any(
+        re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC INFO +greeting cy", line)
+        for line in lines
+    ), lines
+    records = json.loads(_ok("logs", "logged-1", "--json", env=env).stdout)
+    [greeting] = [record for record in records if record["Message"] == "greeting cy"]
+    assert greeting["Level"] == "INFO" and _is_utc_iso(greeting["Timestamp"])
+    cli("invoke", "fails", "--name", "quiet-1", env=env)  # logs nothing, then fails
+    silent = _ok("logs", "quiet-1", env=env)
+    assert silent.stdout == "" and "no log records of arn:" in silent.stderr
