@@ -60,7 +60,7 @@ def test_text_lines_tagged_with_the_execution(tmp_path: Path) -> None:
             Payload=b'{"order": 5}',
         )["DurableExecutionArn"]
         running.wait_for_line(r"\[a-long-o\] log INFO: order 5 waits for approval", "stdout")
-        running.wait_for_line(r"\[a-long-o\] child context 'map-item-2' succeeded", "stdout")
+        running.wait_for_line(r"\[a-long-o\] map item 'map-item-2' succeeded", "stdout")
         running.wait_for_line(r"\[a-long-o\] invocation completed, execution suspended", "stdout")
         lam.send_durable_execution_callback_success(
             CallbackId=_callback_id(lam, arn), Result=b'"yes"'
