@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="trio-durable", description="Run and inspect durable executions locally."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.set_defaults(root_parser=parser)  # what `completion` describes
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in REGISTER:
         register(commands)

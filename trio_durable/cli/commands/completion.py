@@ -29,9 +29,7 @@ def register(commands: Subcommands) -> None:
 
 
 def _cmd_completion(args: argparse.Namespace) -> int:
-    from trio_durable.cli.app import build_parser  # the parser lists this command too
-
-    script = bash_script(build_parser())
+    script = bash_script(args.root_parser)
     if args.shell == "zsh":
         script = _ZSH_HEAD + script
     print(script, end="")
