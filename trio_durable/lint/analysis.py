@@ -18,15 +18,15 @@ import ast
 import io
 import re
 import tokenize
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from trio_durable.lint import rules
+from trio_durable.lint import rules, syntax
 from trio_durable.lint.rules import Rule
+from trio_durable.lint.syntax import FunctionNode
 
 __all__ = ["Finding", "check_source"]
 
-FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
 
 MUTATING_METHODS = frozenset(
     {
@@ -158,7 +158,7 @@ class _Analysis:
         for stmt in self.tree.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
                 self.functions[stmt.name] = stmt
-            for target in _assigned(stmt):
+            for target in syntax.assigned(stmt):
                 self.module_names.add(target)
             if (
                 isinstance(stmt, ast.Assign)
@@ -215,9 +215,9 @@ class _Analysis:
     def run(self) -> set[tuple[int, int, Rule, str]]:
         for node in ast.walk(self.tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                contexts = _annotated_contexts(node)
+                contexts = syntax.annotated_contexts(node)
                 if self._is_durable_handler(node):
-                    params = _positional(node)
+                    params = syntax.positional(node)
                     contexts |= {params[1]} if len(params) > 1 else set()
                 if contexts or self._is_durable_handler(node):
                     self.enqueue(node, contexts)
@@ -225,7 +225,7 @@ class _Analysis:
                 for arg in node.args[:1]:
                     fn = self.resolve(arg, None)
                     if fn is not None:
-                        params = _positional(fn)
+                        params = syntax.positional(fn)
                         self.enqueue(fn, set(params[1:2]))
         while self.queue:
             work = self.queue.pop()
@@ -247,94 +247,6 @@ class _Analysis:
         return name is not None and name.split(".")[-1] == "durable_execution"
 
 
-def _positional(fn: FunctionNode) -> list[str]:
-    return [a.arg for a in (*fn.args.posonlyargs, *fn.args.args)]
-
-
-def _annotated_contexts(fn: FunctionNode) -> set[str]:
-    """Parameters annotated ``DurableContext`` (by any spelling of the name)."""
-    args = fn.args
-    names = set()
-    for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
-        if arg.annotation is not None and _annotation_name(arg.annotation) == "DurableContext":
-            names.add(arg.arg)
-    return names
-
-
-def _annotation_name(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value.strip().split(".")[-1]
-    return None
-
-
-def _params(fn: FunctionNode) -> set[str]:
-    args = fn.args
-    every = (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg)
-    return {a.arg for a in every if a is not None}
-
-
-def _assigned(stmt: ast.AST) -> Iterator[str]:
-    """Names a statement binds by assignment (not defs, classes or imports)."""
-    targets: list[ast.expr] = []
-    if isinstance(stmt, ast.Assign):
-        targets = stmt.targets
-    elif isinstance(stmt, ast.AnnAssign | ast.AugAssign):
-        targets = [stmt.target]
-    for target in targets:
-        for node in ast.walk(target):
-            if isinstance(node, ast.Name):
-                yield node.id
-
-
-def _bound_in(fn: FunctionNode) -> set[str]:
-    """Every name bound anywhere inside ``fn`` (nested functions included), but those
-    ``fn`` itself declares ``nonlocal`` or ``global``."""
-    bound = set(_params(fn))
-    declared: set[str] = set()
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
-            bound.add(node.id)
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            if node is not fn:
-                bound.add(node.name)
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
-    for node in _walk_shallow(fn):
-        if isinstance(node, ast.Nonlocal | ast.Global):
-            declared.update(node.names)
-    return bound - declared
-
-
-def _root_name(node: ast.expr) -> ast.Name | None:
-    """The name at the root of ``a.b[c].d``."""
-    while isinstance(node, ast.Attribute | ast.Subscript):
-        node = node.value
-    return node if isinstance(node, ast.Name) else None
-
-
-def _walk_shallow(node: ast.AST) -> Iterator[ast.AST]:
-    """``ast.walk`` that does not enter nested functions."""
-    stack = list(ast.iter_child_nodes(node))
-    while stack:
-        child = stack.pop()
-        yield child
-        if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-            stack.extend(ast.iter_child_nodes(child))
-
-
-def _body_nodes(fn: FunctionNode) -> Iterator[ast.AST]:
-    """Every node of a function's body (not its decorators, defaults or annotations)."""
-    body: list[ast.AST] = [fn.body] if isinstance(fn, ast.Lambda) else list(fn.body)
-    for stmt in body:
-        yield from ast.walk(stmt)
-
-
 # --- workflow code ---------------------------------------------------------------------
 
 
@@ -351,7 +263,7 @@ class _WorkflowVisitor(ast.NodeVisitor):
         body: list[ast.AST] = [fn.body] if isinstance(fn, ast.Lambda) else list(fn.body)
         # Operations first: a def that is handed to ctx.step may precede the call.
         for stmt in body:
-            for node in (stmt, *_walk_shallow(stmt)):
+            for node in (stmt, *syntax.walk_shallow(stmt)):
                 if isinstance(node, ast.Call) and self.operation_name(node) is not None:
                     self._operation(node)
         for stmt in body:
@@ -375,7 +287,7 @@ class _WorkflowVisitor(ast.NodeVisitor):
         """The contexts a function defined in this one sees through its closure."""
         if self.a.enclosing.get(id(fn), ())[-1:] != (self.fn,):
             return set()
-        return set(self.contexts - _params(fn))
+        return set(self.contexts - syntax.params(fn))
 
     # -- nested functions: workflow code too, unless they are step bodies ------------
 
@@ -390,7 +302,7 @@ class _WorkflowVisitor(ast.NodeVisitor):
 
     def _nested(self, fn: FunctionNode) -> None:
         if id(fn) not in self.a.step_bodies:
-            self.a.enqueue(fn, self.nested_contexts(fn) | _annotated_contexts(fn))
+            self.a.enqueue(fn, self.nested_contexts(fn) | syntax.annotated_contexts(fn))
 
     # -- names read ---------------------------------------------------------------------
 
@@ -425,11 +337,11 @@ class _WorkflowVisitor(ast.NodeVisitor):
         if name in rules.CLOCK_CALLS:
             self.a.report(node, rules.CLOCK, shown)
         elif name in rules.RANDOM_CALLS or (
-            _in_modules(name, rules.RANDOM_MODULES)
+            syntax.in_modules(name, rules.RANDOM_MODULES)
             and not (name == "random.Random" and (node.args or node.keywords))
         ):
             self.a.report(node, rules.RANDOM, shown)
-        elif name in rules.IO_CALLS or _in_modules(name, rules.IO_MODULES):
+        elif name in rules.IO_CALLS or syntax.in_modules(name, rules.IO_MODULES):
             self.a.report(node, rules.IO, shown)
         elif isinstance(node.func, ast.Attribute) and node.func.attr in rules.IO_METHODS:
             self.a.report(node, rules.IO, f".{node.func.attr}()")
@@ -439,7 +351,7 @@ class _WorkflowVisitor(ast.NodeVisitor):
         operation = self.operation_name(node)
         args = node.args
         if operation in _STEP_BODY_OPERATIONS and args:
-            body, leading = _unwrap_partial(args[0])
+            body, leading = syntax.unwrap_partial(args[0])
             fn = self.a.resolve(body, self.fn)
             if fn is not None:
                 offset = _STEP_BODY_OPERATIONS[operation]
@@ -455,15 +367,16 @@ class _WorkflowVisitor(ast.NodeVisitor):
                 branches = self.a.module_lists[branches.id]
             if isinstance(branches, ast.List | ast.Tuple):
                 for branch in branches.elts:
-                    if isinstance(branch, ast.Call) and _last(branch.func) == "ParallelBranch":
-                        branch = branch.args[0] if branch.args else branch
+                    call = branch if isinstance(branch, ast.Call) else None
+                    if call and call.args and syntax.last(call.func) == "ParallelBranch":
+                        branch = call.args[0]
                     self._workflow_function(branch, [])
 
     def _step_body(self, fn: FunctionNode, passed: list[ast.expr], offset: int) -> None:
         """Check a step body; ``passed`` are the arguments it receives from offset on."""
-        contexts = self.nested_contexts(fn) | _annotated_contexts(fn)
+        contexts = self.nested_contexts(fn) | syntax.annotated_contexts(fn)
         aliases: dict[str, str] = {}
-        params = _positional(fn)
+        params = syntax.positional(fn)
         for index, arg in enumerate(passed):
             if offset + index >= len(params) or not isinstance(arg, ast.Name):
                 continue
@@ -476,12 +389,12 @@ class _WorkflowVisitor(ast.NodeVisitor):
 
     def _workflow_function(self, node: ast.expr, extra: list[ast.expr]) -> None:
         """Queue a function that receives a child context as its first argument."""
-        body, leading = _unwrap_partial(node)
+        body, leading = syntax.unwrap_partial(node)
         fn = self.a.resolve(body, self.fn)
         if fn is None:
             return
-        params = _positional(fn)
-        contexts = self.nested_contexts(fn) | _annotated_contexts(fn) | set(params[:1])
+        params = syntax.positional(fn)
+        contexts = self.nested_contexts(fn) | syntax.annotated_contexts(fn) | set(params[:1])
         for index, arg in enumerate([*leading, *extra], start=1):
             if self.is_context(arg) and index < len(params):
                 contexts.add(params[index])
@@ -492,8 +405,8 @@ class _WorkflowVisitor(ast.NodeVisitor):
         fn = self.a.resolve(node.func, self.fn) if isinstance(node.func, ast.Name) else None
         if fn is None or id(fn) in self.a.step_bodies:
             return
-        params = _positional(fn)
-        contexts = self.nested_contexts(fn) | _annotated_contexts(fn)
+        params = syntax.positional(fn)
+        contexts = self.nested_contexts(fn) | syntax.annotated_contexts(fn)
         for index, arg in enumerate(node.args):
             if self.is_context(arg) and index < len(params):
                 contexts.add(params[index])
@@ -508,7 +421,7 @@ class _WorkflowVisitor(ast.NodeVisitor):
         if started is None:
             return
         thread, target, passed = started
-        direct = _context_method(target, self.contexts)
+        direct = syntax.context_method(target, self.contexts)
         if direct is not None:
             operation = target.attr in rules.OPERATIONS  # type: ignore[attr-defined]
             rule = (
@@ -516,19 +429,19 @@ class _WorkflowVisitor(ast.NodeVisitor):
             )
             self.a.report(node, rule, direct)
             return
-        body, leading = _unwrap_partial(target)
+        body, leading = syntax.unwrap_partial(target)
         passed = [*leading, *passed]
         handed = [arg.id for arg in passed if isinstance(arg, ast.Name) and arg.id in self.contexts]
         fn = self.a.resolve(body, self.fn)
         operations: list[str] = []
         if fn is not None:
-            params = _positional(fn)
-            contexts = self.nested_contexts(fn) | _annotated_contexts(fn)
+            params = syntax.positional(fn)
+            contexts = self.nested_contexts(fn) | syntax.annotated_contexts(fn)
             for index, arg in enumerate(passed[: len(params)]):
                 if self.is_context(arg):
                     contexts.add(params[index])
             operations = _operations_in(fn, contexts)
-            handed += sorted(_names_read(fn) & self.nested_contexts(fn))
+            handed += sorted(syntax.names_read(fn) & self.nested_contexts(fn))
         label = ast.unparse(body)
         if operations and not thread:
             self.a.report(node, rules.OPERATION_IN_TASK, f"{label} calls {operations[0]}")
@@ -566,40 +479,10 @@ class _WorkflowVisitor(ast.NodeVisitor):
         return None
 
 
-def _context_method(node: ast.expr, contexts: frozenset[str]) -> str | None:
-    """``ctx.attr`` when ``node`` is an attribute of a context."""
-    if (
-        isinstance(node, ast.Attribute)
-        and isinstance(node.value, ast.Name)
-        and node.value.id in contexts
-    ):
-        return f"{node.value.id}.{node.attr}"
-    return None
-
-
-def _in_modules(name: str, modules: tuple[str, ...]) -> bool:
-    return any(name.startswith(module + ".") for module in modules)
-
-
-def _last(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return None
-
-
-def _unwrap_partial(node: ast.expr) -> tuple[ast.expr, list[ast.expr]]:
-    """``partial(f, a, b)`` -> (f, [a, b]); anything else -> (node, [])."""
-    if isinstance(node, ast.Call) and _last(node.func) == "partial" and node.args:
-        return node.args[0], list(node.args[1:])
-    return node, []
-
-
 def _operations_in(fn: FunctionNode, contexts: set[str]) -> list[str]:
     """``ctx.op`` spellings of the durable operations ``fn`` calls on ``contexts``."""
     found = []
-    for node in _body_nodes(fn):
+    for node in syntax.body_nodes(fn):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -609,14 +492,6 @@ def _operations_in(fn: FunctionNode, contexts: set[str]) -> list[str]:
         ):
             found.append(f"{node.func.value.id}.{node.func.attr}")
     return found
-
-
-def _names_read(fn: FunctionNode) -> set[str]:
-    return {
-        node.id
-        for node in _body_nodes(fn)
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
-    } - _bound_in(fn)
 
 
 # --- step bodies -------------------------------------------------------------------------
@@ -635,12 +510,12 @@ class _StepVisitor:
 
     def run(self) -> None:
         fn = self.fn
-        local = _bound_in(fn)
+        local = syntax.bound_in(fn)
         declared: set[str] = set()
         outside = set(self.a.module_names)
         for enclosing in self.a.enclosing.get(id(fn), ()):
-            outside |= _bound_in(enclosing)
-        for node in _body_nodes(fn):
+            outside |= syntax.bound_in(enclosing)
+        for node in syntax.body_nodes(fn):
             if isinstance(node, ast.Nonlocal | ast.Global):
                 declared.update(node.names)
 
@@ -653,7 +528,7 @@ class _StepVisitor:
             alias = self.aliases.get(name.id)
             return name.id if alias is None else f"{name.id} (the workflow's {alias})"
 
-        for node in _body_nodes(fn):
+        for node in syntax.body_nodes(fn):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 receiver = node.func.value
                 if (
@@ -662,35 +537,17 @@ class _StepVisitor:
                     and node.func.attr in rules.OPERATIONS
                 ):
                     self.a.report(node, rules.OPERATION_IN_STEP, f"{receiver.id}.{node.func.attr}")
-                elif node.func.attr in MUTATING_METHODS and captured(_root_name(receiver)):
-                    name = _root_name(receiver)
+                elif node.func.attr in MUTATING_METHODS and captured(syntax.root_name(receiver)):
+                    name = syntax.root_name(receiver)
                     assert name is not None
                     self.a.report(
                         node, rules.CAPTURED_MUTATION, f"{shown(name)}.{node.func.attr}()"
                     )
-            for target in _mutated_targets(node):
+            for target in syntax.mutated_targets(node):
                 if isinstance(target, ast.Name):
                     if target.id in declared and target.id in outside:
                         self.a.report(target, rules.CAPTURED_MUTATION, target.id)
-                elif captured(_root_name(target)):
-                    name = _root_name(target)
+                elif captured(syntax.root_name(target)):
+                    name = syntax.root_name(target)
                     assert name is not None
                     self.a.report(target, rules.CAPTURED_MUTATION, shown(name))
-
-
-def _mutated_targets(node: ast.AST) -> list[ast.expr]:
-    if isinstance(node, ast.Assign):
-        targets = node.targets
-    elif isinstance(node, ast.AugAssign | ast.AnnAssign):
-        targets = [node.target]
-    elif isinstance(node, ast.Delete):
-        targets = node.targets
-    else:
-        return []
-    flat: list[ast.expr] = []
-    for target in targets:
-        if isinstance(target, ast.Tuple | ast.List):
-            flat.extend(target.elts)
-        else:
-            flat.append(target)
-    return flat
