@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from bench import our_side
-from bench.harness import Row, failures, format_table, run_workloads, write_json
-from bench.workloads import WORKLOADS
+from bench.harness import TARGETS_NOTE, failures, format_table, run_workloads, write_json
+from bench.workloads import SCALINGS, WORKLOADS
 
 QUICK_TIME_LIMIT_SECONDS = 60.0
 
@@ -49,7 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         if row.workload.note:
             print(f"  {row.workload.name}: {row.workload.note}")
-    _print_linearity(rows)
+    print("scaling (ours on the larger workload in multiples of the smaller):")
+    for scaling in SCALINGS:
+        line = scaling.report(rows)
+        if line is not None:
+            print(line)
+    print(TARGETS_NOTE)
     if args.json is not None:
         write_json(rows, args.json)
         print(f"wrote {args.json}")
@@ -57,32 +62,6 @@ def main(argv: list[str] | None = None) -> int:
     for failure in failed:
         print(f"bench: FAILED {failure}", file=sys.stderr)
     return 1 if failed else 0
-
-
-LINEARITY_TARGET = 3.5
-"""The most the 3,000-step run may take, in multiples of the 1,000-step run (the issue's)."""
-
-
-def _print_linearity(rows: list[Row]) -> None:
-    by_name = {row.workload.name: row for row in rows}
-    for label, variant, side in (
-        ("ours", "", "ours"),
-        ("theirs", "", "theirs"),
-        ("ours, async steps", "-async", "ours"),
-    ):
-        small = by_name.get(f"sequential-steps-1000{variant}")
-        large = by_name.get(f"sequential-steps-3000{variant}")
-        if small is None or large is None:
-            continue
-        a, b = getattr(small, side).median, getattr(large, side).median
-        if a and b:
-            growth = b / a
-            steps = large.size / small.size
-            line = f"  linearity {label}: {steps:g}x the steps took {growth:.2f}x the time"
-            if side == "ours":
-                met = "ok" if growth <= LINEARITY_TARGET else "MISS"
-                line += f" (target <= {LINEARITY_TARGET}x: {met})"
-            print(line)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,8 @@ from aws_durable_execution_sdk_python_testing.stores.sqlite import SQLiteExecuti
 from aws_durable_execution_sdk_python_testing.web.server import WebServiceConfig
 from botocore.config import Config
 
-from bench.harness import BenchError
+from bench import replay_event
+from bench.harness import BenchError, Unavailable
 from bench.lambda_endpoint import LambdaEndpoint
 
 REGION = "us-west-2"
@@ -185,18 +186,72 @@ def sqlite_steps(n: int) -> float:
             time.sleep(0.1)
 
 
-def callback_roundtrip(n: int) -> float:
-    """Milliseconds per callback: create, complete from outside, resume."""
+def _complete_callbacks(n: int, *, cap_seconds: float | None = None) -> float:
+    """Seconds to run one execution of ``n`` callbacks, each completed from outside;
+    ``Unavailable`` once ``cap_seconds`` have passed (saying how far it got)."""
     start = time.perf_counter()
     with DurableFunctionTestRunner(callbacks_handler, poll_interval=0.001) as runner:
         arn = runner.run_async(input=json.dumps({"n": n}), execution_timeout=3600)
         for i in range(n):
+            elapsed = time.perf_counter() - start
+            if cap_seconds is not None and elapsed > cap_seconds:
+                raise Unavailable(
+                    f"capped: {i} of {n} callbacks completed in {elapsed:.0f} s "
+                    f"(the cap is {cap_seconds:.0f} s)"
+                )
             callback_id = runner.wait_for_callback(arn, name=f"cb{i}", timeout=120)
             runner.send_callback_success(callback_id, CALLBACK_PAYLOAD)
         result = runner.wait_for_result(arn, timeout=120)
     elapsed = time.perf_counter() - start
     _check(result.result, n)
-    return elapsed * 1000 / n
+    return elapsed
+
+
+def callback_roundtrip(n: int) -> float:
+    """Milliseconds per callback: create, complete from outside, resume."""
+    return _complete_callbacks(n) * 1000 / n
+
+
+SEQUENTIAL_CALLBACKS_CAP_SECONDS = 150.0
+"""How long one sample of ``sequential_callbacks`` may run before it is given up."""
+
+
+def sequential_callbacks(n: int) -> float:
+    """Seconds for one execution completing ``n`` callbacks one after another (capped)."""
+    return _complete_callbacks(n, cap_seconds=SEQUENTIAL_CALLBACKS_CAP_SECONDS)
+
+
+CONCURRENT_STEPS = 100
+"""Steps per execution in ``concurrent_executions`` (sync: AWS's SDK has no async steps)."""
+
+
+def concurrent_executions(n: int) -> float:
+    """Microseconds per step: ``n`` executions of 100 steps at once on one runner."""
+    start = time.perf_counter()
+    with DurableFunctionTestRunner(steps_handler) as runner:
+        payload = json.dumps({"n": CONCURRENT_STEPS})
+        arns = [
+            runner.run_async(input=payload, execution_timeout=3600, execution_name=f"bench-{i}")
+            for i in range(n)
+        ]
+        results = [runner.wait_for_result(arn, timeout=3600) for arn in arns]
+    elapsed = time.perf_counter() - start
+    for result in results:
+        _check(result.result, CONCURRENT_STEPS)
+    return elapsed * 1e6 / (n * CONCURRENT_STEPS)
+
+
+def replay(n: int) -> float:
+    """Microseconds per replayed operation: one invocation of an execution whose
+    ``n`` steps are all recorded (``bench.replay_event``), through the Lambda entry."""
+    event = replay_event.fresh_event(n)
+    handler = durable_execution(steps_workflow, boto3_client=replay_event.NoBoto3Client())
+    lambda_context = create_test_lambda_context()
+    start = time.perf_counter()
+    answer = handler(event, lambda_context)
+    elapsed = time.perf_counter() - start
+    replay_event.check_answer(answer, n)
+    return elapsed * 1e6 / n
 
 
 def _free_port() -> int:

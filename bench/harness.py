@@ -47,6 +47,7 @@ class Workload:
     reps: int = 5
     quick_reps: int = 1
     target: float | None = None  # minimum ratio theirs/ours the issue asks for
+    ours_at_most: float | None = None  # the most our median may be, in ``unit``
     note: str = ""
     warm_up: bool = True  # one untimed size-1 run per side first (imports, thread pools)
 
@@ -95,6 +96,26 @@ class Row:
             return None
         return theirs / ours
 
+    def verdict(self) -> tuple[str, bool | None]:
+        """The row's targets as text, and whether they were met (``None``: no
+        target, or nothing to judge)."""
+        wl, ratio, ours = self.workload, self.ratio, self.ours.median
+        parts: list[str] = []
+        met: list[bool] = []
+        if wl.target is not None:
+            parts.append(f">={wl.target:g}x")
+            if ratio is not None:
+                met.append(ratio >= wl.target)
+        if wl.ours_at_most is not None:
+            parts.append(f"ours <={wl.ours_at_most:g} {wl.unit}")
+            if ours is not None:
+                met.append(ours <= wl.ours_at_most)
+        if not parts:
+            return "", None
+        if not met:
+            return " ".join(parts), None
+        return " ".join(parts), all(met)
+
     def to_json(self) -> dict[str, object]:
         ratio = self.ratio
         return {
@@ -104,6 +125,50 @@ class Row:
             "theirs": self.theirs.median,
             "ratio": None if ratio is None else round(ratio, 3),
         }
+
+
+MET = "met"
+MISSED = "MISSED (informative)"
+TARGETS_NOTE = (
+    "Targets are informative: timings on a shared machine are noisy, so a missed target "
+    "is reported and never fails the run; a wrong result or a hang (FAILED) does."
+)
+
+
+def judged(met: bool | None) -> str:
+    """How a target reads in the report."""
+    if met is None:
+        return "not judged"
+    return MET if met else MISSED
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """A target on growth: ours on ``large`` may cost at most ``at_most`` times
+    ours on ``small`` (both medians, in their common unit)."""
+
+    small: str
+    large: str
+    at_most: float
+
+    def report(self, rows: Sequence[Row]) -> str | None:
+        """One line for both sides, or ``None`` if either workload did not run."""
+        by_name = {row.workload.name: row for row in rows}
+        small, large = by_name.get(self.small), by_name.get(self.large)
+        if small is None or large is None:
+            return None
+        growth: dict[str, float | None] = {}
+        for side in ("ours", "theirs"):
+            a, b = getattr(small, side).median, getattr(large, side).median
+            growth[side] = b / a if a and b else None
+        ours, theirs = growth["ours"], growth["theirs"]
+        line = f"  {self.large} / {self.small}: ours "
+        if ours is None:
+            line += f"n/a (target <={self.at_most:g}x: {judged(None)})"
+        else:
+            line += f"{ours:.2f}x (target <={self.at_most:g}x: {judged(ours <= self.at_most)})"
+        line += ", theirs " + ("n/a" if theirs is None else f"{theirs:.2f}x")
+        return line
 
 
 def _measure(side: Side, fn: Measure, size: int) -> None:
@@ -195,10 +260,8 @@ def format_table(rows: Sequence[Row]) -> str:
     lines = [header]
     for row in rows:
         ratio = row.ratio
-        target = row.workload.target
-        verdict = ""
-        if target is not None and ratio is not None:
-            verdict = f">={target:g}x " + ("ok" if ratio >= target else "MISS")
+        target, met = row.verdict()
+        verdict = f"{target}: {judged(met)}" if target else ""
         lines.append(
             (
                 row.workload.name,
@@ -219,5 +282,6 @@ def format_table(rows: Sequence[Row]) -> str:
 
 
 def write_json(rows: Sequence[Row], path: Path) -> None:
-    """``[{"workload", "unit", "ours", "theirs", "ratio"}, ...]`` to ``path``."""
+    """``[{"workload", "unit", "ours", "theirs", "ratio"}, ...]`` to ``path`` (the
+    issue's keys, stable, so runs compare over time)."""
     path.write_text(json.dumps([row.to_json() for row in rows], indent=2) + "\n")

@@ -10,6 +10,7 @@ thread), except in ``async_steps``.
 
 from __future__ import annotations
 
+import functools
 import json
 import tempfile
 import threading
@@ -20,12 +21,14 @@ from typing import Any
 
 import trio
 
-from bench import our_workflows
+from bench import our_workflows, replay_event
 from bench.harness import BenchError
+from trio_durable.errors import ServiceError
 from trio_durable.local.invokers import InProcessInvoker
 from trio_durable.local.service import LocalService, open_local_service
 from trio_durable.local.sqlite_store import SQLiteStore
 from trio_durable.local.store import Store
+from trio_durable.runtime.ids import operation_id
 
 CALLBACK_PAYLOAD = b'"done"'
 
@@ -125,8 +128,8 @@ def sqlite_steps(n: int) -> float:
     return _timed(body, n)
 
 
-def callback_roundtrip(n: int) -> float:
-    """Milliseconds per callback: create, complete from outside, resume."""
+def _complete_callbacks(n: int) -> float:
+    """Seconds to run one execution of ``n`` callbacks, each completed from outside."""
 
     async def body() -> dict[str, Any]:
         async with open_local_service() as service:
@@ -135,23 +138,75 @@ def callback_roundtrip(n: int) -> float:
             )
             arn = service.start_execution("callbacks", json.dumps({"n": n})).arn
             for i in range(n):
-                callback_id = await _wait_for_callback(service, arn, f"cb{i}")
+                callback_id = await _wait_for_callback(service, arn, i)
                 service.send_callback_success(callback_id, CALLBACK_PAYLOAD)
             return await service.wait_until_terminal(arn)
+
+    return _timed(body, n)
+
+
+def callback_roundtrip(n: int) -> float:
+    """Milliseconds per callback: create, complete from outside, resume."""
+    return _complete_callbacks(n) * 1000 / n
+
+
+def sequential_callbacks(n: int) -> float:
+    """Seconds for one execution completing ``n`` callbacks one after another."""
+    return _complete_callbacks(n)
+
+
+async def _wait_for_callback(service: LocalService, arn: str, index: int) -> str:
+    """Poll (as an outside system would) for the ``index``-th callback's id.
+
+    It reads that one operation (the workflow's ``index + 1``-th), not the
+    history: rendering a history of thousands of events on every poll would
+    make the harness, not the SDK, grow quadratically.
+    """
+    op_id = operation_id(None, index + 1)
+    while True:
+        try:
+            callback_id = service.engine.operation(arn, op_id).callback_id
+        except ServiceError:  # not recorded yet
+            callback_id = None
+        if callback_id:
+            return callback_id
+        await trio.sleep(0.001)
+
+
+CONCURRENT_STEPS = 100
+"""Async steps per execution in ``concurrent_executions``."""
+
+
+def concurrent_executions(n: int) -> float:
+    """Microseconds per step: ``n`` executions of 100 async steps at once on one service."""
+
+    async def body() -> dict[str, Any]:
+        async with open_local_service() as service:
+            service.register_function(
+                "async_steps", InProcessInvoker(our_workflows.HANDLERS["async_steps"])
+            )
+            payload = json.dumps({"n": CONCURRENT_STEPS})
+            arns = [service.start_execution("async_steps", payload).arn for _ in range(n)]
+            executions = [await service.wait_until_terminal(arn) for arn in arns]
+        for execution in executions[1:]:
+            _check(execution, CONCURRENT_STEPS)
+        return executions[0]
 
     start = time.perf_counter()
     execution = run_trio(body)
     elapsed = time.perf_counter() - start
-    _check(execution, n)
-    return elapsed * 1000 / n
+    _check(execution, CONCURRENT_STEPS)
+    return elapsed * 1e6 / (n * CONCURRENT_STEPS)
 
 
-async def _wait_for_callback(service: LocalService, arn: str, name: str) -> str:
-    """Poll the history (as an outside system would) for callback ``name``'s id."""
-    while True:
-        history = service.get_execution_history(arn)
-        for event in history["Events"]:
-            if event.get("EventType") == "CallbackStarted" and event.get("Name") == name:
-                callback_id: str = event["CallbackStartedDetails"]["CallbackId"]
-                return callback_id
-        await trio.sleep(0.001)
+def replay(n: int) -> float:
+    """Microseconds per replayed operation: one invocation of an execution whose
+    ``n`` steps are all recorded (``bench.replay_event``), through the sync Lambda entry."""
+    event = replay_event.fresh_event(n)
+    handler = our_workflows.HANDLERS["steps"]
+    client = replay_event.NoServiceClient()
+    start = time.perf_counter()
+    answer = trio.run(functools.partial(handler.invoke, event, None, client=client))
+    elapsed = time.perf_counter() - start
+    replay_event.check_answer(answer, n)
+    return elapsed * 1e6 / n

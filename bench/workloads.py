@@ -1,9 +1,10 @@
-"""The benchmark workloads of issue 6, by their fixed names.
+"""The benchmark workloads of issues 6 and 19, by their fixed names.
 
-Sizes are the issue's; ``quick_size`` keeps every code path but makes a smoke run
+Sizes are the issues'; ``quick_size`` keeps every code path but makes a smoke run
 (``--quick``) take seconds. ``target`` is the ratio (theirs / ours) the issue asks
-for. Cold start and peak memory run in a fresh interpreter (``bench.child``) for
-every sample.
+for, ``ours_at_most`` a ceiling on our median; ``SCALINGS`` are the targets on how
+one workload grows into another. Cold start and peak memory run in a fresh
+interpreter (``bench.child``) for every sample.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from bench import aws_side, http_side, our_side
 from bench.child import UNAVAILABLE_EXIT
-from bench.harness import BenchError, Measure, Unavailable, Workload
+from bench.harness import BenchError, Measure, Scaling, Unavailable, Workload
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,4 +117,39 @@ WORKLOADS: tuple[Workload, ...] = (
         our_side.parallel_branches, aws_side.parallel_branches,
         note="100 parallel branches, a sync step each, 10 at a time (no target set)",
     ),
+    Workload(
+        "concurrent-executions-10", "us/step", 10, 2,
+        our_side.concurrent_executions, aws_side.concurrent_executions, reps=5,
+        note="10 executions x 100 steps at once on one service (ours async steps, theirs sync)",
+    ),
+    Workload(
+        "concurrent-executions-300", "us/step", 300, 6,
+        our_side.concurrent_executions, aws_side.concurrent_executions, reps=3,
+        note="300 executions x 100 steps at once on one service (as concurrent-executions-10)",
+    ),
+    Workload(
+        "sequential-callbacks-300", "s", 300, 3,
+        our_side.sequential_callbacks, aws_side.sequential_callbacks, reps=3,
+        note="one execution completing 300 callbacks one after another (each re-invocation "
+        "replays every earlier one)",
+    ),
+    Workload(
+        "sequential-callbacks-1000", "s", 1000, 5,
+        our_side.sequential_callbacks, aws_side.sequential_callbacks, reps=3,
+        note="as sequential-callbacks-300 with 1,000; theirs is given up after "
+        f"{aws_side.SEQUENTIAL_CALLBACKS_CAP_SECONDS:.0f} s a sample",
+    ),
+    Workload(
+        "replay-3000", "us/op", 3000, 100,
+        our_side.replay, aws_side.replay, ours_at_most=5,
+        note="one invocation replaying 3,000 recorded steps (the same event on both sides)",
+    ),
 )  # fmt: skip
+
+SCALINGS: tuple[Scaling, ...] = (
+    Scaling("sequential-steps-1000", "sequential-steps-3000", 3.5),
+    Scaling("sequential-steps-1000-async", "sequential-steps-3000-async", 3.5),
+    Scaling("concurrent-executions-10", "concurrent-executions-300", 1.15),
+    Scaling("sequential-callbacks-300", "sequential-callbacks-1000", 3.6),
+)
+"""How much more the larger workload may cost ours, in multiples of the smaller (the issues')."""

@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness import BenchError, Unavailable, Workload, format_table, run_workloads, write_json
+from bench.harness import (
+    MISSED,
+    BenchError,
+    Scaling,
+    Unavailable,
+    Workload,
+    format_table,
+    run_workloads,
+    write_json,
+)
 
 
 def _workload(ours: list[float], theirs: list[float], calls: list[str], **kw: object) -> Workload:
@@ -41,7 +50,7 @@ def test_sides_alternate_and_ratio_is_theirs_over_ours() -> None:
     assert row.ours.spread() == "1.000..3.000"
     table = format_table([row]).splitlines()
     assert table[0].split() == ["workload", "unit", "ours", "theirs", "ratio", "target"]
-    assert table[-1].split() == ["w", "s", "2.000", "20.0", "10.00x", ">=5x", "ok"]
+    assert table[-1].split() == ["w", "s", "2.000", "20.0", "10.00x", ">=5x:", "met"]
 
 
 def test_quick_uses_quick_size_and_reps_after_an_untimed_warm_up() -> None:
@@ -83,3 +92,33 @@ def test_json_has_exactly_the_issue_keys(tmp_path: Path) -> None:
     assert json.loads(path.read_text()) == [
         {"workload": "w", "unit": "s", "ours": 2.0, "theirs": 8.0, "ratio": 4.0}
     ]
+
+
+def test_a_missed_target_is_marked_informative_and_a_ceiling_on_ours_is_judged() -> None:
+    wl = _workload([4.0], [8.0], [], reps=1, warm_up=False, target=5, ours_at_most=3)
+    [row] = run_workloads([wl], quick=False, out=io.StringIO())
+    assert row.verdict() == (">=5x ours <=3 s", False)
+    assert format_table([row]).splitlines()[-1].endswith(f">=5x ours <=3 s: {MISSED}")
+    ceiling_only = _workload([2.0], [8.0], [], reps=1, warm_up=False, ours_at_most=3)
+    [row] = run_workloads([ceiling_only], quick=False, out=io.StringIO())
+    assert row.verdict() == ("ours <=3 s", True)
+    assert format_table([row]).splitlines()[-1].endswith("ours <=3 s: met")
+    untargeted = _workload([2.0], [8.0], [], reps=1, warm_up=False)
+    [row] = run_workloads([untargeted], quick=False, out=io.StringIO())
+    assert row.verdict() == ("", None)
+
+
+def test_scaling_judges_ours_and_shows_theirs() -> None:
+    def row(name: str, ours: float, theirs: float):  # type: ignore[no-untyped-def]
+        wl = Workload(name, "s", 1, 1, lambda n: ours, lambda n: theirs, reps=1, warm_up=False)
+        [out] = run_workloads([wl], quick=False, out=io.StringIO())
+        return out
+
+    rows = [row("small", 1.0, 10.0), row("large", 3.2, 50.0)]
+    assert Scaling("small", "large", 3.5).report(rows) == (
+        "  large / small: ours 3.20x (target <=3.5x: met), theirs 5.00x"
+    )
+    assert Scaling("small", "large", 3.0).report(rows) == (
+        f"  large / small: ours 3.20x (target <=3x: {MISSED}), theirs 5.00x"
+    )
+    assert Scaling("small", "absent", 3.0).report(rows) is None

@@ -19,6 +19,12 @@ ISSUE_NAMES = {
     "callback-roundtrip",
     "cold-start",
     "memory-steps-10000",
+    # issue 19
+    "concurrent-executions-10",
+    "concurrent-executions-300",
+    "sequential-callbacks-300",
+    "sequential-callbacks-1000",
+    "replay-3000",
 }
 
 
