@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -12,7 +13,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from local_service_harness import WAIT
 
@@ -35,43 +35,97 @@ def cli(
 
 @dataclass
 class Running:
-    """A command running in the background, its stderr and stdout read line by line."""
+    """A command running in the background. Its stdout and stderr are read only when a
+    test asks for a line (so a test can also leave a pipe unread on purpose), and no
+    read ever outlasts the test's deadline."""
 
-    process: subprocess.Popen[str]
-    lines: list[str] = field(default_factory=list)
+    process: subprocess.Popen[bytes]
+    _lines: dict[str, list[str]] = field(default_factory=lambda: {"stdout": [], "stderr": []})
+    _partial: dict[str, bytes] = field(default_factory=lambda: {"stdout": b"", "stderr": b""})
+    _ended: set[str] = field(default_factory=set)
+
+    def lines(self, stream: str = "stderr") -> list[str]:
+        """The complete lines of ``stream`` read so far."""
+        return list(self._lines[stream])
+
+    def assert_banner_first(self) -> None:
+        """``serve``'s banner is the first thing on stdout, whole: no log line before
+        it or cutting into it."""
+        self.wait_for_line(r"^  web console: ", stream="stdout")
+        lines = self._lines["stdout"]
+        assert lines[0].startswith("trio-durable service listening on http://"), lines[:8]
+        end = next(i for i, line in enumerate(lines) if line.startswith("  web console: "))
+        assert all(line.startswith("  ") for line in lines[1:end]), lines[: end + 1]
 
     def wait_for_line(self, pattern: str, stream: str = "stderr") -> re.Match[str]:
-        """The first line (so far or to come) of ``stream`` matching ``pattern``."""
-        source: IO[str] | None = getattr(self.process, stream)
-        assert source is not None
+        """The first line (so far or to come) of ``stream`` matching ``pattern``;
+        an AssertionError after WAIT seconds, or when the stream ends, without one."""
         regex = re.compile(pattern)
         deadline = time.monotonic() + WAIT
-        for line in self.lines:
-            if (found := regex.search(line)) is not None:
-                return found
-        while time.monotonic() < deadline:
-            line = source.readline()
-            if not line:
+        checked = 0
+        while True:
+            for line in self._lines[stream][checked:]:
+                if (found := regex.search(line)) is not None:
+                    return found
+            checked = len(self._lines[stream])
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                problem = f"no line matching {pattern!r} in {stream} within {WAIT:.0f} s"
                 break
-            self.lines.append(line)
-            if (found := regex.search(line)) is not None:
-                return found
-        raise AssertionError(f"no line matching {pattern!r} in {stream}:\n{''.join(self.lines)}")
+            if not self._read(stream, remaining):
+                problem = f"{stream} ended without a line matching {pattern!r}"
+                break
+        raise AssertionError(f"{problem}:\n{''.join(self._lines[stream])}")
+
+    def _read(self, stream: str, timeout: float) -> bool:
+        """Read what both streams have within ``timeout`` seconds (draining the other
+        one too, so the command never blocks on a full pipe while the test waits);
+        False once ``stream`` has ended."""
+        sources = {
+            name: source
+            for name in ("stdout", "stderr")
+            if name not in self._ended and (source := getattr(self.process, name)) is not None
+        }
+        if stream not in sources:
+            return False
+        readable, _, _ = select.select(list(sources.values()), [], [], timeout)
+        for name, source in sources.items():
+            if source in readable:
+                chunk = os.read(source.fileno(), 65536)
+                self._absorb(name, chunk, end=not chunk)
+                if not chunk:
+                    self._ended.add(name)
+        return stream not in self._ended
+
+    def _absorb(self, stream: str, chunk: bytes, *, end: bool = False) -> None:
+        *complete, self._partial[stream] = (self._partial[stream] + chunk).split(b"\n")
+        self._lines[stream] += [line.decode(errors="replace") + "\n" for line in complete]
+        if end and self._partial[stream]:
+            self._lines[stream].append(self._partial[stream].decode(errors="replace"))
+            self._partial[stream] = b""
 
     def finish(self) -> tuple[int, str, str]:
+        """Wait for the command to end: its status, its whole stdout and stderr."""
         out, err = self.process.communicate(timeout=WAIT)
-        return self.process.returncode, out, "".join(self.lines) + err
+        self._absorb("stdout", out, end=True)
+        self._absorb("stderr", err, end=True)
+        return (
+            self.process.returncode,
+            "".join(self._lines["stdout"]),
+            "".join(self._lines["stderr"]),
+        )
 
 
 @contextmanager
-def background(args: Sequence[str]) -> Iterator[Running]:
-    """Start ``trio-durable ARGS``; killed at the end if still running."""
+def background(args: Sequence[str], env: dict[str, str] | None = None) -> Iterator[Running]:
+    """Start ``trio-durable ARGS`` (``env``: additions to the environment); killed
+    at the end if still running."""
     process = subprocess.Popen(
         [str(CLI), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
         start_new_session=True,
+        env={**os.environ, **(env or {})},
     )
     try:
         yield Running(process)
