@@ -3,15 +3,17 @@ operation start and end, and per ``ctx.logger`` record, each tagged with the
 execution's short name.
 
 ``LiveLog`` observes the store's writes (``hosting.ObservedStore``) and listens to
-the service's ``LogBook``. Text lines read ``HH:MM:SS.mmm [name] what`` (local
-wall-clock time of the event); ``json`` writes one object per line instead, for
-scripts.
+the service's ``LogBook``. Text lines read ``HH:MM:SS.mmm UTC [name] what`` (the
+event's time in UTC); ``json`` writes one object per line instead, for scripts,
+its times as ISO 8601 text in UTC.
 
 The service never waits for its terminal: lines go to a bounded queue that a
 writer thread empties, so a pipe nobody reads (or a paused pager) cannot block
 the service; lines beyond the bound are dropped and counted in a line of their
 own once the output moves again. Lines may come from worker threads too (step
-bodies log there).
+bodies log there). Nothing is written before ``start(banner)``: the banner goes
+through the same writer, so it is always the first thing printed and no line of
+the log ever cuts into it.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
 import orjson
 
-from trio_durable.cli.render import describe_event, short
+from trio_durable.cli.render import describe_event, iso_utc, short
 from trio_durable.local.logbook import LogEntry
 from trio_durable.local.store import ExecutionChange, ExecutionRecord, StoredExecution
 from trio_durable.wire import ExecutionStatus
@@ -60,7 +62,6 @@ class LiveLog:
         self._closed = False
         self._ready = threading.Condition()
         self._writer = threading.Thread(target=self._write_lines, name="live log", daemon=True)
-        self._writer.start()
         self._names: dict[str, str] = {}
         self._invocation: dict[str, str | None] = {}
         self._invocations: dict[str, int] = {}
@@ -100,14 +101,16 @@ class LiveLog:
         where = f" ({entry.operation_name})" if entry.operation_name else ""
         text = f"log {entry.level}{where}: {entry.message}"
         if self._format == "json":
+            record = entry.to_json()
+            record["Timestamp"] = iso_utc(entry.timestamp)
             self._json(
                 {
-                    "Timestamp": entry.timestamp,
+                    "Timestamp": iso_utc(entry.timestamp),
                     "Kind": "log",
                     "ExecutionArn": entry.execution_arn,
                     "ExecutionName": name,
                     "Text": text,
-                    "Record": entry.to_json(),
+                    "Record": record,
                 }
             )
         else:
@@ -145,7 +148,7 @@ class LiveLog:
     ) -> None:
         if self._format == "json":
             line: dict[str, Any] = {
-                "Timestamp": timestamp,
+                "Timestamp": None if timestamp is None else iso_utc(timestamp),
                 "Kind": kind,
                 "ExecutionArn": record.arn,
                 "ExecutionName": record.name,
@@ -153,13 +156,13 @@ class LiveLog:
                 "Text": text,
             }
             if event is not None:
-                line["Event"] = event
+                line["Event"] = _with_iso_times(event)
             self._json(line)
         else:
             self._text(timestamp, record.name, text)
 
     def _text(self, timestamp: float | None, name: str, text: str) -> None:
-        when = _wall_clock(timestamp) if timestamp is not None else " " * 12
+        when = _utc_time(timestamp) if timestamp is not None else " " * 16
         self._put(f"{when} [{short_name(name)}] {text}")
 
     def _json(self, line: Mapping[str, Any]) -> None:
@@ -173,8 +176,16 @@ class LiveLog:
             self._queue.append(line)
             self._ready.notify()
 
+    def start(self, banner: Sequence[str] = ()) -> None:
+        """Start writing: ``banner``'s lines first, then the log queued so far and to come."""
+        with self._ready:
+            self._queue.extendleft(reversed(banner))
+        self._writer.start()
+
     def close(self, timeout: float = 2.0) -> None:
         """Write what is queued (waiting at most ``timeout`` seconds), then stop."""
+        if self._writer.ident is None:
+            self.start()  # never started (serving failed): still show what happened
         with self._ready:
             self._closed = True
             self._ready.notify()
@@ -199,5 +210,13 @@ class LiveLog:
                 return  # the output is gone (a closed pipe): stop writing
 
 
-def _wall_clock(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp).strftime("%H:%M:%S.%f")[:-3]
+def _utc_time(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%H:%M:%S.%f")[:-3] + " UTC"
+
+
+def _with_iso_times(event: Mapping[str, Any]) -> dict[str, Any]:
+    """A history event with its time as ISO 8601 text, as ``history --json`` shows it."""
+    out = dict(event)
+    if isinstance(stamp := out.get("EventTimestamp"), int | float):
+        out["EventTimestamp"] = iso_utc(stamp)
+    return out

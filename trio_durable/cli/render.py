@@ -160,7 +160,14 @@ def print_json(data: Any) -> None:
     print(text.decode(), flush=True)
 
 
+def iso_utc(when: datetime | float) -> str:
+    """A time as ISO 8601 text in UTC; a float is epoch seconds."""
+    if not isinstance(when, datetime):
+        when = datetime.fromtimestamp(when, UTC)
+    return when.astimezone(UTC).isoformat()
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
+        return iso_utc(value)
     raise TypeError

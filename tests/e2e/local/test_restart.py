@@ -67,6 +67,9 @@ def test_a_killed_service_resumes_everything_from_its_sqlite_file(tmp_path: Path
 
     with background(_serve_args(store)) as second:
         endpoint = second.wait_for_line(r"listening on (http://\S+)", stream="stdout").group(1)
+        # The busy execution's invocation resumes at once, yet its live log follows
+        # the whole banner (the log once raced it, cutting into the endpoint's line).
+        second.assert_banner_first()
         client = lambda_client(endpoint)
         client.send_durable_execution_callback_success(CallbackId=callback_id, Result=b'"yes"')
 

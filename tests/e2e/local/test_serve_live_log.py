@@ -10,6 +10,7 @@ import signal
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,13 +22,15 @@ HANDLERS = Path(__file__).parent / "handlers" / "console_workflows.py"
 
 
 @contextmanager
-def serving(*options: str) -> Iterator[tuple[Running, Any]]:
+def serving(*options: str, env: dict[str, str] | None = None) -> Iterator[tuple[Running, Any]]:
     args = ["serve", "--port", "0", "--store", "memory", *options]
     for name in ("approval", "echo"):
         args += ["--function", f"{name}={HANDLERS}:{name}"]
-    with background(args) as running:
+    with background(args, env) as running:
         endpoint = running.wait_for_line(r"listening on (http://\S+)", stream="stdout").group(1)
         running.wait_for_line(r"web console: " + endpoint + "/", stream="stdout")
+        if "--quiet" not in options:
+            running.assert_banner_first()
         yield running, lambda_client(endpoint)
 
 
@@ -42,10 +45,17 @@ def _callback_id(lam: Any, arn: str) -> str:
 
 
 def test_text_lines_tagged_with_the_execution(tmp_path: Path) -> None:
-    with serving() as (running, lam):
+    # A local time zone 14 hours ahead of UTC (a POSIX TZ rule: no tz database
+    # needed), so that a time shown in local time could not pass for UTC.
+    with serving(env={"TZ": "XYZ-14"}) as (running, lam):
         lam.invoke(FunctionName="echo", DurableExecutionName="live-echo", Payload=b'{"a": 1}')
+        shown = running.wait_for_line(r"^(\d\d:\d\d:\d\d\.\d{3}) UTC \[live-echo\]", "stdout")
+        now = datetime.now(UTC)
+        when = datetime.combine(now.date(), time.fromisoformat(shown.group(1)), UTC)
+        gap = abs((now - when).total_seconds())
+        assert min(gap, 86400 - gap) < 600, (shown.group(0), now)  # UTC (midnight aside)
         for pattern in (
-            r"^\d\d:\d\d:\d\d\.\d{3} \[live-echo\] execution 'live-echo' of echo started"
+            r"^\d\d:\d\d:\d\d\.\d{3} UTC \[live-echo\] execution 'live-echo' of echo started"
             r" with input \{\"a\": 1\}",
             r"\[live-echo\] invocation #1 started$",
             r"\[live-echo\] step 'echo' started",
@@ -74,7 +84,7 @@ def test_json_lines() -> None:
     with serving("--log-format", "json") as (running, lam):
         lam.invoke(FunctionName="approval", InvocationType="Event", Payload=b'{"order": 6}')
         running.wait_for_line(r"execution suspended", stream="stdout")
-    lines = [json.loads(line) for line in running.lines if line.startswith("{")]
+    lines = [json.loads(line) for line in running.lines("stdout") if line.startswith("{")]
     kinds = {line["Kind"] for line in lines}
     assert kinds == {"execution", "invocation", "operation", "log"}
     [log] = [line for line in lines if line["Kind"] == "log"]
@@ -82,7 +92,10 @@ def test_json_lines() -> None:
     started = lines[0]
     assert started["Event"]["EventType"] == "ExecutionStarted"
     assert started["FunctionName"] == "approval"
-    assert all(isinstance(line["Timestamp"], float) for line in lines)
+    for line in lines:  # ISO 8601 in UTC, as `history --json` shows times
+        assert datetime.fromisoformat(line["Timestamp"]).utcoffset() == timedelta(0)
+    assert datetime.fromisoformat(started["Event"]["EventTimestamp"]).tzinfo is not None
+    assert log["Record"]["Timestamp"] == log["Timestamp"]
 
 
 def test_quiet_prints_only_the_banner() -> None:
@@ -91,7 +104,7 @@ def test_quiet_prints_only_the_banner() -> None:
         os.killpg(running.process.pid, signal.SIGINT)
         code, out, _ = running.finish()
     assert code == 0
-    printed = "".join(running.lines) + out
+    printed = out
     assert "execution" not in printed.replace("durable execution", "")
     assert "trio-durable service stopped" in printed
 

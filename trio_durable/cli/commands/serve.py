@@ -94,12 +94,17 @@ async def _serve(args: argparse.Namespace) -> int:
         await nursery.start(
             partial(http.serve, service, sock=sock, host=args.host, limits=http_limits(args))
         )
-        print(f"trio-durable service listening on {endpoint}", flush=True)
-        print(f"  store: {args.store}", flush=True)
-        for function in functions.values():
-            print(f"  {function.describe(args.invoker)}", flush=True)
-        print(f"  point boto3 at it: export AWS_ENDPOINT_URL_LAMBDA={endpoint}", flush=True)
-        print(f"  web console: {endpoint}/", flush=True)
+        banner = [
+            f"trio-durable service listening on {endpoint}",
+            f"  store: {args.store}",
+            *(f"  {function.describe(args.invoker)}" for function in functions.values()),
+            f"  point boto3 at it: export AWS_ENDPOINT_URL_LAMBDA={endpoint}",
+            f"  web console: {endpoint}/",
+        ]
+        if live is not None:
+            live.start(banner)  # the banner first, through the log's own writer
+        else:
+            print("\n".join(banner), flush=True)
         async for _ in signals:
             break  # stop serving; the exit stack closes workers and the store
         nursery.cancel_scope.cancel()
