@@ -110,9 +110,8 @@ def test_run_timeline_shows_a_pause_and_a_resume() -> None:
         run.wait_for_line(r"\] execution resumed$")
         run.wait_for_line(r"invocation #2 started \(replay\)")
         run.wait_for_line(r"execution SUCCEEDED")
-        timeline = "".join(run.lines)  # read before finish(), which reads only the rest
-        status, out, err = run.finish()
-    assert status == 0, err
+        status, out, timeline = run.finish()
+    assert status == 0, timeline
     assert json.loads(out) == {"total": 3, "approval": '"yes"'}
     assert timeline.index("execution paused") < timeline.index("callback 'approval' succeeded")
     assert timeline.index("callback 'approval' succeeded") < timeline.index("execution resumed")
