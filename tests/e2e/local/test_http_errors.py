@@ -7,13 +7,13 @@ from botocore.parsers import RestJSONParser
 from local_service_harness import lambda_client
 
 from trio_durable.errors import ServiceError
-from trio_durable.local.http import _error_response
+from trio_durable.local.http.messages import error_response
 
 
 @pytest.mark.parametrize("code", sorted(ServiceError.HTTP_STATUS))
 def test_every_service_error_parses_as_its_modeled_exception(code: str) -> None:
     client = lambda_client("http://127.0.0.1:9")
-    response = _error_response(ServiceError(code, f"what went wrong: {code}"))
+    response = error_response(ServiceError(code, f"what went wrong: {code}"))
     parsed = RestJSONParser().parse(
         {
             "status_code": response.status,

@@ -3,7 +3,7 @@ JSON reads it needs beyond AWS's API.
 
 The console (``static/``: hand-written HTML, CSS and JavaScript, no build step)
 runs in the browser and only calls the service's HTTP API, the same routes boto3
-uses, plus the reads below, which AWS's API has no form for. ``local/http.py``
+uses, plus the reads below, which AWS's API has no form for. ``local/http/``
 routes ``GET /``, ``GET /console/{file}`` and ``GET /local/...`` here and
 translates query strings; these functions hold what the reads mean.
 
