@@ -59,6 +59,11 @@ class ValidationError(DurableExecutionError, ValueError):
     """An invalid configuration or argument, caught before anything is recorded."""
 
 
+class PluginLoadError(ValidationError):
+    """The plugins a handler is given, or ``DURABLE_EXECUTION_PLUGINS`` selects,
+    cannot be registered (named in the message); raised when it is decorated."""
+
+
 class SerializationError(DurableExecutionError):
     """A value could not be serialized or deserialized; never retried."""
 

@@ -38,7 +38,6 @@ from trio_durable.wire import (
 
 if TYPE_CHECKING:
     from trio_durable.operations.protocols import InvocationParts, OperationScope
-    from trio_durable.plugins import OperationInfo
 
 SUB_TYPE = "Callback"
 T = TypeVar("T")
@@ -57,7 +56,6 @@ class Callback(Generic[T]):
         "_invocation",
         "_op_id",
         "_owner",
-        "_plugin_info",
         "_result_type",
         "_serializer",
         "callback_id",
@@ -69,7 +67,6 @@ class Callback(Generic[T]):
         op_id: str,
         invocation: InvocationParts,
         serializer: Serializer,
-        plugin_info: OperationInfo | None = None,
         result_type: Any = Any,
     ) -> None:
         self.callback_id = callback_id
@@ -78,8 +75,6 @@ class Callback(Generic[T]):
         self._invocation = invocation
         self._owner = invocation.current_task()
         self._serializer = serializer
-        # Set while the plugins await this callback's end (reported once).
-        self._plugin_info = plugin_info
 
     def __repr__(self) -> str:
         return f"Callback(callback_id={self.callback_id!r})"
@@ -95,10 +90,6 @@ class Callback(Generic[T]):
                 f"callback {self.callback_id}: await result() in the task that created it"
             )
         op = await self._invocation.state.wait_for(self._op_id, _completed)
-        plugins = self._invocation.plugins
-        if plugins is not None and op.status.is_terminal:
-            plugins.operation_ended(self._plugin_info, op.status, op.error)
-            self._plugin_info = None
         if op.status is OperationStatus.SUCCEEDED:
             try:
                 value = self._serializer.deserialize(op.result)
@@ -142,7 +133,6 @@ async def create_callback(
         raise ValidationError(f"config must be a CallbackConfig, got {type(config).__name__}")
     invocation = ctx.invocation
     op_id, recorded = ctx.next_operation(OperationType.CALLBACK, SUB_TYPE, name)
-    plugin_info = ctx.plugin_info(op_id, OperationType.CALLBACK, SUB_TYPE, name, recorded)
     if recorded is not None:
         await invocation.checkpoint()
     else:
@@ -168,6 +158,5 @@ async def create_callback(
         op_id,
         invocation,
         config.serializer or invocation.serializer,
-        plugin_info,
         result_type,
     )

@@ -31,6 +31,7 @@ from trio_durable.errors import (
     error_object_from_exception,
 )
 from trio_durable.operations.protocols import OperationScope
+from trio_durable.plugins import AttemptOutcome, OperationInfo
 from trio_durable.runtime.failures import rebuild
 from trio_durable.serialization import Serializer
 from trio_durable.wire import (
@@ -71,9 +72,11 @@ async def run_child(
     sub_type: str = SUB_TYPE,
     encode: Encode = error_object_from_exception,
     decode: Decode = rebuild,
+    user_code: bool = True,
 ) -> Any:
     """Run ``await fn(child_scope, *args)`` as one child context (see the module
-    doc); returns its (recorded) result."""
+    doc); returns its (recorded) result. Each run of ``fn`` gets the plugins'
+    attempt hooks, unless it is not ``user_code`` (a batch's own body)."""
     if not callable(fn):
         raise ValidationError(f"run_in_child_context needs a callable, got {type(fn).__name__}")
     invocation = ctx.invocation
@@ -81,6 +84,7 @@ async def run_child(
     op_id, recorded = ctx.next_operation(OperationType.CONTEXT, sub_type, name)
 
     update = ctx.updates(op_id, OperationType.CONTEXT, sub_type, name)
+    labels = (sub_type, name) if user_code else None
     if recorded is not None:
         status = recorded.status
         if status is OperationStatus.SUCCEEDED and not recorded.replay_children:
@@ -90,42 +94,63 @@ async def run_child(
             await invocation.checkpoint()
             raise decode(recorded.error, ChildContextError)
         if status is OperationStatus.SUCCEEDED:  # recorded with ReplayChildren
-            result = await fn(ctx.child(op_id, replaying=True), *args)
+            result = await _body(ctx, fn, args, op_id, recorded, labels)
             await invocation.checkpoint()
             return serializer.deserialize(serializer.serialize(result))
     else:
         invocation.batcher.submit(update(OperationAction.START))
     batcher = invocation.batcher
     try:
-        result = await fn(ctx.child(op_id, replaying=recorded is not None), *args)
+        result = await _body(ctx, fn, args, op_id, recorded, labels)
         payload = serializer.serialize(result)
     except (NonDeterministicExecutionError, ServiceError):
         raise
     except Exception as exc:
         error = encode(exc)
         await batcher.checkpoint(update(OperationAction.FAIL, error=error))
-        _ended(ctx, op_id, sub_type, name, recorded, OperationStatus.FAILED, error)
         raise decode(error, ChildContextError) from exc
     if payload is not None and len(payload.encode()) > MAX_OPERATION_PAYLOAD_BYTES:
         batcher.submit(update(OperationAction.SUCCEED, replay_children=True))
     else:
         batcher.submit(update(OperationAction.SUCCEED, payload=payload))
     await invocation.checkpoint()
-    _ended(ctx, op_id, sub_type, name, recorded, OperationStatus.SUCCEEDED, None)
     return serializer.deserialize(payload)
 
 
-def _ended(
+async def _body(
     ctx: OperationScope,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
     op_id: str,
-    sub_type: str,
-    name: str | None,
     recorded: Operation | None,
-    status: OperationStatus,
-    error: ErrorObject | None,
-) -> None:
-    """The plugins' ``on_operation_end`` for this child context, if any plugin is registered."""
+    labels: tuple[str, str | None] | None,
+) -> Any:
+    """``await fn(child_scope, *args)``, between the plugins' attempt hooks when
+    ``labels`` (its subtype and name) are given: it is user code. The body
+    replays its recorded children when the context was recorded before."""
+    replaying = recorded is not None
+    child = ctx.child(op_id, replaying=replaying)
     plugins = ctx.invocation.plugins
-    if plugins is not None:
-        info = ctx.plugin_info(op_id, OperationType.CONTEXT, sub_type, name, recorded)
-        plugins.operation_ended(info, status, error)
+    if plugins is None or labels is None:
+        return await fn(child, *args)
+    if recorded is None:
+        sub_type, name = labels
+        info = plugins.operation_info(
+            op_id, OperationType.CONTEXT, sub_type, name, ctx.parent_id, None
+        )
+    else:
+        info = OperationInfo.of(plugins.execution_arn, recorded, is_replayed=True)
+    outcome, error = AttemptOutcome.INCOMPLETE, None
+    plugins.attempt_started(info, None, replaying_children=replaying)
+    try:
+        result = await fn(child, *args)
+    except (NonDeterministicExecutionError, ServiceError):
+        raise
+    except Exception as exc:
+        outcome, error = AttemptOutcome.FAILED, error_object_from_exception(exc)
+        raise
+    else:
+        outcome = AttemptOutcome.SUCCEEDED
+    finally:
+        plugins.attempt_ended(info, None, error, replaying_children=replaying, outcome=outcome)
+    return result

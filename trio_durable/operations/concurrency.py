@@ -100,7 +100,7 @@ async def run_batch(
     codec = _BatchCodec(config.serializer, invocation.serializer)
     batch = _Batch(kind, branches, config, config.item_serializer or invocation.serializer)
     result: BatchResult[Any] = await run_child(
-        ctx, batch.run, (), name=name, serializer=codec, sub_type=kind.sub_type
+        ctx, batch.run, (), name=name, serializer=codec, sub_type=kind.sub_type, user_code=False
     )
     return result
 

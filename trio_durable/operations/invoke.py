@@ -70,9 +70,6 @@ async def run_invoke(
             )
         )
     op = await invocation.state.wait_for(op_id, ended)
-    if invocation.plugins is not None:
-        info = ctx.plugin_info(op_id, OperationType.CHAINED_INVOKE, SUB_TYPE, name, recorded)
-        invocation.plugins.operation_ended(info, op.status, op.error)
     if op.status is OperationStatus.SUCCEEDED:
         return (config.result_serializer or invocation.serializer).deserialize(op.result)
     error = op.error or ErrorObject(

@@ -50,7 +50,6 @@ from trio_durable.wire import (
 
 if TYPE_CHECKING:
     from trio_durable.operations.protocols import OperationScope
-    from trio_durable.plugins import OperationInfo
 
 SUB_TYPE = "Step"
 _DEFAULT_CONFIG = StepConfig()
@@ -77,16 +76,10 @@ def callable_name(fn: Callable[..., Any]) -> str | None:
 
 
 async def fail_operation(
-    ctx: OperationScope,
-    update: Callable[..., OperationUpdate],
-    info: OperationInfo | None,
-    error: ErrorObject,
+    ctx: OperationScope, update: Callable[..., OperationUpdate], error: ErrorObject
 ) -> None:
-    """Record the operation's FAIL with ``error`` (awaited), then tell plugins it ended."""
+    """Record the operation's FAIL with ``error`` (awaited)."""
     await ctx.invocation.batcher.checkpoint(update(OperationAction.FAIL, error=error))
-    plugins = ctx.invocation.plugins
-    if plugins is not None:
-        plugins.operation_ended(info, OperationStatus.FAILED, error)
 
 
 def ready_or_done(op: Operation) -> bool:
@@ -183,7 +176,7 @@ async def run_step(
                 error = error_object_from_exception(exc)
                 if plugins is not None:
                     plugins.attempt_ended(info, attempt, error)
-                await fail_operation(ctx, update, info, error)
+                await fail_operation(ctx, update, error)
                 raise rebuild(error, StepError) from exc
             except Exception as exc:
                 failure = exc
@@ -205,15 +198,13 @@ async def run_step(
                     batcher.submit(succeed)
                     if is_async:  # a sync body's thread hop was a checkpoint already
                         await invocation.checkpoint()
-                if plugins is not None:
-                    plugins.operation_ended(info, _SUCCEEDED)
                 return value
         error = error_object_from_exception(failure)
         if plugins is not None and not isinstance(failure, StepInterruptedError):
             plugins.attempt_ended(info, attempt, error)
         delay = strategy.next_delay(failure, attempt)
         if delay is None:
-            await fail_operation(ctx, update, info, error)
+            await fail_operation(ctx, update, error)
             raise rebuild(error, StepError) from failure
         await batcher.checkpoint(
             update(OperationAction.RETRY, error=error, next_attempt_delay_seconds=delay)

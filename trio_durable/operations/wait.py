@@ -41,7 +41,4 @@ async def run_wait(ctx: OperationScope, duration: timedelta | float, *, name: st
                 wait_seconds=seconds,
             )
         )
-    op = await invocation.state.wait_for(op_id, ended)
-    if invocation.plugins is not None:
-        info = ctx.plugin_info(op_id, OperationType.WAIT, SUB_TYPE, name, recorded)
-        invocation.plugins.operation_ended(info, op.status, op.error)
+    await invocation.state.wait_for(op_id, ended)

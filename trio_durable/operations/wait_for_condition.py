@@ -128,14 +128,12 @@ async def run_wait_for_condition(
             error = error_object_from_exception(exc)
             if plugins is not None:
                 plugins.attempt_ended(info, attempt, error)
-            await fail_operation(ctx, update, info, error)
+            await fail_operation(ctx, update, error)
             raise rebuild(error, WaitForConditionError) from exc
         if plugins is not None:
             plugins.attempt_ended(info, attempt, None)
         if delay is None:
             await batcher.checkpoint(update(OperationAction.SUCCEED, payload=payload))
-            if plugins is not None:
-                plugins.operation_ended(info, OperationStatus.SUCCEEDED)
             return serializer.deserialize(payload)
         await batcher.checkpoint(
             update(OperationAction.RETRY, payload=payload, next_attempt_delay_seconds=delay)

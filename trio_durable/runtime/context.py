@@ -229,9 +229,7 @@ class ContextScope:
         plugins = self.invocation.plugins
         if plugins is None:
             return None
-        return plugins.operation_info(
-            self.invocation.execution_arn, op_id, type, sub_type, name, self.parent_id, recorded
-        )
+        return plugins.operation_info(op_id, type, sub_type, name, self.parent_id, recorded)
 
     def following(self) -> Operation | None:
         """The record of the operation this context would number next, if any."""

@@ -19,7 +19,7 @@ from typing import Any, overload
 from trio_durable.batcher.client import ServiceClient
 from trio_durable.errors import ValidationError
 from trio_durable.payloads import as_type
-from trio_durable.plugins import Plugin, plugin_runner
+from trio_durable.plugin_registry import Registered, plugin_registry
 from trio_durable.runtime.context import DurableContext
 from trio_durable.runtime.invocation import Workflow, run_invocation
 from trio_durable.runtime.step_context import callable_traits
@@ -51,7 +51,7 @@ class DurableHandler:
         *,
         client: Any = None,
         serializer: Serializer | None = None,
-        plugins: Iterable[Plugin] | None = None,
+        plugins: Iterable[Registered] | None = None,
         backend: str = "trio",
         input_type: Any = Any,
     ) -> None:
@@ -74,7 +74,7 @@ class DurableHandler:
             self._run = typed
         self.serializer = serializer or DEFAULT_SERIALIZER
         self._client = None if client is None else as_service_client(client)
-        self._plugins = plugin_runner(plugins)
+        self._plugins = plugin_registry(plugins)
         functools.update_wrapper(self, workflow)
 
     def __call__(self, event: Mapping[str, Any], lambda_context: Any = None) -> dict[str, Any]:
@@ -124,7 +124,7 @@ def durable_execution(
     *,
     client: Any = None,
     serializer: Serializer | None = None,
-    plugins: Iterable[Plugin] | None = None,
+    plugins: Iterable[Registered] | None = None,
     backend: str = "trio",
     input_type: Any = Any,
 ) -> Callable[[Workflow], DurableHandler]: ...
@@ -136,7 +136,7 @@ def durable_execution(
     *,
     client: Any = None,
     serializer: Serializer | None = None,
-    plugins: Iterable[Plugin] | None = None,
+    plugins: Iterable[Registered] | None = None,
     backend: str = "trio",
     input_type: Any = Any,
 ) -> DurableHandler | Callable[[Workflow], DurableHandler]:
@@ -144,11 +144,13 @@ def durable_execution(
 
     Use bare (``@durable_execution``) or with options
     (``@durable_execution(client=..., serializer=..., plugins=[...], backend=...)``).
-    ``backend="asyncio"`` makes the sync Lambda entry, and the local service's
-    in-process invoker, run the workflow on asyncio. ``input_type`` makes the
-    event a dataclass, TypedDict, pydantic model, tuple... (``payloads.py``) before
-    the workflow sees it; an event that does not fit fails the execution with a
-    ``SerializationError`` naming the field.
+    ``plugins`` are ``Plugin`` instances or plugin factories (one plugin per
+    invocation); ``DURABLE_EXECUTION_PLUGINS`` adds installed ones
+    (``plugin_registry.py``). ``backend="asyncio"`` makes the sync Lambda entry,
+    and the local service's in-process invoker, run the workflow on asyncio.
+    ``input_type`` makes the event a dataclass, TypedDict, pydantic model,
+    tuple... (``payloads.py``) before the workflow sees it; an event that does not
+    fit fails the execution with a ``SerializationError`` naming the field.
     """
     options: dict[str, Any] = {
         "client": client,

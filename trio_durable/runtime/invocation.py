@@ -26,7 +26,14 @@ from trio_durable.errors import (
     ValidationError,
     error_object_from_exception,
 )
-from trio_durable.plugins import InvocationEndInfo, InvocationInfo, PluginRunner
+from trio_durable.plugin_registry import PluginRegistry
+from trio_durable.plugins import (
+    InvocationEndInfo,
+    InvocationStartInfo,
+    OperationsView,
+    PluginRunner,
+    utc_time,
+)
 from trio_durable.runtime.context import DurableContext, Invocation
 from trio_durable.runtime.logger import WORKFLOW_LOGGER, DurableLogger
 from trio_durable.runtime.replay import ReplayHook
@@ -79,6 +86,17 @@ def parse_event(event: Mapping[str, Any]) -> tuple[str, str, StatePage]:
     return event["DurableExecutionArn"], event["CheckpointToken"], page
 
 
+def updated_operation_ids(event: Mapping[str, Any]) -> tuple[str, ...]:
+    """The event's ``UpdatedOperationIds``: operations changed outside the handler
+    since it last ran (none when the event does not say)."""
+    ids = event.get("UpdatedOperationIds")
+    if ids is None:
+        return ()
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ValidationError("UpdatedOperationIds must be a list of operation ids")
+    return tuple(ids)
+
+
 async def run_invocation(
     workflow: Workflow,
     event: Mapping[str, Any],
@@ -86,7 +104,7 @@ async def run_invocation(
     client: ServiceClient,
     serializer: Serializer,
     lambda_context: Any = None,
-    plugins: PluginRunner | None = None,
+    plugins: PluginRegistry | None = None,
     replay_hook: ReplayHook | None = None,
 ) -> dict[str, Any]:
     """Run one invocation and return the handler's answer (``{"Status": ...}``);
@@ -98,7 +116,11 @@ async def run_invocation(
     execution = state.get(state.execution_id or "")
     if execution is None:
         raise ValidationError(f"the state of {arn} has no EXECUTION operation")
-    actor = StateActor(state)
+    first = len(state) <= 1
+    runner = start_info = None
+    if plugins is not None:
+        start_info, runner = _start_plugins(plugins, event, state, execution, lambda_context)
+    actor = StateActor(state, None if runner is None else runner.merged)
     checkpoint, current_task, to_thread = _backend_primitives()
     answer: dict[str, Any] | None = None
     async with anyio.create_task_group() as group:
@@ -118,30 +140,58 @@ async def run_invocation(
             checkpoint=checkpoint,
             current_task=current_task,
             to_thread=to_thread,
-            plugins=plugins,
+            plugins=runner,
             replay_hook=replay_hook,
         )
-        first = len(state) <= 1
-        if plugins is not None:
-            plugins.emit("on_invocation_start", InvocationInfo(arn, first))
+        if runner is not None and start_info is not None:
+            runner.emit("on_invocation_start", start_info)
+            runner.ended_before(start_info.updated_operations)
         answer = await _run_workflow(workflow, invocation, execution, group)
         group.cancel_scope.cancel()
     if batcher.failure is not None:
         raise batcher.failure
     if answer is None:  # cancelled from outside before the workflow finished
         raise anyio.get_cancelled_exc_class()()
-    if plugins is not None:
+    if runner is not None and start_info is not None:
         error = answer.get("Error")
-        plugins.emit(
-            "on_invocation_end",
-            InvocationEndInfo(
-                arn,
-                first,
-                InvocationStatus(answer["Status"]),
-                None if error is None else error_from_wire(error),
-            ),
+        status = InvocationStatus(answer["Status"])
+        result = answer.get("Result", "" if status is InvocationStatus.SUCCEEDED else None)
+        end_info = InvocationEndInfo(
+            execution_arn=arn,
+            is_first_invocation=first,
+            request_id=start_info.request_id,
+            execution_start_time=start_info.execution_start_time,
+            operations=OperationsView(arn, state.snapshot(), runner.replayed),
+            status=status,
+            error=None if error is None else error_from_wire(error),
+            execution_result=result,
         )
+        runner.emit("on_invocation_end", end_info)
     return answer
+
+
+def _start_plugins(
+    registry: PluginRegistry,
+    event: Mapping[str, Any],
+    state: ExecutionState,
+    execution: Operation,
+    lambda_context: Any,
+) -> tuple[InvocationStartInfo, PluginRunner]:
+    """The start info of this invocation, and its plugins (factories called)."""
+    arn = event["DurableExecutionArn"]
+    operations = state.snapshot()
+    replayed = frozenset(operations)
+    updated = {i: operations[i] for i in updated_operation_ids(event) if i in operations}
+    request_id = getattr(lambda_context, "aws_request_id", None)
+    info = InvocationStartInfo(
+        execution_arn=arn,
+        is_first_invocation=len(operations) <= 1,
+        request_id=request_id if isinstance(request_id, str) else None,
+        execution_start_time=utc_time(execution.start_timestamp),
+        operations=OperationsView(arn, operations, replayed),
+        updated_operations=OperationsView(arn, updated, replayed),
+    )
+    return info, registry.start(info, replayed)
 
 
 async def _run_workflow(

@@ -17,7 +17,7 @@ woken task next runs), so the supervisor never sees a stale "all parked".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from trio_durable.runtime.mailbox import Mailbox
@@ -90,6 +90,14 @@ class ExecutionState:
     def get(self, op_id: str) -> Operation | None:
         return self._operations.get(op_id)
 
+    def view(self) -> Mapping[str, Operation]:
+        """The operations by id (live: read-only, do not keep)."""
+        return self._operations
+
+    def snapshot(self) -> dict[str, Operation]:
+        """A copy of the operations by id, in the order they became known."""
+        return dict(self._operations)
+
     def apply(self, operations: Iterable[Operation]) -> None:
         """Merge ``operations`` (newer replaces older) and wake who is parked on them."""
         for op in operations:
@@ -148,12 +156,21 @@ class StateActorStatistics:
     operations: int
 
 
-class StateActor:
-    """The one writer of an ``ExecutionState``: applies merges in arrival order."""
+MergeObserver = Callable[
+    [tuple[Operation, ...], list[Operation | None], Mapping[str, Operation]], None
+]
+"""Told of each merge once it is applied, before its acknowledgements are set:
+the merged operations, what each replaced (``None``: new), and every operation."""
 
-    def __init__(self, state: ExecutionState) -> None:
+
+class StateActor:
+    """The one writer of an ``ExecutionState``: applies merges in arrival order
+    (and tells its observer, the plugins' ``PluginRunner.merged``, if any)."""
+
+    def __init__(self, state: ExecutionState, observer: MergeObserver | None = None) -> None:
         self.state = state
         self._mailbox: Mailbox[Merge] = Mailbox()
+        self._observer = observer
         self.merges_applied = 0
 
     def submit(self, merge: Merge) -> None:
@@ -186,10 +203,15 @@ class StateActor:
             self._apply_queued()
 
     def _apply_queued(self) -> None:
-        mailbox = self._mailbox
+        mailbox, state, observer = self._mailbox, self.state, self._observer
         while mailbox:
             merge = mailbox.popleft()
-            self.state.apply(merge.operations)
+            if observer is None:
+                state.apply(merge.operations)
+            else:
+                before = [state.get(op.id) for op in merge.operations]
+                state.apply(merge.operations)
+                observer(merge.operations, before, state.view())
             self.merges_applied += 1
             for ack in merge.acks:
                 ack.set()

@@ -21,6 +21,7 @@ from trio_durable import (
     OperationEndInfo,
     OperationInfo,
     Plugin,
+    PluginLoadError,
     RetryStrategy,
     StepConfig,
     StepSemantics,
@@ -148,12 +149,16 @@ async def test_child_context_wait_and_replay() -> None:
     assert plugin.events == [
         ("invocation-start", True),
         ("op-start", "CONTEXT", "child", False),
+        ("attempt-start", "child", None),  # the child context's function
         ("op-start", "STEP", "in-child", False),
         ("attempt-start", "in-child", 1),
         ("attempt-end", "in-child", 1, "SUCCEEDED"),
+        ("attempt-end", "child", None, "SUCCEEDED"),
+        ("op-start", "WAIT", "pause", False),
+        # Ends come with the service's answers: the step's and the context's
+        # SUCCEED (not waited for) went out together, after the wait's start.
         ("op-end", "STEP", "in-child", "SUCCEEDED"),
         ("op-end", "CONTEXT", "child", "SUCCEEDED"),
-        ("op-start", "WAIT", "pause", False),
         ("invocation-end", "PENDING"),
         # Replay: the child and the finished wait are replayed from their records.
         ("invocation-start", False),
@@ -272,9 +277,9 @@ def test_plugins_must_be_plugin_instances() -> None:
     async def handler(event: Any, ctx: DurableContext) -> None:
         return None
 
-    with pytest.raises(ValidationError, match="a class: pass an instance"):
+    with pytest.raises(PluginLoadError, match=r"plugins\[0\] .*a plugin class: pass an instance"):
         durable_execution(plugins=[Recorder])(handler)  # type: ignore[list-item]
-    with pytest.raises(ValidationError, match="got str"):
+    with pytest.raises(ValidationError, match="got an instance of str"):
         durable_execution(plugins=["x"])(handler)  # type: ignore[list-item]
     with pytest.raises(ValidationError, match="a list of Plugin"):
         durable_execution(plugins=Recorder())(handler)  # type: ignore[arg-type]

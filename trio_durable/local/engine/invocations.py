@@ -19,6 +19,7 @@ from trio_durable.wire import (
     ExecutionStatus,
     InvocationStatus,
     OperationStatus,
+    OperationType,
     StatePage,
     error_from_wire,
 )
@@ -62,9 +63,16 @@ def take(tables: Tables, config: Config) -> list[InvocationRequest]:
             "s",
             page_size,
         )
+        # Changed since the handler last saw the state: every change a checkpoint
+        # answered is cleared from ``dirty`` (the execution's own start is no update).
+        updated = tuple(
+            op_id
+            for op_id in ex.dirty
+            if ex.ops[op_id].operation.type is not OperationType.EXECUTION
+        )
         requests.append(
             InvocationRequest(
-                arn, rec.function_name, request_id, token, StatePage(first, rest_marker)
+                arn, rec.function_name, request_id, token, StatePage(first, rest_marker), updated
             )
         )
     if action.stages:

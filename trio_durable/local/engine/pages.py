@@ -24,13 +24,15 @@ START_MARKER = "0"
 @dataclass(frozen=True, slots=True)
 class InvocationRequest:
     """One invocation the engine asks for, with the first page of the state as it
-    was when the invocation started."""
+    was when the invocation started, and the operations that changed since the
+    handler last saw the state (a timer, a callback, a chained invoke's end)."""
 
     execution_arn: str
     function_name: str
     request_id: str
     checkpoint_token: str
     first_page: StatePage
+    updated_operation_ids: tuple[str, ...] = ()
 
     @property
     def event(self) -> dict[str, Any]:
@@ -49,6 +51,7 @@ class InvocationRequest:
             "DurableExecutionArn": self.execution_arn,
             "CheckpointToken": self.checkpoint_token,
             "InitialExecutionState": state_page_to_wire(page),
+            "UpdatedOperationIds": list(self.updated_operation_ids),
         }
 
 
