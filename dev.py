@@ -23,6 +23,8 @@ PYTHON = BIN / "python"
 # The conformance validator declares Python >= 3.14 but runs on 3.11; its own
 # needs (boto3, packaging, pyyaml) come with the dev extra.
 CONFORMANCE_VALIDATOR = "aws-durable-execution-conformance-tests==1.0.0"
+# The conformance repository's main branch (read-only test data of the steering checkout).
+CONFORMANCE_MAIN = ROOT.parent / "shared" / "conformance-main"
 # The deploy test (tests/e2e/local/test_deploy.py) runs `sam validate` and `sam build`.
 # aws-sam-cli pins its own boto3 and more, so it gets an environment of its own.
 SAM_CLI = "aws-sam-cli==1.170.0"
@@ -88,6 +90,29 @@ def demo(_: argparse.Namespace) -> int:
     return run(PYTHON, "examples/order_workflow.py", check=False)
 
 
+def conformance_main() -> list[tuple[str, list[str | Path]]]:
+    """The requirement files of the conformance repository's main branch (171, the
+    released 155 among them), when the steering checkout beside this one has them."""
+    if not CONFORMANCE_MAIN.is_dir():
+        print(f"dev.py: {CONFORMANCE_MAIN} is not here: the main-branch conformance"
+              " requirements (10-8 to 10-23) are not run", flush=True)  # fmt: skip
+        return []
+    return [
+        (
+            "conformance main",
+            [
+                PYTHON,
+                "-m",
+                "conformance",
+                "--requirements",
+                CONFORMANCE_MAIN,
+                "--report",
+                ".conformance/report-main.json",
+            ],
+        )
+    ]
+
+
 def test(args: argparse.Namespace) -> int:
     ensure_venv()
     install("dev")
@@ -103,6 +128,7 @@ def test(args: argparse.Namespace) -> int:
             [PYTHON, "-m", "trio_durable.lint", "examples", "conformance/handlers"],
         ),
         ("conformance", [PYTHON, "-m", "conformance"]),
+        *conformance_main(),
         ("stress", [PYTHON, "-m", "stress", "--quick"]),
         ("bench", [PYTHON, "-m", "bench", "--quick"]),
         # Last, so that pytest's summary closes the output.

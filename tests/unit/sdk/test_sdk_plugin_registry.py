@@ -221,6 +221,9 @@ async def test_the_variable_selects_installed_entry_points(
     assert td_test_plugins.shared.starts == [True, False]  # one instance, both invocations
     assert td_test_plugins.Audit.made == 1 + 2  # the shared one, then one per invocation
     assert len(factory.log) == 4  # explicit plugins keep working beside them
+    registry = plugin_registry([factory])
+    assert registry is not None
+    assert registry.entries == (factory, td_test_plugins.shared, td_test_plugins.audit)
 
 
 def test_selection_errors_name_the_plugin(
