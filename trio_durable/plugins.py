@@ -149,10 +149,11 @@ class OperationChangeInfo:
 class InvocationInfo:
     """The invocation a hook is about.
 
-    ``request_id`` is the Lambda request id (``lambda_context.aws_request_id``);
-    ``execution_start_time`` when the execution started; ``operations`` the
-    execution's operations as this hook sees them (at the invocation's start,
-    or at its end).
+    ``request_id`` is the Lambda request id (``lambda_context.aws_request_id``),
+    ``lambda_context`` the handler's Lambda context itself (``None`` when it was
+    given none); ``execution_start_time`` when the execution started;
+    ``operations`` the execution's operations as this hook sees them (at the
+    invocation's start, or at its end).
     """
 
     execution_arn: str
@@ -160,6 +161,7 @@ class InvocationInfo:
     request_id: str | None = None
     execution_start_time: datetime | None = None
     operations: Mapping[str, OperationInfo] = field(default_factory=_no_operations, repr=False)
+    lambda_context: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

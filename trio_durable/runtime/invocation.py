@@ -162,6 +162,7 @@ async def run_invocation(
             request_id=start_info.request_id,
             execution_start_time=start_info.execution_start_time,
             operations=OperationsView(arn, state.snapshot(), runner.replayed),
+            lambda_context=lambda_context,
             status=status,
             error=None if error is None else error_from_wire(error),
             execution_result=result,
@@ -190,6 +191,7 @@ def _start_plugins(
         execution_start_time=utc_time(execution.start_timestamp),
         operations=OperationsView(arn, operations, replayed),
         updated_operations=OperationsView(arn, updated, replayed),
+        lambda_context=lambda_context,
     )
     return info, registry.start(info, replayed)
 

@@ -158,6 +158,7 @@ async def test_infos_carry_what_the_service_recorded(
     first, second = infos.by_hook["invocation-start"]
     assert first.is_first_invocation and not second.is_first_invocation
     assert first.request_id and second.request_id and first.request_id != second.request_id
+    assert first.lambda_context.aws_request_id == first.request_id
     assert first.execution_start_time == second.execution_start_time is not None
     assert len(first.operations) == 1 and not first.updated_operations
     # The wait elapsed between the invocations: the service says so, and it ends then.

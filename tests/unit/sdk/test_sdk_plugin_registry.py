@@ -96,12 +96,16 @@ async def test_a_failing_factory_leaves_its_plugin_out_of_that_invocation(
     assert answers[-1] == {"Status": "SUCCEEDED", "Result": '"done"'}
     assert len(factory.log) == 4
     messages = [r.getMessage() for r in caplog.records]
-    assert messages.count(
-        "plugin factory Broken raised in create_plugin (no plugin this invocation)"
-    ) == 2
-    assert messages.count(
-        "plugin factory Wrong returned str, not a Plugin (no plugin this invocation)"
-    ) == 2
+    assert (
+        messages.count("plugin factory Broken raised in create_plugin (no plugin this invocation)")
+        == 2
+    )
+    assert (
+        messages.count(
+            "plugin factory Wrong returned str, not a Plugin (no plugin this invocation)"
+        )
+        == 2
+    )
 
 
 def test_registration_refuses_what_is_neither_plugin_nor_factory() -> None:
@@ -226,9 +230,7 @@ async def test_the_variable_selects_installed_entry_points(
     assert registry.entries == (factory, td_test_plugins.shared, td_test_plugins.audit)
 
 
-def test_selection_errors_name_the_plugin(
-    installed: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_selection_errors_name_the_plugin(installed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def decorate(names: str) -> None:
         monkeypatch.setenv(ENVIRONMENT_VARIABLE, names)
         durable_execution(workflow)
