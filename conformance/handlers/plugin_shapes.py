@@ -57,12 +57,16 @@ CANONICAL = {
 }
 
 
+# Not data: the Lambda context object the handler was given.
+NOT_DUMPED = frozenset({"lambda_context"})
+
+
 def canonical(info: Any, **renamed: str) -> dict[str, Any]:
     """Every set field of ``info`` under its canonical name (``renamed`` overrides)."""
     out: dict[str, Any] = {}
     for field in fields(info):
         value = getattr(info, field.name)
-        if value is None:
+        if value is None or field.name in NOT_DUMPED:
             continue
         key = renamed.get(field.name) or CANONICAL[field.name]
         if isinstance(value, Mapping):
