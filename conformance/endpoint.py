@@ -59,7 +59,11 @@ def serving(requirements: Sequence[Requirement], region: str) -> Iterator[str]:
                 invoker = await make_invoker(requirement, endpoint, region, stack)
                 service.register_function(requirement.function, invoker)
             for target in TARGETS:
-                service.register_function(target.function, in_process_invoker(target.handler))
+                service.register_function(
+                    target.function,
+                    in_process_invoker(target.handler),
+                    tenant_isolation_mode=target.tenant_isolation_mode,
+                )
             async with trio.open_nursery() as nursery:
                 await nursery.start(functools.partial(serve, service, sock=sock))
                 started.put(None)

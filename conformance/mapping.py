@@ -23,6 +23,7 @@ class Target:
 
     function: str
     handler: str
+    tenant_isolation_mode: str | None = None
 
 
 ECHO_TARGET = Target("conformance-target-echo", "conformance.handlers.invoke:echo_target")
@@ -30,7 +31,11 @@ FAILING_TARGET = Target("conformance-target-fails", "conformance.handlers.invoke
 MEASURING_TARGET = Target(
     "conformance-target-measure", "conformance.handlers.invoke:measuring_target"
 )
-TARGETS: tuple[Target, ...] = (ECHO_TARGET, FAILING_TARGET, MEASURING_TARGET)
+# 5-8 invokes "a target function with tenant isolation": the echo, PER_TENANT.
+TENANT_ECHO_TARGET = Target(
+    "conformance-target-tenant-echo", "conformance.handlers.invoke:echo_target", "PER_TENANT"
+)
+TARGETS: tuple[Target, ...] = (ECHO_TARGET, FAILING_TARGET, MEASURING_TARGET, TENANT_ECHO_TARGET)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from conformance.handlers.support import UppercaseSerializer
-from conformance.mapping import ECHO_TARGET, FAILING_TARGET, MEASURING_TARGET
+from conformance.mapping import ECHO_TARGET, FAILING_TARGET, MEASURING_TARGET, TENANT_ECHO_TARGET
 from trio_durable import DurableContext, InvokeConfig, InvokeError, durable_execution
 from trio_durable.serialization import DEFAULT_SERIALIZER
 
@@ -102,9 +102,9 @@ async def invoke_large_payload(event: Any, ctx: DurableContext) -> Any:
 
 @durable_execution
 async def invoke_tenant(event: Any, ctx: DurableContext) -> Any:
-    """5-8: the invoke carries the input's tenant id."""
+    """5-8: the invoke carries the input's tenant id to a tenant-isolated target."""
     config = InvokeConfig(tenant_id=event["tenantId"])
-    return await ctx.invoke(ECHO, event["payload"], config=config)
+    return await ctx.invoke(TENANT_ECHO_TARGET.function, event["payload"], config=config)
 
 
 @durable_execution

@@ -47,12 +47,15 @@ class HostedFunction:
     execution_timeout_seconds: int | None = None
     retention_period_days: int | None = None
     worker_environment: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    tenant_isolation_mode: str | None = None
 
     def describe(self, invoker: str) -> str:
         """How ``serve`` lists it."""
         settings = f"{invoker}, timeout {self.invocation_timeout_seconds:g} s"
         if self.execution_timeout_seconds is not None:
             settings += f", execution timeout {self.execution_timeout_seconds} s"
+        if self.tenant_isolation_mode is not None:
+            settings += f", tenancy {self.tenant_isolation_mode}"
         return f"function {self.name} -> {self.target} ({settings})"
 
 
@@ -119,6 +122,7 @@ def register_hosted(
             invocation_timeout_seconds=function.invocation_timeout_seconds,
             execution_timeout_seconds=function.execution_timeout_seconds,
             retention_period_days=function.retention_period_days,
+            tenant_isolation_mode=function.tenant_isolation_mode,
         )
 
 
@@ -137,15 +141,16 @@ def _template_functions(args: argparse.Namespace, out: TextIO) -> list[HostedFun
     )
     for warning in template.warnings:
         print(f"trio-durable: warning: {warning}", file=out, flush=True)
-    for spec in template.functions:
-        if spec.tenant_isolation_mode is not None:
-            print(
-                f"trio-durable: warning: {spec.name}: TenancyConfig"
-                f" {spec.tenant_isolation_mode} is read, but invocations are not isolated"
-                " per tenant locally",
-                file=out,
-                flush=True,
-            )
+    isolated = [spec.name for spec in template.functions if spec.tenant_isolation_mode]
+    if isolated and args.invoker != "subprocess":
+        print(
+            f"trio-durable: warning: {', '.join(isolated)}: TenancyConfig PER_TENANT:"
+            " each invoke must name its tenant, but --invoker inprocess runs every"
+            " tenant in this one process (no isolation); --invoker subprocess gives"
+            " each tenant worker processes of its own",
+            file=out,
+            flush=True,
+        )
     if args.invoker == "subprocess":
         return [_hosted(spec, _worker_environment(spec)) for spec in template.functions]
     _prepare_this_process(template.functions)
@@ -160,6 +165,7 @@ def _hosted(spec: FunctionSpec, environment: Mapping[str, str]) -> HostedFunctio
         execution_timeout_seconds=spec.execution_timeout_seconds,
         retention_period_days=spec.retention_period_days,
         worker_environment=MappingProxyType(dict(environment)),
+        tenant_isolation_mode=spec.tenant_isolation_mode,
     )
 
 

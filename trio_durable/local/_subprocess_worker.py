@@ -47,6 +47,7 @@ class LambdaContext:
     memory_limit_in_mb: int = 128
     log_group_name: str = ""
     log_stream_name: str = ""
+    tenant_id: str | None = None
     _deadline: float = field(default=0.0, repr=False)
 
     def get_remaining_time_in_millis(self) -> int:
@@ -112,6 +113,7 @@ def serve(target: str, request_fd: int, answer_fd: int) -> None:
             aws_request_id=request["RequestId"],
             function_name=request["FunctionName"],
             invoked_function_arn=request.get("FunctionArn", ""),
+            tenant_id=request.get("TenantId"),
             _deadline=time.monotonic() + request["TimeoutSeconds"],
         )
         reply: dict[str, Any]

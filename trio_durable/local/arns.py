@@ -22,6 +22,8 @@ _FUNCTION_ARN = re.compile(
 )
 _QUALIFIED_NAME = re.compile(r"([a-zA-Z0-9_-]+):(?:\$LATEST|[0-9]+|[a-zA-Z0-9_-]+)")
 EXECUTION_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+TENANT_ID = re.compile(r"[a-zA-Z0-9._:/=+\-@ ]{1,256}")
+"""Invoke's TenantId (botocore's pattern and length)."""
 
 
 def function_arn(region: str, account: str, function_name: str) -> str:

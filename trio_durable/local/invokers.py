@@ -60,7 +60,8 @@ class LocalLambdaContext:
     """The Lambda context object a locally invoked handler receives.
 
     ``durable_client`` is the ``ServiceClient`` that reaches the local service
-    from where the handler runs.
+    from where the handler runs; ``tenant_id`` is the tenant the execution was
+    invoked for (Lambda's ``context.tenant_id``), None without tenant isolation.
     """
 
     function_name: str
@@ -71,6 +72,7 @@ class LocalLambdaContext:
     memory_limit_in_mb: int = 128
     log_group_name: str = ""
     log_stream_name: str = ""
+    tenant_id: str | None = None
     deadline_epoch: float = field(
         default_factory=lambda: time.time() + MAX_INVOCATION_TIMEOUT_SECONDS
     )
@@ -89,6 +91,7 @@ def _context(
         invoked_function_arn=function_arn,
         durable_client=client,
         log_group_name=f"/aws/lambda/{request.function_name}",
+        tenant_id=request.tenant_id,
         deadline_epoch=time.time() + service.invocation_timeout(request.function_name),
     )
 

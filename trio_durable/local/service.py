@@ -168,6 +168,7 @@ class LocalService:
         invocation_timeout_seconds: float = MAX_INVOCATION_TIMEOUT_SECONDS,
         execution_timeout_seconds: int | None = None,
         retention_period_days: int | None = None,
+        tenant_isolation_mode: str | None = None,
     ) -> None:
         """Route invocations of function ``name`` to ``invoker`` (replaces any).
 
@@ -178,7 +179,11 @@ class LocalService:
         timeout of its executions started without one, chained invokes included
         (default: the service's). ``retention_period_days`` (its RetentionPeriodInDays,
         1 to 90) is how long its executions that end from now on are kept (default:
-        the service's ``retention_period_days``).
+        the service's ``retention_period_days``). ``tenant_isolation_mode``
+        (its TenancyConfig's TenantIsolationMode: ``"PER_TENANT"`` or None) makes
+        each invoke name its tenant, which every invocation's context carries; the
+        invoker decides whether tenants share a process (``SubprocessInvoker``
+        never lets them).
         """
         if not 0 < invocation_timeout_seconds <= MAX_INVOCATION_TIMEOUT_SECONDS:
             raise ValidationError(
@@ -188,6 +193,10 @@ class LocalService:
             )
         if execution_timeout_seconds is not None:
             check_timeout(execution_timeout_seconds)
+        if tenant_isolation_mode not in (None, "PER_TENANT"):
+            raise ValidationError(
+                f"tenant_isolation_mode must be PER_TENANT or None, got {tenant_isolation_mode!r}"
+            )
         if retention_period_days is not None and not (
             1 <= retention_period_days <= MAX_RETENTION_DAYS
         ):
@@ -198,6 +207,10 @@ class LocalService:
         name = arns.function_name_of(name)
         self._invokers[name] = invoker
         self._timeouts[name] = invocation_timeout_seconds
+        if tenant_isolation_mode is None:
+            self.engine.tenant_isolated.discard(name)
+        else:
+            self.engine.tenant_isolated.add(name)
         for table, value in (
             (self.engine.execution_timeouts, execution_timeout_seconds),
             (self.engine.retention_days, retention_period_days),
@@ -261,14 +274,20 @@ class LocalService:
         *,
         execution_name: str | None = None,
         timeout_seconds: int | None = None,
+        tenant_id: str | None = None,
     ) -> StartedExecution:
-        """Start an execution (idempotent by ``execution_name`` for the same input);
-        the function must be registered."""
+        """Start an execution (idempotent by ``execution_name`` for the same input),
+        for ``tenant_id`` if its function has tenant isolation; the function must be
+        registered."""
         name = arns.function_name_of(function_name)
         if name not in self._invokers:
             raise not_found(f"FunctionName: function {name!r} is not registered")
         started = self.engine.start_execution(
-            name, payload, execution_name=execution_name, timeout_seconds=timeout_seconds
+            name,
+            payload,
+            execution_name=execution_name,
+            timeout_seconds=timeout_seconds,
+            tenant_id=tenant_id,
         )
         self._after()
         return started

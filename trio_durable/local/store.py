@@ -73,7 +73,8 @@ class ExecutionRecord:
     target of a CHAINED_INVOKE back to the operation that started it. ``pause`` is
     set while the execution is paused (its status stays RUNNING: pending operations
     still complete, only invocations are held back); ``last_control`` is the last
-    pause or resume request that carried a ClientToken.
+    pause or resume request that carried a ClientToken. ``tenant_id`` is the tenant
+    it was invoked for (Invoke's TenantId), which every invocation of it carries.
     """
 
     arn: str
@@ -99,6 +100,7 @@ class ExecutionRecord:
     parent_operation_id: str | None = None
     pause: PauseState | None = None
     last_control: ControlReceipt | None = None
+    tenant_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,10 @@ Workers start on demand (``check_targets`` loads every target in one
 process, to report a handler that cannot load without starting a worker per
 function) and stop when idle too long.
 
+A worker serves one tenant only (the ``tenant_id`` of the invocation it started
+for; None for functions without tenant isolation), so tenants never share a
+process, as Lambda's tenant isolation promises for execution environments.
+
 When a worker dies mid-invocation (``os._exit``, a segfault, an OOM kill) the
 invocation raises ``InvocationError`` (``Runtime.ExitError``) and the worker is
 replaced on the next invocation; so does a handler that raises. Workers exit
@@ -54,11 +58,12 @@ class SubprocessInvokerStatistics:
 
 
 class _Worker:
-    __slots__ = ("process", "stdin", "stdout")
+    __slots__ = ("process", "stdin", "stdout", "tenant_id")
 
-    def __init__(self, process: trio.Process) -> None:
+    def __init__(self, process: trio.Process, tenant_id: str | None = None) -> None:
         assert process.stdin is not None and process.stdout is not None
         self.process = process
+        self.tenant_id = tenant_id
         self.stdin = process.stdin
         self.stdout = process.stdout
 
@@ -87,8 +92,10 @@ class SubprocessInvoker:
     ``idle_timeout`` seconds without one. Waiting for a free or a new worker does
     not count against the Lambda timeout: the timeout starts when the handler does
     (loading the handler in a new worker may take up to ``LOAD_TIMEOUT_SECONDS``,
-    then the invocation fails with ``Runtime.InitError``).
-    ``env`` adds to (and overrides) the environment the workers inherit. Use it as
+    then the invocation fails with ``Runtime.InitError``). Each worker serves
+    one tenant: an invocation takes an idle worker of its own tenant or a new
+    one, stopping the longest idle worker of another tenant when ``max_workers``
+    are running. ``env`` adds to (and overrides) the environment the workers inherit. Use it as
     an async context manager, or call ``aclose`` to stop the idle workers.
     """
 
@@ -109,6 +116,7 @@ class SubprocessInvoker:
         self.target = target
         self._env = worker_env(endpoint, region, env)
         self._limiter = trio.CapacityLimiter(max_workers)
+        self._max_workers = max_workers
         self._idle_timeout = idle_timeout
         self._idle: list[tuple[_Worker, float]] = []  # with the time each stops; oldest first
         self._reaping = False
@@ -124,7 +132,7 @@ class SubprocessInvoker:
         with service.untimed(request):
             await self._limiter.acquire()
             try:
-                worker = await self._worker()
+                worker = await self._worker(request.tenant_id)
             except BaseException:
                 self._limiter.release()
                 raise
@@ -165,12 +173,18 @@ class SubprocessInvoker:
             except InvocationError as exc:
                 raise ValidationError(exc.message) from None
 
-    async def _worker(self) -> _Worker:
-        """An idle worker (the one that ran last), or a new one."""
-        if self._idle:
-            return self._idle.pop()[0]
+    async def _worker(self, tenant_id: str | None) -> _Worker:
+        """An idle worker of ``tenant_id`` (the one that ran last), or a new one."""
+        for index in range(len(self._idle) - 1, -1, -1):
+            if self._idle[index][0].tenant_id == tenant_id:
+                return self._idle.pop(index)[0]
+        # Every invocation holding a limiter token (this one too) has or gets a
+        # worker: make room among the idle ones of other tenants.
+        while self._idle and self._limiter.borrowed_tokens + len(self._idle) > self._max_workers:
+            worker, _ = self._idle.pop(0)
+            await worker.kill()
         with trio.move_on_after(LOAD_TIMEOUT_SECONDS) as loading:
-            return await self._spawn()
+            return await self._spawn(tenant_id)
         assert loading.cancelled_caught
         raise InvocationError(
             f"the worker for {self.target!r} did not load its handler within"
@@ -198,7 +212,7 @@ class SubprocessInvoker:
         finally:
             self._reaping = False
 
-    async def _spawn(self) -> _Worker:
+    async def _spawn(self, tenant_id: str | None = None) -> _Worker:
         process = await trio.lowlevel.open_process(
             [sys.executable, "-m", "trio_durable.local._subprocess_worker", self.target],
             stdin=subprocess.PIPE,
@@ -206,7 +220,7 @@ class SubprocessInvoker:
             env=self._env,
         )
         self._started += 1
-        worker = _Worker(process)
+        worker = _Worker(process, tenant_id)
         try:
             hello = await _receive_frame(worker.stdout)
         except BaseException:
@@ -230,6 +244,7 @@ class SubprocessInvoker:
                 "RequestId": request.request_id,
                 "FunctionName": request.function_name,
                 "TimeoutSeconds": timeout_seconds,
+                "TenantId": request.tenant_id,
                 "Event": request.event,
             }
         )

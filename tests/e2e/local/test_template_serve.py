@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_harness import Running, background, cli
@@ -74,11 +75,13 @@ Resources:
 
 CALLER = """\
 import os
-from trio_durable import durable_execution
+from trio_durable import InvokeConfig, durable_execution
 
 @durable_execution
 async def handler(event, ctx):
-    echoed = await ctx.invoke(os.environ["TARGET_FUNCTION"], event, name="echo")
+    echoed = await ctx.invoke(
+        os.environ["TARGET_FUNCTION"], event, name="echo", config=InvokeConfig(tenant_id="blue")
+    )
     return {
         "echoed": echoed,
         "greeting": os.environ["GREETING"],
@@ -102,6 +105,8 @@ async def handler(event, ctx):
         "role": os.environ["ROLE"],
         "file": __file__,
         "lambda": {name: os.environ.get(name) for name in lambda_variables},
+        "tenant": ctx.lambda_context.tenant_id,
+        "pid": os.getpid(),
     }
 """
 
@@ -154,9 +159,12 @@ def test_several_functions_an_invoke_target_from_the_environment_and_warnings(
     server.wait_for_line(r"warning: property MemorySize is not applied locally \(Caller, Echo,")
     server.wait_for_line(r"warning: property Policies is not applied locally \(Caller\)")
     server.wait_for_line(r"warning: not served \(no DurableConfig\): NotDurable")
-    server.wait_for_line(
-        r"Echo: TenancyConfig PER_TENANT is read, but invocations are not isolated per tenant"
-    )
+    if invoker == "inprocess":
+        server.wait_for_line(
+            r"Echo: TenancyConfig PER_TENANT: each invoke must name its tenant, but --invoker"
+            r" inprocess runs every tenant in this one process \(no isolation\)"
+        )
+    server.wait_for_line(r"function Echo -> .*tenancy PER_TENANT\)$", "stdout")
     # A template function has its own Timeout; --invocation-timeout is for --function ones.
     server.wait_for_line(
         r"function Slow -> flows\.slow:handler \(\w+, timeout 1 s, execution timeout 600 s\)",
@@ -173,6 +181,7 @@ def test_several_functions_an_invoke_target_from_the_environment_and_warnings(
     assert result["target_arn"] == "arn:aws:lambda:us-east-1:123456789012:function:Echo"
     assert result["echoed"]["event"] == {"n": 1}
     assert result["echoed"]["role"] == "echo"
+    assert result["echoed"]["tenant"] == "blue"  # the chained invoke's TenantId
     # Two functions, each with its own app.py: each ran its own.
     assert result["echoed"]["file"].endswith("echo/app.py")
     # A worker process has its function's environment only; one process has one
@@ -188,6 +197,38 @@ def test_several_functions_an_invoke_target_from_the_environment_and_warnings(
         }
     executions = client.list_durable_executions_by_function(FunctionName="Echo")
     assert len(executions["DurableExecutions"]) == 1
+
+
+def test_a_per_tenant_function_takes_only_invokes_for_a_tenant_and_isolates_them(
+    served: tuple[str, str, Running],
+) -> None:
+    endpoint, invoker, server = served
+    client = lambda_client(endpoint)
+
+    def echo(tenant: str) -> dict[str, Any]:
+        answer = client.invoke(FunctionName="Echo", Payload=b'"x"', TenantId=tenant)
+        assert "FunctionError" not in answer, answer["Payload"].read()
+        result: dict[str, Any] = json.loads(answer["Payload"].read())
+        return result
+
+    blue, green, blue_again = echo("blue"), echo("green"), echo("blue")
+    assert [blue["tenant"], green["tenant"], blue_again["tenant"]] == ["blue", "green", "blue"]
+    if invoker == "subprocess":  # a worker process per tenant, reused by its tenant only
+        assert blue["pid"] != green["pid"]
+        assert blue_again["pid"] == blue["pid"]
+        assert server.process.pid not in (blue["pid"], green["pid"])
+    else:  # what the in-process invoker cannot isolate (and warns about)
+        assert blue["pid"] == green["pid"] == server.process.pid
+    # As AWS's Invoke: a PER_TENANT function needs a tenant, any other refuses one.
+    with pytest.raises(client.exceptions.InvalidParameterValueException, match="must name its"):
+        client.invoke(FunctionName="Echo", Payload=b"{}")
+    with pytest.raises(client.exceptions.InvalidParameterValueException, match="no tenant"):
+        client.invoke(FunctionName="Caller", Payload=b"{}", TenantId="blue")
+    with pytest.raises(client.exceptions.InvalidParameterValueException, match="TenantId"):
+        client.invoke(FunctionName="Echo", Payload=b"{}", TenantId="no#hash")
+    # Nothing was started by the refused invokes.
+    listed = client.list_durable_executions_by_function(FunctionName="Echo")
+    assert len(listed["DurableExecutions"]) == 3
 
 
 def test_per_function_timeouts(served: tuple[str, str, Running]) -> None:

@@ -50,13 +50,16 @@ def test_execution_update_only_once() -> None:
 
 def test_chained_invoke_start_twice_and_tenant() -> None:
     engine, _, _ = make_engine()
-    arn, token, _ = start(engine)
+    engine.tenant_isolated.add(FUNCTION)
+    arn, token, _ = start(engine, tenant_id="t0")
     token = engine.checkpoint(
         arn,
         token,
         [upd("i", "CHAINED_INVOKE", "START", invoke_function_name=FUNCTION, invoke_tenant_id="t1")],
     ).checkpoint_token
-    assert engine.events(arn)[-1]["ChainedInvokeStartedDetails"]["TenantId"] == "t1"
+    details = engine.events(arn)[-1]["ChainedInvokeStartedDetails"]
+    assert details["TenantId"] == "t1"
+    assert engine.record(details["DurableExecutionArn"]).tenant_id == "t1"
     with pytest.raises(ServiceError) as exc:
         engine.checkpoint(
             arn, token, [upd("i", "CHAINED_INVOKE", "START", invoke_function_name=FUNCTION)]
@@ -77,6 +80,52 @@ def test_chained_invoke_start_twice_and_tenant() -> None:
             ],
         )
     assert "TenantId" in exc.value.message
+
+
+def test_tenancy_decides_which_starts_and_chained_invokes_are_refused() -> None:
+    engine, _, _ = make_engine()
+    engine.functions.add("isolated")
+    engine.tenant_isolated.add("isolated")
+    for function, tenant, problem in [
+        ("isolated", None, "has tenant isolation (TenancyConfig PER_TENANT): an invoke"),
+        (FUNCTION, "t1", "has no tenant isolation: an invoke of it must not name a tenant"),
+        ("isolated", "bad#tenant", "must be 1 to 256 letters"),
+        ("isolated", "t" * 257, "must be 1 to 256 letters"),
+    ]:
+        with pytest.raises(ServiceError) as exc:
+            engine.start_execution(function, "{}", tenant_id=tenant)
+        assert exc.value.code == "InvalidParameterValueException"
+        assert problem in exc.value.message
+    assert engine.take_invocations() == []  # nothing was started
+    # The tenant reaches every invocation; a start by name is the same only for the
+    # same tenant.
+    blue = engine.start_execution("isolated", "{}", execution_name="n", tenant_id="blue")
+    [request] = engine.take_invocations()
+    assert request.tenant_id == "blue" and engine.record(blue.arn).tenant_id == "blue"
+    again = engine.start_execution("isolated", "{}", execution_name="n", tenant_id="blue")
+    assert again.arn == blue.arn and again.already_started
+    with pytest.raises(ServiceError) as exc:
+        engine.start_execution("isolated", "{}", execution_name="n", tenant_id="green")
+    assert exc.value.code == "DurableExecutionAlreadyStartedException"
+    assert "different input or tenant" in exc.value.message
+    # A chained invoke the target's tenancy refuses fails its operation, as AWS's
+    # Invoke refuses it; one it accepts starts the target for the tenant.
+    arn, token, _ = start(engine)
+    engine.checkpoint(
+        arn,
+        token,
+        [
+            upd("a", "CHAINED_INVOKE", "START", invoke_function_name="isolated"),
+            upd(
+                "b", "CHAINED_INVOKE", "START", invoke_function_name=FUNCTION, invoke_tenant_id="x"
+            ),
+        ],
+    )
+    failed = [e for e in engine.events(arn) if e["EventType"] == "ChainedInvokeFailed"]
+    assert [e["Id"] for e in failed] == ["a", "b"]
+    errors = [e["ChainedInvokeFailedDetails"]["Error"]["Payload"] for e in failed]
+    assert {error["ErrorType"] for error in errors} == {"InvalidParameterValueException"}
+    assert "must name its tenant" in errors[0]["ErrorMessage"]
 
 
 def test_a_child_that_ends_after_its_parent_changes_nothing_in_the_parent() -> None:

@@ -19,10 +19,11 @@ from trio_durable.wire import (
     OperationUpdate,
 )
 
-StartChild = Callable[[str, str | None, str], str | None]
-"""``start_child(target, payload, operation_id)``: start an execution of the
-function ``target`` as the child of the caller's operation and return its ARN, or
-None when no function ``target`` is registered."""
+StartChild = Callable[[str, str | None, str, str | None], str | ErrorObject]
+"""``start_child(target, payload, operation_id, tenant_id)``: start an execution
+of the function ``target`` (for ``tenant_id``) as the child of the caller's
+operation and return its ARN, or the error the operation fails with when it
+cannot start (no function ``target``, a tenant its tenancy refuses)."""
 
 _CHILD_OUTCOME = {
     ExecutionStatus.SUCCEEDED: ("ChainedInvokeSucceeded", OperationStatus.SUCCEEDED),
@@ -40,8 +41,8 @@ def apply(
     now: float,
     start_child: StartChild,
 ) -> None:
-    """Apply a CHAINED_INVOKE START: start the child, or fail at once when the
-    target function does not exist."""
+    """Apply a CHAINED_INVOKE START: start the child, or fail at once when it
+    cannot start (the target function does not exist or refuses the tenant)."""
     if existing is not None:
         raise invalid_parameter(f"{where}.Id: CHAINED_INVOKE {u.id!r} already exists")
     if u.invoke_function_name is None:
@@ -55,12 +56,10 @@ def apply(
     }
     if u.invoke_tenant_id is not None:
         details["TenantId"] = u.invoke_tenant_id
-    child = start_child(target, u.payload, u.id)
-    if child is None:
+    child = start_child(target, u.payload, u.id, u.invoke_tenant_id)
+    if isinstance(child, ErrorObject):
         st.transition(record, record.operation, "ChainedInvokeStarted", now, details)
-        error = ErrorObject(
-            message=f"function {target!r} not found", type="ResourceNotFoundException"
-        )
+        error = child
         op = replace(
             record.operation, status=OperationStatus.FAILED, end_timestamp=now, error=error
         )

@@ -131,6 +131,8 @@ class Engine:
         """Execution timeouts by function, for starts and chained invokes that give none."""
         self.retention_days: dict[str, int] = self._tables.retention_days
         """Retention periods by function, for executions that end from now on."""
+        self.tenant_isolated: set[str] = self._tables.tenant_isolated
+        """Functions with tenant isolation: each invoke names its tenant, and only them."""
         for ex in loading.load(self._tables):
             self._tables.in_flight.add(ex.record.arn)
             self.finish_invocation(
@@ -151,12 +153,16 @@ class Engine:
         *,
         execution_name: str | None = None,
         timeout_seconds: int | None = None,
+        tenant_id: str | None = None,
     ) -> StartedExecution:
-        """Create an execution and queue its first invocation.
+        """Create an execution (for ``tenant_id``: Invoke's TenantId) and queue its
+        first invocation.
 
         A start with the name of an existing execution of the same function returns
-        that execution when the input is the same, and raises
-        ``DurableExecutionAlreadyStartedException`` otherwise.
+        that execution when the input and tenant are the same, and raises
+        ``DurableExecutionAlreadyStartedException`` otherwise. A function with tenant
+        isolation refuses a start without a tenant, and one without it a start with
+        one (``InvalidParameterValueException``, as AWS's Invoke).
         """
         function_name = arns.function_name_of(function_name)
         if payload is not None and payload_size(payload) > MAX_LAMBDA_RESPONSE_BYTES:
@@ -164,6 +170,9 @@ class Engine:
                 "RequestTooLargeException",
                 f"Payload: {payload_size(payload)} bytes exceeds {MAX_LAMBDA_RESPONSE_BYTES}",
             )
+        problem = lifecycle.tenancy_problem(self._tables, function_name, tenant_id)
+        if problem is not None:
+            raise invalid_parameter(problem)
         if execution_name is not None:
             if arns.EXECUTION_NAME.fullmatch(execution_name) is None:
                 raise invalid_parameter(
@@ -172,12 +181,14 @@ class Engine:
                 )
             existing = self._tables.by_name.get((function_name, execution_name))
             if existing is not None:
-                if self._tables.executions[existing].record.input_payload == payload:
+                record = self._tables.executions[existing].record
+                if (record.input_payload, record.tenant_id) == (payload, tenant_id):
                     return StartedExecution(existing, already_started=True)
                 raise ServiceError(
                     "DurableExecutionAlreadyStartedException",
                     f"DurableExecutionName: an execution named {execution_name!r} of"
-                    f" {function_name!r} already exists with a different input",
+                    f" {function_name!r} already exists with a different input"
+                    + ("" if record.tenant_id == tenant_id else " or tenant"),
                 )
         config = self._config
         timeout = (
@@ -189,7 +200,7 @@ class Engine:
         action = Action()
         name = execution_name or arns.new_execution_name()
         arn = lifecycle.create_execution(
-            self._tables, config, action, function_name, payload, name, timeout
+            self._tables, config, action, function_name, payload, name, timeout, tenant_id=tenant_id
         )
         self._tables.commit(action)
         return StartedExecution(arn, already_started=False)

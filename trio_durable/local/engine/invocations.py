@@ -72,7 +72,13 @@ def take(tables: Tables, config: Config) -> list[InvocationRequest]:
         )
         requests.append(
             InvocationRequest(
-                arn, rec.function_name, request_id, token, StatePage(first, rest_marker), updated
+                arn,
+                rec.function_name,
+                request_id,
+                token,
+                StatePage(first, rest_marker),
+                updated,
+                rec.tenant_id,
             )
         )
     if action.stages:

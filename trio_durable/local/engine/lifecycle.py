@@ -66,6 +66,7 @@ def create_execution(
     name: str,
     timeout: int,
     parent: tuple[str, str] | None = None,
+    tenant_id: str | None = None,
 ) -> str:
     """Stage a new RUNNING execution owed its first invocation; its ARN."""
     now = config.clock()
@@ -85,6 +86,7 @@ def create_execution(
         wake=True,
         parent_arn=None if parent is None else parent[0],
         parent_operation_id=None if parent is None else parent[1],
+        tenant_id=tenant_id,
     )
     st = action.stage(Execution(record), is_new=True)
     op = Operation(
@@ -101,14 +103,44 @@ def create_execution(
     return arn
 
 
+def tenancy_problem(tables: Tables, function_name: str, tenant_id: str | None) -> str | None:
+    """Why an invoke of ``function_name`` for ``tenant_id`` is refused, if it is:
+    as on AWS, a function with tenant isolation takes only invokes that name their
+    tenant, and one without it only invokes that name none."""
+    if tenant_id is not None and arns.TENANT_ID.fullmatch(tenant_id) is None:
+        return (
+            f"TenantId: {tenant_id!r} must be 1 to 256 letters, digits, spaces or"
+            " any of . _ : / = + - @"
+        )
+    isolated = function_name in tables.tenant_isolated
+    if isolated and tenant_id is None:
+        return (
+            f"TenantId: function {function_name!r} has tenant isolation (TenancyConfig"
+            " PER_TENANT): an invoke of it must name its tenant"
+        )
+    if not isolated and tenant_id is not None:
+        return (
+            f"TenantId: function {function_name!r} has no tenant isolation: an invoke"
+            f" of it must not name a tenant, got {tenant_id!r}"
+        )
+    return None
+
+
 def child_starter(
     tables: Tables, config: Config, action: Action, parent_arn: str
 ) -> chained_invoke.StartChild:
     """The ``StartChild`` of a checkpoint of ``parent_arn``."""
 
-    def start_child(target: str, payload: str | None, op_id: str) -> str | None:
+    def start_child(
+        target: str, payload: str | None, op_id: str, tenant_id: str | None
+    ) -> str | ErrorObject:
         if target not in tables.functions:
-            return None
+            return ErrorObject(
+                message=f"function {target!r} not found", type="ResourceNotFoundException"
+            )
+        problem = tenancy_problem(tables, target, tenant_id)
+        if problem is not None:
+            return ErrorObject(message=problem, type="InvalidParameterValueException")
         return create_execution(
             tables,
             config,
@@ -118,6 +150,7 @@ def child_starter(
             arns.new_execution_name(),
             tables.execution_timeouts.get(target, config.default_timeout),
             parent=(parent_arn, op_id),
+            tenant_id=tenant_id,
         )
 
     return start_child

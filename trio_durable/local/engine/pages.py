@@ -24,8 +24,9 @@ START_MARKER = "0"
 @dataclass(frozen=True, slots=True)
 class InvocationRequest:
     """One invocation the engine asks for, with the first page of the state as it
-    was when the invocation started, and the operations that changed since the
-    handler last saw the state (a timer, a callback, a chained invoke's end)."""
+    was when the invocation started, the operations that changed since the
+    handler last saw the state (a timer, a callback, a chained invoke's end), and
+    the tenant the execution was invoked for."""
 
     execution_arn: str
     function_name: str
@@ -33,6 +34,7 @@ class InvocationRequest:
     checkpoint_token: str
     first_page: StatePage
     updated_operation_ids: tuple[str, ...] = ()
+    tenant_id: str | None = None
 
     @property
     def event(self) -> dict[str, Any]:

@@ -39,6 +39,7 @@ class Tables:
         "retention_days",
         "retention_seconds",
         "store",
+        "tenant_isolated",
         "timers",
     )
 
@@ -61,6 +62,8 @@ class Tables:
         self.execution_timeouts: dict[str, int] = {}
         # A function's own retention (its DurableConfig), when it has one.
         self.retention_days: dict[str, int] = {}
+        # Functions with tenant isolation (TenancyConfig PER_TENANT).
+        self.tenant_isolated: set[str] = set()
 
     def execution(self, arn: str) -> Execution:
         """The execution, or ResourceNotFoundException."""

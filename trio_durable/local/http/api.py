@@ -138,9 +138,12 @@ class HttpApi:
         function_name = path_function_name(request.labels[2], request.query)
         invocation_type = header(request.headers, b"x-amz-invocation-type") or "RequestResponse"
         execution_name = header(request.headers, b"x-amz-durable-execution-name")
+        tenant_id = header(request.headers, b"x-amz-tenant-id")
         params: dict[str, Any] = {"FunctionName": function_name, "InvocationType": invocation_type}
         if execution_name is not None:
             params["DurableExecutionName"] = execution_name
+        if tenant_id is not None:
+            params["TenantId"] = tenant_id
         validate("Invoke", params)
         if invocation_type not in ("RequestResponse", "Event"):
             raise invalid_parameter(
@@ -150,13 +153,13 @@ class HttpApi:
         payload = invoke_payload(request.body)
         if invocation_type == "Event":
             started = self._service.start_execution(
-                function_name, payload, execution_name=execution_name
+                function_name, payload, execution_name=execution_name, tenant_id=tenant_id
             )
             return Response(202, b"", started_headers(started.arn))
         self._admission.start_waiting()  # refused before anything starts
         try:
             started = self._service.start_execution(
-                function_name, payload, execution_name=execution_name
+                function_name, payload, execution_name=execution_name, tenant_id=tenant_id
             )
             execution = await self._service.wait_until_terminal(started.arn)
         finally:
