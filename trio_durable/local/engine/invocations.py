@@ -105,7 +105,8 @@ def finish(
 ) -> None:
     """Record the end of an invocation: ``answer`` is the handler's answer dict,
     or ``failure`` the error of a crashed invocation. Writes InvocationCompleted,
-    then ends the execution, re-invokes it, or leaves it waiting."""
+    rotates the checkpoint token, then ends the execution, re-invokes it, or
+    leaves it waiting."""
     ex = tables.execution(arn)
     rec = ex.record
     if rec.invocation_id != request_id:
@@ -124,9 +125,14 @@ def finish(
         now,
         history.invocation_details(start, now, request_id, failure),
     )
-    st.record = replace(rec, invocation_id=None, invocation_start=None)
-    if cut:  # a fresh token fences off the cancelled invocation's later checkpoints
-        st.record = replace(st.record, wake=True, checkpoint_token=arns.new_checkpoint_token())
+    # A fresh token fences off the ended invocation: a checkpoint or state read it
+    # makes later (a thread abandoned at a timeout, a stop or a pause goes on
+    # running) is refused, state untouched; the next invocation gets a token of its own.
+    st.record = replace(
+        rec, invocation_id=None, invocation_start=None, checkpoint_token=arns.new_checkpoint_token()
+    )
+    if cut:  # cancelled by a pause at its checkpoint: owed a new invocation
+        st.record = replace(st.record, wake=True)
     if rec.status is ExecutionStatus.RUNNING:
         deliver_held_outcomes(st, tables.executions, now)
     after_invocation(tables, config, action, st, status, answer, failure, now)
