@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 from cli_harness import background, cli
@@ -118,6 +118,34 @@ def test_an_allowed_host_still_refuses_foreign_origins(endpoint: str) -> None:
     )
     assert status == 403
     assert "Origin 'http://attacker.example'" in body["Message"]
+
+
+def _console_paths(endpoint: str, tmp_path: Path) -> list[str]:
+    """The console's page, a static file and its JSON reads beyond AWS's API."""
+    gate = tmp_path / "gate"
+    gate.touch()
+    arn = lambda_client(endpoint).invoke(
+        FunctionName="gated", Payload=json.dumps({"gate": str(gate)}).encode()
+    )["DurableExecutionArn"]
+    logs = f"/local/executions/{quote(arn, safe='')}/logs"
+    return ["/", "/console/console.js", "/local/functions", "/local/executions", logs]
+
+
+def test_the_console_pages_and_reads_get_the_same_protection(endpoint: str, tmp_path: Path) -> None:
+    port = urlsplit(endpoint).port
+    for path in _console_paths(endpoint, tmp_path):
+        status, _, _ = _request(endpoint, "GET", path, {"Origin": endpoint})
+        assert status == 200, path  # the console's own pages, from its own origin
+        status, headers, body = _request(
+            endpoint, "GET", path, {"Origin": "http://attacker.example"}
+        )
+        assert (status, headers["x-amzn-errortype"]) == (403, "AccessDeniedException"), path
+        assert body["Message"].startswith("request refused: Origin 'http://attacker.example'")
+        status, headers, body = _request(
+            endpoint, "GET", path, {"Host": f"rebind.attacker.example:{port}"}
+        )
+        assert (status, headers["x-amzn-errortype"]) == (403, "AccessDeniedException"), path
+        assert "Host 'rebind.attacker.example" in body["Message"], path
 
 
 def test_boto3_and_the_cli_keep_working(endpoint: str, tmp_path: Path) -> None:
