@@ -25,10 +25,12 @@ def in_process(handler: Any) -> InProcessInvoker:
     return InProcessInvoker(handler, backend=BACKEND["name"])
 
 
-def register(service: LocalService, handler: Any, *, crashing: bool = False) -> str:
-    """Register ``handler`` under a fresh function name and return the name."""
+def register(service: LocalService, handler: Any, *, crashing: bool = False, **options: Any) -> str:
+    """Register ``handler`` under a fresh function name (``options`` go to
+    ``register_function``) and return the name."""
     name = f"fn-{next(_names)}"
-    service.register_function(name, CrashingInvoker(handler) if crashing else in_process(handler))
+    invoker = CrashingInvoker(handler) if crashing else in_process(handler)
+    service.register_function(name, invoker, **options)
     return name
 
 

@@ -183,7 +183,7 @@ async def test_custom_payload_and_result_serializers(
 async def test_the_tenant_id_is_recorded(
     service: LocalService, autojump_clock: trio.abc.Clock
 ) -> None:
-    target = register(service, echo)
+    target = register(service, echo, tenant_isolation_mode="PER_TENANT")
 
     @durable_execution
     async def caller(event: Any, ctx: DurableContext) -> Any:
@@ -191,7 +191,9 @@ async def test_the_tenant_id_is_recorded(
 
     result = await run(service, caller)
     assert result["Status"] == "SUCCEEDED"
-    assert started_details(service, result["Arn"])["TenantId"] == "tenant-42"
+    details = started_details(service, result["Arn"])
+    assert details["TenantId"] == "tenant-42"
+    assert service.engine.record(details["DurableExecutionArn"]).tenant_id == "tenant-42"
 
 
 async def test_a_payload_too_large_is_refused_before_anything_is_recorded(
@@ -255,7 +257,9 @@ async def test_an_invoke_over_boto3_and_the_http_api() -> None:
         endpoint = await nursery.start(functools.partial(serve, service, port=0))
         service.register_function("caller", Boto3Invoker(caller, endpoint))
         service.register_function("echo", InProcessInvoker(echo))
-        service.register_function("broken", InProcessInvoker(out_of_stock))
+        service.register_function(
+            "broken", InProcessInvoker(out_of_stock), tenant_isolation_mode="PER_TENANT"
+        )
         started = service.start_execution("caller", '{"n": 5}')
         with trio.fail_after(30):
             result = await service.wait_until_terminal(started.arn)
