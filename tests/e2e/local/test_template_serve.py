@@ -226,9 +226,16 @@ def test_a_per_tenant_function_takes_only_invokes_for_a_tenant_and_isolates_them
         client.invoke(FunctionName="Caller", Payload=b"{}", TenantId="blue")
     with pytest.raises(client.exceptions.InvalidParameterValueException, match="TenantId"):
         client.invoke(FunctionName="Echo", Payload=b"{}", TenantId="no#hash")
+    # The command line names the tenant with --tenant-id.
+    by_cli = cli("invoke", "Echo", "--input", '"y"', "--tenant-id", "red", "--endpoint", endpoint)
+    assert by_cli.returncode == 0, by_cli.stderr
+    assert json.loads(by_cli.stdout)["tenant"] == "red"
+    refused = cli("invoke", "Echo", "--endpoint", endpoint)
+    assert refused.returncode == 1
+    assert "InvalidParameterValueException: TenantId: function 'Echo'" in refused.stderr
     # Nothing was started by the refused invokes.
     listed = client.list_durable_executions_by_function(FunctionName="Echo")
-    assert len(listed["DurableExecutions"]) == 3
+    assert len(listed["DurableExecutions"]) == 4
 
 
 def test_per_function_timeouts(served: tuple[str, str, Running]) -> None:

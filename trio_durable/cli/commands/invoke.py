@@ -26,6 +26,11 @@ def register(commands: Subcommands) -> None:
     invoke.add_argument("--input", default="{}", help="input event as JSON, or @file.json")
     invoke.add_argument("--name", help="execution name (the same name and input: the same run)")
     invoke.add_argument(
+        "--tenant-id",
+        metavar="TENANT",
+        help="the tenant to run it for (a function with TenancyConfig PER_TENANT needs one)",
+    )
+    invoke.add_argument(
         "--async",
         dest="no_wait",
         action="store_true",
@@ -46,6 +51,8 @@ def _cmd_invoke(args: argparse.Namespace) -> int:
     }
     if args.name is not None:
         params["DurableExecutionName"] = args.name
+    if args.tenant_id is not None:
+        params["TenantId"] = args.tenant_id
     arn: str = client.invoke(**params)["DurableExecutionArn"]
     if args.no_wait:
         if args.json:
