@@ -147,7 +147,9 @@ async def build_large(child: DurableContext, value: str) -> str:
 async def child_large_result(event: Any, ctx: DurableContext) -> Any:
     """3-11: a child result over 256 KB is rebuilt by re-running the child on replay."""
     large = await ctx.run_in_child_context(build_large, event)
-    await ctx.wait(timedelta(seconds=1))
+    # 3 s (any Duration passes): the invocation must end before the wait does, and
+    # ending one that wrote a result over 256 KB took over 1 s on a loaded machine.
+    await ctx.wait(timedelta(seconds=3))
     return {"length": len(large), "prefix": large[: len(event)]}
 
 
