@@ -32,6 +32,15 @@ import yaml
 from trio_durable.errors import ValidationError
 from trio_durable.local.engine import MAX_RETENTION_DAYS
 from trio_durable.local.invokers import MAX_INVOCATION_TIMEOUT_SECONDS
+from trio_durable.local.template_values import (
+    NO_VALUE,
+    SERVERLESS_FUNCTION,
+    Scope,
+    TemplateLoader,
+    Unresolvable,
+    parameter_values,
+    text_of,
+)
 from trio_durable.local.validation import MAX_EXECUTION_TIMEOUT_SECONDS
 
 __all__ = [
@@ -47,12 +56,10 @@ __all__ = [
 
 DEFAULT_TIMEOUT_SECONDS = 3
 """Lambda's function timeout when the template gives none."""
-SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 SUPPORTED_PROPERTIES = frozenset(
     {"Handler", "CodeUri", "Runtime", "Environment", "Timeout", "DurableConfig", "TenancyConfig"}
 )
 _PYTHON_RUNTIME = re.compile(r"python3\.\d+")
-_SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,15 +140,17 @@ def parse_template(
 ) -> Template:
     """The durable functions of the template ``text``; CodeUri is relative to ``base_dir``."""
     try:
-        document = yaml.load(text, Loader=_TemplateLoader)  # a SafeLoader subclass
+        document = yaml.load(text, Loader=TemplateLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise ValidationError(f"{source}: not a valid YAML or JSON template: {exc}") from None
     if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
         raise ValidationError(f"{source}: not a template (no Resources section)")
     resources: dict[str, Any] = document["Resources"]
     warnings: list[str] = []
-    scope = _Scope(
-        parameters=_parameters(document.get("Parameters") or {}, parameter_overrides or {}, source),
+    scope = Scope(
+        parameters=parameter_values(
+            document.get("Parameters") or {}, parameter_overrides or {}, source
+        ),
         resources=resources,
         region=region,
         account=account,
@@ -237,7 +246,7 @@ def parse_env_vars(text: str) -> dict[str, dict[str, str]]:
         for name, value in variables.items():
             if isinstance(value, dict | list) or value is None:
                 raise ValidationError(f"--env-vars: {key}.{name} must be a string or number")
-            out[key][name] = _text(value)
+            out[key][name] = text_of(value)
     return out
 
 
@@ -267,7 +276,7 @@ def _function_spec(
     name: str,
     properties: Mapping[str, Any],
     runtime: str,
-    scope: _Scope,
+    scope: Scope,
     base_dir: Path,
     env_vars: Mapping[str, Mapping[str, str]] | None,
     warnings: list[str],
@@ -323,7 +332,7 @@ def _function_spec(
 def _environment(
     name: str,
     environment: Any,
-    scope: _Scope,
+    scope: Scope,
     env_vars: Mapping[str, Mapping[str, str]] | None,
     warnings: list[str],
 ) -> dict[str, str]:
@@ -342,18 +351,18 @@ def _environment(
             continue
         try:
             value = scope.resolve(raw)
-        except _Unresolvable as exc:
+        except Unresolvable as exc:
             warnings.append(
                 f"{name}: environment variable {variable} is not set: {exc}"
                 " (give it a value with --env-vars)"
             )
             continue
-        if value is not _NO_VALUE:
+        if value is not NO_VALUE:
             out[variable] = value
     return out
 
 
-def _tenancy(name: str, config: Any, scope: _Scope) -> str | None:
+def _tenancy(name: str, config: Any, scope: Scope) -> str | None:
     if config is None:
         return None
     mode = scope.scalar(config.get("TenantIsolationMode") if isinstance(config, dict) else None, "")
@@ -389,171 +398,6 @@ def _unused_env_vars(
     return out
 
 
-# --- parameters and intrinsic functions ---------------------------------------------
-
-
-class _Unresolvable(Exception):
-    """A value the local service cannot know (the message says why)."""
-
-
-class _NoValue:
-    """``AWS::NoValue``: the variable is left out."""
-
-
-_NO_VALUE: Any = _NoValue()
-
-
-def _parameters(
-    declared: Mapping[str, Any], overrides: Mapping[str, str], source: str
-) -> dict[str, str]:
-    unknown = [key for key in overrides if key not in declared]
-    if unknown:
-        raise ValidationError(
-            f"--parameter-overrides: {source} has no parameter {', '.join(unknown)}"
-            f" (it has: {', '.join(declared) or 'none'})"
-        )
-    values: dict[str, str] = {}
-    for key, spec in declared.items():
-        spec = spec if isinstance(spec, dict) else {}
-        if key in overrides:
-            value = overrides[key]
-        elif "Default" in spec:
-            default = spec["Default"]
-            value = ",".join(map(_text, default)) if isinstance(default, list) else _text(default)
-        else:
-            raise ValidationError(
-                f"{source}: parameter {key} has no Default: give it with"
-                f" --parameter-overrides {key}=VALUE"
-            )
-        allowed = spec.get("AllowedValues")
-        if isinstance(allowed, list) and value not in [_text(a) for a in allowed]:
-            raise ValidationError(
-                f"parameter {key}: {value!r} is not one of its AllowedValues:"
-                f" {', '.join(map(_text, allowed))}"
-            )
-        values[key] = value
-    return values
-
-
-@dataclass(frozen=True, slots=True)
-class _Scope:
-    """What ``Ref`` and ``GetAtt`` resolve against."""
-
-    parameters: Mapping[str, str]
-    resources: Mapping[str, Any]
-    region: str
-    account: str
-
-    def scalar(self, value: Any, where: str) -> str | None:
-        """A property that must resolve to one value (None when absent)."""
-        if value is None:
-            return None
-        try:
-            resolved = self.resolve(value)
-        except _Unresolvable as exc:
-            raise ValidationError(f"{where}: {exc}") from None
-        return None if resolved is _NO_VALUE else resolved
-
-    def resolve(self, value: Any) -> Any:
-        """A string (or ``_NO_VALUE``); raises ``_Unresolvable``."""
-        if isinstance(value, str | int | float | bool):
-            return _text(value)
-        if isinstance(value, dict) and len(value) == 1:
-            ((function, argument),) = value.items()
-            if function == "Ref":
-                return self._ref(argument)
-            if function == "Fn::GetAtt":
-                parts = argument.split(".", 1) if isinstance(argument, str) else argument
-                if not (isinstance(parts, list) and len(parts) == 2):
-                    raise _Unresolvable(f"bad !GetAtt {argument!r}")
-                return self._get_att(str(parts[0]), str(parts[1]))
-            if function == "Fn::Sub":
-                return self._sub(argument)
-            if function == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
-                delimiter, items = argument
-                if isinstance(items, list):
-                    return _text(delimiter).join(self.resolve(item) for item in items)
-            raise _Unresolvable(f"{_tag(function)} is not supported locally")
-        raise _Unresolvable(f"{value!r} is not a single value")
-
-    def _ref(self, name: Any) -> Any:
-        pseudo = {
-            "AWS::Region": self.region,
-            "AWS::AccountId": self.account,
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
-            "AWS::StackName": "local",
-        }
-        if name == "AWS::NoValue":
-            return _NO_VALUE
-        if name in pseudo:
-            return pseudo[name]
-        if name in self.parameters:
-            return self.parameters[name]
-        resource = self.resources.get(name)
-        if isinstance(resource, dict) and resource.get("Type") == SERVERLESS_FUNCTION:
-            return str(name)  # a function's Ref is its name; locally the logical id
-        if resource is not None:
-            raise _Unresolvable(f"!Ref {name}: a {resource.get('Type')}, not created locally")
-        raise _Unresolvable(f"!Ref {name}: no such parameter or resource")
-
-    def _get_att(self, name: str, attribute: str) -> str:
-        resource = self.resources.get(name)
-        if not isinstance(resource, dict):
-            raise _Unresolvable(f"!GetAtt {name}.{attribute}: no such resource")
-        if resource.get("Type") == SERVERLESS_FUNCTION and attribute == "Arn":
-            return f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
-        raise _Unresolvable(
-            f"!GetAtt {name}.{attribute}: only the Arn of the template's functions is known locally"
-        )
-
-    def _sub(self, argument: Any) -> str:
-        variables: Mapping[str, Any] = {}
-        if isinstance(argument, list) and len(argument) == 2 and isinstance(argument[1], dict):
-            argument, variables = argument
-        if not isinstance(argument, str):
-            raise _Unresolvable(f"bad !Sub {argument!r}")
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name.startswith("!"):
-                return "${" + name[1:] + "}"
-            if name in variables:
-                value = self.resolve(variables[name])
-            elif "." in name and not name.startswith("AWS::"):
-                value = self._get_att(*name.split(".", 1))
-            else:
-                value = self._ref(name)
-            if value is _NO_VALUE:
-                raise _Unresolvable(f"!Sub ${{{name}}}: AWS::NoValue in a string")
-            return str(value)
-
-        return _SUB_VARIABLE.sub(replace, argument)
-
-
-class _TemplateLoader(yaml.SafeLoader):  # type: ignore[misc]
-    """YAML with CloudFormation's short tags: ``!Ref X`` -> ``{"Ref": "X"}``,
-    ``!GetAtt A.B`` -> ``{"Fn::GetAtt": ["A", "B"]}``, ``!Name v`` -> ``{"Fn::Name": v}``."""
-
-
-def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{suffix}": value}
-
-
-_TemplateLoader.add_multi_constructor("!", _construct_tag)
-
-
 # --- small helpers --------------------------------------------------------------------
 
 
@@ -577,13 +421,7 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _whole(scope: _Scope, value: Any, where: str, *, most: int) -> int | None:
+def _whole(scope: Scope, value: Any, where: str, *, most: int) -> int | None:
     """A whole-number property from 1 to ``most``, or None when absent."""
     text = scope.scalar(value, where)
     if text is None:
@@ -595,10 +433,6 @@ def _whole(scope: _Scope, value: Any, where: str, *, most: int) -> int | None:
     if not 1 <= number <= most:
         raise ValidationError(f"{where}: {number} is not from 1 to {most}")
     return number
-
-
-def _tag(function: str) -> str:
-    return "!" + function.removeprefix("Fn::")
 
 
 def _names(functions: Sequence[FunctionSpec]) -> str:
