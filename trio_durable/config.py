@@ -189,13 +189,23 @@ def _check_serializer(serializer: Serializer | None) -> None:
 
 @dataclass(frozen=True, slots=True)
 class StepConfig:
-    """Options of ``ctx.step``; ``retry_strategy=None`` means ``RetryPresets.default()``."""
+    """Options of ``ctx.step``; ``retry_strategy=None`` means ``RetryPresets.default()``.
+
+    ``inline=True`` runs a sync step function on the event loop's thread instead
+    of a worker thread: cheaper, but only for functions that never block (no I/O,
+    no sleeping, no waiting on locks), since while one runs nothing else in the
+    invocation (or in a host program's loop) can. An async function is always
+    awaited on the loop.
+    """
 
     retry_strategy: RetryStrategy | None = None
     semantics: StepSemantics = StepSemantics.AT_LEAST_ONCE_PER_RETRY
     serializer: Serializer | None = None
+    inline: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.inline, bool):
+            raise ValidationError(f"inline must be True or False, got {self.inline!r}")
         if self.retry_strategy is not None and not isinstance(self.retry_strategy, RetryStrategy):
             raise ValidationError(
                 f"retry_strategy must be a RetryStrategy, got {self.retry_strategy!r}"

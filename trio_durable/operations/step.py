@@ -165,7 +165,16 @@ async def run_step(
                 plugins.attempt_started(info, attempt)
             try:
                 result = await call_body(
-                    ctx, fn, args, op_id, name, attempt, context_factory, is_async, wants_context
+                    ctx,
+                    fn,
+                    args,
+                    op_id,
+                    name,
+                    attempt,
+                    context_factory,
+                    is_async,
+                    wants_context,
+                    inline=config.inline,
                 )
                 payload = checked_payload(serializer.serialize(result))
                 value = serializer.deserialize(payload)
@@ -196,7 +205,7 @@ async def run_step(
                     await batcher.checkpoint(succeed)
                 else:
                     batcher.submit(succeed)
-                    if is_async:  # a sync body's thread hop was a checkpoint already
+                    if is_async or config.inline:  # a thread hop is a checkpoint already
                         await invocation.checkpoint()
                 return value
         error = error_object_from_exception(failure)
@@ -222,9 +231,11 @@ async def call_body(
     context_factory: ContextFactory,
     is_async: bool,
     wants_context: bool,
+    *,
+    inline: bool = False,
 ) -> Any:
     """Call ``fn(*args)`` (given a ``step_context`` if it declares one): awaited if
-    async, else in a worker thread."""
+    async, else in a worker thread, or right here on the loop when ``inline``."""
     kwargs: dict[str, Any] = {}
     if wants_context:
         logger = ctx.logger.bind(
@@ -234,4 +245,6 @@ async def call_body(
         kwargs["step_context"] = context_factory(logger, attempt)
     if is_async:
         return await fn(*args, **kwargs)
+    if inline:
+        return fn(*args, **kwargs)
     return await ctx.invocation.to_thread(functools.partial(fn, *args, **kwargs))

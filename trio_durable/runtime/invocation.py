@@ -38,7 +38,7 @@ from trio_durable.runtime.context import DurableContext, Invocation
 from trio_durable.runtime.logger import WORKFLOW_LOGGER, DurableLogger
 from trio_durable.runtime.replay import ReplayHook
 from trio_durable.runtime.state import Activity, ExecutionState, StateActor
-from trio_durable.runtime.threads import ToThread, anyio_run_sync, trio_run_sync
+from trio_durable.runtime.threads import StepThread, ToThread, anyio_run_sync
 from trio_durable.serialization import Serializer
 from trio_durable.wire import (
     MAX_LAMBDA_RESPONSE_BYTES,
@@ -225,6 +225,8 @@ async def _run_workflow(
             return _failed(exc)
         finally:
             activity.task_finished()
+            if isinstance(invocation.to_thread, StepThread):
+                invocation.to_thread.close()  # no sync step body can start any more
         await batcher.flush()
         answer: dict[str, Any] = {"Status": InvocationStatus.SUCCEEDED.value}
         if payload is None:
@@ -256,14 +258,14 @@ async def _run_workflow(
 def _backend_primitives() -> tuple[Callable[[], Awaitable[None]], Callable[[], object], ToThread]:
     """The running backend's checkpoint, current-task and worker-thread functions:
     Trio's own under Trio (the hot path of every step skips anyio's backend lookup),
-    anyio's otherwise."""
+    with the invocation's own worker thread; anyio's otherwise."""
     import trio
 
     try:
         trio.lowlevel.current_task()
     except RuntimeError:
         return anyio.lowlevel.checkpoint, lambda: anyio.get_current_task().id, anyio_run_sync
-    return trio.lowlevel.checkpoint, trio.lowlevel.current_task, trio_run_sync
+    return trio.lowlevel.checkpoint, trio.lowlevel.current_task, StepThread()
 
 
 def _fits_in_response(answer: dict[str, Any]) -> bool:

@@ -99,6 +99,13 @@ def test_semantics_accepts_its_string_value() -> None:
     assert config.semantics is StepSemantics.AT_MOST_ONCE_PER_RETRY
 
 
+def test_inline_is_off_by_default_and_must_be_a_bool() -> None:
+    assert StepConfig().inline is False
+    assert StepConfig(inline=True).inline is True
+    with pytest.raises(ValidationError, match="inline must be True or False, got 'yes'"):
+        StepConfig(inline="yes")  # type: ignore[arg-type]
+
+
 def test_operation_ids_follow_the_official_scheme() -> None:
     import hashlib
 
