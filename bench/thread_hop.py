@@ -4,8 +4,11 @@ Usage: ``.venv/bin/python -m bench.thread_hop [N]`` (optionally under ``taskset 
 to keep every thread on one CPU). Each line is the median of N round trips of a
 no-op, after 200 untimed ones:
 
-- ``trio.to_thread.run_sync``: what a sync step body goes through (it keeps
-  ``trio.from_thread`` working inside the body);
+- ``StepThread.run_sync``: what a sync step body goes through: the
+  invocation's own worker thread, the loop waiting on a lock while nothing else
+  can run (``trio_durable/runtime/threads.py``);
+- ``trio.to_thread.run_sync``: what a sync step body went through before (and
+  still does while the invocation's thread is busy);
 - ``trio.lowlevel.start_thread_soon``: the same thread cache without the limiter,
   the context copy and the ``from_thread`` plumbing;
 - ``threading.Lock`` ping-pong: two plain threads waking each other, no event loop;
@@ -26,6 +29,8 @@ from typing import Any
 import outcome
 import trio
 import trio.lowlevel
+
+from trio_durable.runtime.threads import StepThread
 
 WARM_UP = 200
 
@@ -83,7 +88,13 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
 
     async def under_trio() -> dict[str, float]:
+        step_thread = StepThread()
+        try:
+            step_thread_us = await _median_us(lambda: step_thread.run_sync(_noop), n)
+        finally:
+            step_thread.close()
         return {
+            "StepThread.run_sync": step_thread_us,
             "trio.to_thread.run_sync": await _median_us(lambda: trio.to_thread.run_sync(_noop), n),
             "trio.lowlevel.start_thread_soon": await _median_us(_start_thread_soon_hop, n),
             "trio.lowlevel.checkpoint()": await _median_us(trio.lowlevel.checkpoint, n),
