@@ -58,6 +58,7 @@ def test_thread_hop_prints_a_median_for_each_way_of_hopping() -> None:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert [line.split()[0] for line in lines] == [
+        "StepThread.run_sync",
         "trio.to_thread.run_sync",
         "trio.lowlevel.start_thread_soon",
         "trio.lowlevel.checkpoint()",
