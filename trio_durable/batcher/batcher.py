@@ -18,17 +18,9 @@ import functools
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import anyio
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    before_nothing,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
 from trio_durable.batcher.client import ServiceClient
 from trio_durable.errors import ServiceError
@@ -42,6 +34,9 @@ from trio_durable.wire import (
     OperationUpdate,
     StatePage,
 )
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 T = TypeVar("T")
 
@@ -286,13 +281,22 @@ async def with_retries(
 ) -> T:
     """``call()``, retried on throttling and server errors (``ServiceError.retryable``).
 
-    The first attempt runs without building any retry state (the common case).
+    The first attempt runs without building any retry state (the common case),
+    and tenacity is imported only for a retry (it is 10 modules of a cold start).
     """
     try:
         return await call()
     except ServiceError as exc:
         if not exc.retryable or max_attempts <= 1:
             raise
+    from tenacity import (
+        AsyncRetrying,
+        before_nothing,
+        retry_if_exception,
+        stop_after_attempt,
+        wait_exponential_jitter,
+    )
+
     retrying = AsyncRetrying(
         stop=stop_after_attempt(max_attempts - 1),
         wait=wait_exponential_jitter(multiplier=0.1, max=5.0),

@@ -1,20 +1,26 @@
 """``Boto3ServiceClient``: the ``ServiceClient`` over boto3's ``lambda`` client.
 
-boto3 is imported, and its client created, only on first use (so a cold start
-that never checkpoints pays nothing for it), then reused. Calls block, so they
-run in worker threads. Shapes are converted by ``wire.py``; botocore's
+Given no client, it creates one on first use, then reuses it, with botocore's
+own session rather than boto3's: the same client (credentials, region and
+``AWS_ENDPOINT_URL_LAMBDA`` from the environment, as boto3 reads them) without
+importing boto3, which loads 60 more modules (s3transfer among them) inside a
+Lambda function's first invocation. Calls block, so they run in worker threads
+(Trio's own under Trio). Shapes are converted by ``wire.py``; botocore's
 ``ClientError`` becomes ``ServiceError`` with the modeled error code, and a
 connection failure a retryable ``ServiceError``.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import anyio.to_thread
+import trio
 
 from trio_durable.errors import ServiceError
+from trio_durable.runtime.primitives import under_trio
 from trio_durable.wire import (
     CheckpointResult,
     OperationUpdate,
@@ -31,18 +37,28 @@ class Boto3ServiceClient:
     """A ``ServiceClient`` calling AWS (or any endpoint boto3 is pointed at)."""
 
     def __init__(self, client: Any = None, **client_options: Any) -> None:
-        """Use ``client`` (a boto3 ``lambda`` client), or create one with ``client_options``."""
+        """Use ``client`` (a boto3 ``lambda`` client), or create one with
+        ``client_options`` (``boto3.client``'s keyword arguments)."""
         self._client = client
         self._options = client_options
 
+    def prepare(self) -> None:
+        """Create the client now rather than at the first call: in Lambda's init
+        phase. A failure is left for the first call to meet again (it tries anew)."""
+        with contextlib.suppress(Exception):
+            self._lambda()
+
     def _lambda(self) -> Any:
         if self._client is None:
-            import boto3
+            import botocore.session
 
-            self._client = boto3.client("lambda", **self._options)
+            session = botocore.session.get_session()
+            self._client = session.create_client("lambda", **self._options)
         return self._client
 
     async def _call(self, fn: Callable[[Any], T]) -> T:
+        if under_trio():
+            return await trio.to_thread.run_sync(self._call_sync, fn)
         return await anyio.to_thread.run_sync(self._call_sync, fn)
 
     def _call_sync(self, fn: Callable[[Any], T]) -> T:

@@ -7,14 +7,17 @@ client=...)`` runs it in the caller's own event loop, Trio or asyncio. The
 service client is, in order: the one passed to ``invoke``, the one given to the
 decorator (a ``ServiceClient`` or a boto3 ``lambda`` client), the Lambda
 context's ``durable_client`` (the local service's invokers provide one), or a
-boto3 client created on first use.
+boto3 client of its own: created on first use, or, in a Lambda function
+(``AWS_LAMBDA_FUNCTION_NAME`` set), as the handler is decorated, which is
+Lambda's init phase, so that the first invocation need not.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from trio_durable.batcher.client import ServiceClient
 from trio_durable.errors import ValidationError
@@ -25,8 +28,14 @@ from trio_durable.runtime.invocation import Workflow, run_invocation
 from trio_durable.runtime.step_context import callable_traits
 from trio_durable.serialization import DEFAULT_SERIALIZER, Serializer
 
+if TYPE_CHECKING:
+    from trio_durable.batcher.boto3_client import Boto3ServiceClient
+
 BACKENDS = ("trio", "asyncio")
 """The event loops ``handler(event, lambda_context)`` can run an invocation on."""
+
+LAMBDA_FUNCTION_VARIABLE = "AWS_LAMBDA_FUNCTION_NAME"
+"""Set by Lambda in a function's environment."""
 
 
 def as_service_client(client: Any) -> ServiceClient:
@@ -74,6 +83,11 @@ class DurableHandler:
             self._run = typed
         self.serializer = serializer or DEFAULT_SERIALIZER
         self._client = None if client is None else as_service_client(client)
+        self._boto3: Boto3ServiceClient | None = None
+        if self._client is None and os.environ.get(LAMBDA_FUNCTION_VARIABLE):
+            # In a Lambda function this is its init phase: create the client now,
+            # outside the first invocation.
+            self._boto3_client().prepare()
         self._plugins = plugin_registry(plugins)
         functools.update_wrapper(self, workflow)
 
@@ -97,7 +111,10 @@ class DurableHandler:
         """Run one invocation in the caller's event loop; returns the handler's answer."""
         if client is None and self._client is None:
             client = getattr(lambda_context, "durable_client", None)
-        service = as_service_client(client) if client is not None else self._default_client()
+        if client is not None:
+            service = as_service_client(client)
+        else:
+            service = self._client if self._client is not None else self._boto3_client()
         return await run_invocation(
             self._run,
             event,
@@ -107,12 +124,12 @@ class DurableHandler:
             plugins=self._plugins,
         )
 
-    def _default_client(self) -> ServiceClient:
-        if self._client is None:
+    def _boto3_client(self) -> Boto3ServiceClient:
+        if self._boto3 is None:
             from trio_durable.batcher.boto3_client import Boto3ServiceClient
 
-            self._client = Boto3ServiceClient()
-        return self._client
+            self._boto3 = Boto3ServiceClient()
+        return self._boto3
 
 
 @overload

@@ -1,7 +1,8 @@
 """One invocation of a durable handler: actors, workflow, suspension, answer.
 
-One task group holds the state actor, the checkpoint batcher, a supervisor,
-and (in the caller's task) the workflow, inside its own cancel scope. The
+One task group (a Trio nursery under Trio) holds the state actor, the
+checkpoint batcher, a supervisor, and (in the caller's task) the workflow,
+inside its own cancel scope. The
 supervisor waits until every live workflow task is parked on something only a
 later invocation delivers, flushes the checkpoints (shielded), and, if that
 flush woke nobody, cancels the workflow scope: the invocation answers PENDING.
@@ -36,6 +37,7 @@ from trio_durable.plugins import (
 )
 from trio_durable.runtime.context import DurableContext, Invocation
 from trio_durable.runtime.logger import WORKFLOW_LOGGER, DurableLogger
+from trio_durable.runtime.primitives import TaskGroup, cancel_scope, open_task_group
 from trio_durable.runtime.replay import ReplayHook
 from trio_durable.runtime.state import Activity, ExecutionState, StateActor
 from trio_durable.runtime.threads import StepThread, ToThread, anyio_run_sync
@@ -123,7 +125,7 @@ async def run_invocation(
     actor = StateActor(state, None if runner is None else runner.merged)
     checkpoint, current_task, to_thread = _backend_primitives()
     answer: dict[str, Any] | None = None
-    async with anyio.create_task_group() as group:
+    async with open_task_group() as group:
         batcher = CheckpointBatcher(
             client, arn, token, actor, on_fatal=lambda _: group.cancel_scope.cancel()
         )
@@ -200,11 +202,11 @@ async def _run_workflow(
     workflow: Workflow,
     invocation: Invocation,
     execution: Operation,
-    group: anyio.abc.TaskGroup,
+    group: TaskGroup,
 ) -> dict[str, Any]:
     state, batcher, activity = invocation.state, invocation.batcher, invocation.activity
     root = DurableContext(invocation, replaying=len(state) > 1)
-    with anyio.CancelScope() as workflow_scope:
+    with cancel_scope() as workflow_scope:
 
         async def supervise() -> None:
             while True:
