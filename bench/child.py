@@ -1,36 +1,32 @@
-"""Fresh-interpreter measurements: ``python -m bench.child {cold-start|memory} {ours|theirs} N``.
+"""Fresh-interpreter measurement: ``python -m bench.child memory {ours|theirs} N``.
 
-Prints one JSON object on stdout. ``cold-start`` times importing the SDK and its
-local runner and running a first one-step execution (the interpreter's own
-start-up, the same for both, is left out). ``memory`` runs one execution of N
-steps and reports the process's peak RSS: ``VmHWM`` from ``/proc/self/status``
-where it exists, since ``ru_maxrss`` survives ``execve`` and so would report the
-benchmark parent's peak; ``ru_maxrss`` elsewhere. Exit status 3 means this side
-cannot run yet (the reason is on stderr).
+Prints one JSON object on stdout: ``memory`` runs one execution of N steps
+(each SDK with its local runner) and reports the process's peak RSS: ``VmHWM``
+from ``/proc/self/status`` where it exists, since ``ru_maxrss`` survives
+``execve`` and so would report the benchmark parent's peak; ``ru_maxrss``
+elsewhere. Exit status 3 means this side cannot run yet (the reason is on
+stderr).
 """
 
 from __future__ import annotations
 
-import time
-
-_START = time.perf_counter()
-
-import json  # noqa: E402
-import resource  # noqa: E402
-import sys  # noqa: E402
-from typing import Any  # noqa: E402
+import json
+import resource
+import sys
+from typing import Any
 
 UNAVAILABLE_EXIT = 3
 
 
-def _theirs(n: int) -> Any:
+def theirs_handler() -> Any:
+    """AWS's SDK: ``event["n"]`` sequential steps, each adding one (imported here,
+    so that a fresh interpreter's timing includes the SDK's import)."""
     from aws_durable_execution_sdk_python import (
         DurableContext,
         StepContext,
         durable_execution,
         durable_step,
     )
-    from aws_durable_execution_sdk_python_testing import DurableFunctionTestRunner
 
     @durable_step
     def add_one(step_context: StepContext, value: int) -> int:
@@ -43,17 +39,12 @@ def _theirs(n: int) -> Any:
             total = ctx.step(add_one(total))
         return total
 
-    with DurableFunctionTestRunner(handler) as runner:
-        result = runner.run(input=json.dumps({"n": n}), execution_timeout=3600)
-    return json.loads(result.result)
+    return handler
 
 
-def _ours(n: int) -> Any:
-    import trio
-
+def ours_handler() -> Any:
+    """trio-durable: the same workflow as ``theirs_handler``."""
     from trio_durable import DurableContext, durable_execution
-    from trio_durable.local.invokers import InProcessInvoker
-    from trio_durable.local.service import open_local_service
 
     def add_one(value: int) -> int:
         return value + 1
@@ -64,6 +55,25 @@ def _ours(n: int) -> Any:
         for _ in range(event["n"]):
             total = await ctx.step(add_one, total)
         return total
+
+    return handler
+
+
+def _theirs(n: int) -> Any:
+    from aws_durable_execution_sdk_python_testing import DurableFunctionTestRunner
+
+    with DurableFunctionTestRunner(theirs_handler()) as runner:
+        result = runner.run(input=json.dumps({"n": n}), execution_timeout=3600)
+    return json.loads(result.result)
+
+
+def _ours(n: int) -> Any:
+    import trio
+
+    from trio_durable.local.invokers import InProcessInvoker
+    from trio_durable.local.service import open_local_service
+
+    handler = ours_handler()
 
     async def main() -> Any:
         async with open_local_service() as service:
@@ -88,20 +98,19 @@ def _peak_rss_kb() -> int:
 
 def main(argv: list[str]) -> int:
     kind, side, n = argv[0], argv[1], int(argv[2])
+    if kind != "memory":
+        print(f"unknown measurement {kind!r} (known: memory)", file=sys.stderr)
+        return 2
     run = _ours if side == "ours" else _theirs
     try:
         result = run(n)
     except (ImportError, NotImplementedError) as exc:
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return UNAVAILABLE_EXIT
-    elapsed = time.perf_counter() - _START
     if result != n:
         print(f"{side} returned {result!r}, expected {n}", file=sys.stderr)
         return 1
-    if kind == "cold-start":
-        print(json.dumps({"seconds": elapsed}))
-    else:
-        print(json.dumps({"max_rss_kb": _peak_rss_kb()}))
+    print(json.dumps({"max_rss_kb": _peak_rss_kb()}))
     return 0
 
 
