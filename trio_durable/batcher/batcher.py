@@ -116,6 +116,7 @@ class CheckpointBatcher:
         self._updates_sent = 0
         self._retries = 0
         self.failure: BaseException | None = None
+        self._gone = False  # failed or cancelled: nothing queued is sent any more
 
     # --- the callers' side ----------------------------------------------------
 
@@ -140,7 +141,8 @@ class CheckpointBatcher:
 
     async def flush(self) -> None:
         """Return once everything queued before this call is recorded and merged
-        (or the batcher has failed: see ``failure``).
+        (or the batcher has failed, see ``failure``, or was cancelled with its
+        invocation).
 
         Shielded: a flush that has begun finishes even when the caller is cancelled.
         """
@@ -161,6 +163,10 @@ class CheckpointBatcher:
         )
 
     def _put(self, item: _Item) -> None:
+        if self._gone:
+            if item.ack is not None:
+                item.ack.set()
+            return
         was_empty = self._queued == 0
         self._queued += 1
         if item.ack is not None:
@@ -194,15 +200,25 @@ class CheckpointBatcher:
             self.failure = exc
             if self._on_fatal is not None:
                 self._on_fatal(exc)
-            # Nobody may wait forever on a batcher that is gone.
-            while self._mailbox:
-                item = self._mailbox.popleft()
-                if item.ack is not None:
-                    acks.append(item.ack)
-            for ack in acks:
-                ack.set()
+            self._wake_everyone(acks)
             if self._on_fatal is None:
                 raise
+        except BaseException:
+            # Cancelled with its invocation (a stop, a timeout): a shielded flush
+            # or checkpoint still waiting would otherwise wait forever.
+            self._wake_everyone(acks)
+            raise
+
+    def _wake_everyone(self, acks: list[Event]) -> None:
+        """Nobody may wait forever on a batcher that is gone: set every ack it
+        holds, and from now on every ack as it is queued."""
+        self._gone = True
+        while self._mailbox:
+            item = self._mailbox.popleft()
+            if item.ack is not None:
+                acks.append(item.ack)
+        for ack in acks:
+            ack.set()
 
     async def _wait_for_work(self) -> None:
         """Return when a batch is due: someone waits, the limits are reached, or

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 from sdk_fakes import FakeService
 
 from trio_durable.batcher.batcher import CheckpointBatcher, update_size
@@ -188,3 +189,35 @@ async def test_small_limits_still_send_everything(limit: int) -> None:
         await r.batcher.flush()
     assert all(len(c.updates) <= limit for c in r.service.calls)
     assert sum(len(c.updates) for c in r.service.calls) == 5
+
+
+class StalledService(FakeService):
+    """A service whose calls never answer (a checkpoint in flight at a stop)."""
+
+    async def checkpoint(self, *args: Any, **kwargs: Any) -> Any:
+        await trio.sleep_forever()
+
+
+async def test_a_shielded_flush_returns_when_the_batcher_is_cancelled() -> None:
+    # A stop cancels the invocation with the batcher in the middle of a call while
+    # the workflow's last flush (shielded) waits: it must return, not hang.
+    service = StalledService()
+    state = ExecutionState([], Activity())
+    actor = StateActor(state)
+    batcher = CheckpointBatcher(service, service.arn, service.token, actor)
+    flushed: list[str] = []
+
+    async def last_flush() -> None:
+        await batcher.flush()
+        flushed.append("returned")
+
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(actor.run)
+            nursery.start_soon(batcher.run)
+            batcher.submit(step_update(1))
+            nursery.start_soon(last_flush)
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.cancel_scope.cancel()
+    assert flushed == ["returned"]
+    await batcher.flush()  # and later flushes return at once
