@@ -4,13 +4,13 @@ A heartbeat re-arms the heartbeat timer."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from trio_durable.errors import ServiceError, invalid_parameter, not_found
 from trio_durable.local import arns, history
 from trio_durable.local.engine.staging import Execution, Stage, TimerKind, new_record
 from trio_durable.local.store import OperationRecord
+from trio_durable.records import replace
 from trio_durable.wire import ErrorObject, ExecutionStatus, OperationStatus, OperationUpdate
 
 

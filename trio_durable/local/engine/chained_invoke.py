@@ -5,13 +5,13 @@ while the caller has an invocation in flight, when that invocation ends."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import Any
 
 from trio_durable.errors import invalid_parameter
 from trio_durable.local import arns, history
 from trio_durable.local.engine.staging import Execution, Stage, new_record, wake
 from trio_durable.local.store import ExecutionRecord, OperationRecord
+from trio_durable.records import replace
 from trio_durable.wire import (
     ErrorObject,
     ExecutionStatus,

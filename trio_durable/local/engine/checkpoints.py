@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import replace
 
 import orjson
 
@@ -21,6 +20,7 @@ from trio_durable.local.validation import (
     coerce_update,
     update_bytes,
 )
+from trio_durable.records import replace
 from trio_durable.wire import (
     MAX_CHECKPOINT_BYTES,
     MAX_CHECKPOINT_UPDATES,

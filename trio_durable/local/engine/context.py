@@ -3,12 +3,11 @@ with ReplayChildren kept from either."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from trio_durable.errors import invalid_parameter
 from trio_durable.local import history
 from trio_durable.local.engine.staging import Stage, new_record
 from trio_durable.local.store import OperationRecord
+from trio_durable.records import replace
 from trio_durable.wire import OperationAction, OperationStatus, OperationUpdate
 
 

@@ -7,7 +7,7 @@ timers, pages and views live in the modules beside this one."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from trio_durable.errors import ServiceError, invalid_parameter, not_found
@@ -42,6 +42,7 @@ from trio_durable.local.validation import (
     page_limit,
     payload_size,
 )
+from trio_durable.records import replace
 from trio_durable.wire import (
     MAX_LAMBDA_RESPONSE_BYTES,
     MAX_OPERATION_PAYLOAD_BYTES,

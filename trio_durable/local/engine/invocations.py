@@ -4,7 +4,6 @@ execution's end, a re-invocation after a crash, or waiting)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from trio_durable.local import arns, history
@@ -14,6 +13,7 @@ from trio_durable.local.engine.lifecycle import Config
 from trio_durable.local.engine.pages import InvocationRequest
 from trio_durable.local.engine.staging import Action, Stage
 from trio_durable.local.engine.tables import Tables
+from trio_durable.records import replace
 from trio_durable.wire import (
     ErrorObject,
     ExecutionStatus,

@@ -7,7 +7,7 @@ after the end) is a timer (``tables.retire``, ``Engine.fire_due_timers``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from trio_durable.errors import conflict, invalid_parameter
@@ -25,6 +25,7 @@ from trio_durable.local.engine.staging import (
 from trio_durable.local.engine.tables import Tables
 from trio_durable.local.store import ControlReceipt, ExecutionRecord, OperationRecord, PauseState
 from trio_durable.local.validation import check_client_token, check_error, check_reason
+from trio_durable.records import replace
 from trio_durable.wire import (
     ErrorObject,
     ExecutionStatus,

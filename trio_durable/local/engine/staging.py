@@ -9,13 +9,13 @@ memory; an error before that leaves nothing changed.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from enum import Enum
 from typing import Any
 
 from trio_durable.local import history
 from trio_durable.local.history import HistoryEvent
 from trio_durable.local.store import ExecutionRecord, OperationRecord, StoredExecution
+from trio_durable.records import replace
 from trio_durable.wire import (
     ExecutionStatus,
     Operation,

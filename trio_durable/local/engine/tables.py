@@ -4,12 +4,11 @@ CallbackId), the timer heap, the invocation queues, and the one write path
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from trio_durable.errors import not_found
 from trio_durable.local.engine import timers
 from trio_durable.local.engine.staging import Action, Execution, Stage, TimerKind
 from trio_durable.local.store import ExecutionChange, OperationRecord, Store
+from trio_durable.records import replace
 from trio_durable.wire import ExecutionStatus, OperationStatus, OperationType
 
 CLOSING_EVENTS = frozenset(
