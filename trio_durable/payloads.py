@@ -36,7 +36,13 @@ _NONE_TYPE = type(None)
 
 def as_type(value: Any, tp: type[T] | Any, *, what: str) -> T:
     """``value`` as a ``tp`` (see the module doc); ``what`` names it in errors."""
+    if tp is Any or (type(value) is tp and tp in _TAKEN_AS_IS):
+        return cast(T, value)  # the common cases, before any look at the type's form
     return cast(T, _convert(value, tp, what))
+
+
+# A value of exactly one of these types is already what that type asks for.
+_TAKEN_AS_IS = frozenset({int, str, bool, float})
 
 
 def return_type(fn: Callable[..., Any]) -> Any:

@@ -176,6 +176,8 @@ class CheckpointResult:
 
 def timestamp_from_wire(value: Any) -> float:
     """Epoch seconds from a boto3 ``datetime``, an epoch number or an ISO string."""
+    if type(value) is float:  # what our own service sends: the common case first
+        return value
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
@@ -354,6 +356,9 @@ _DETAILS_KEY = {
 }
 
 
+_NO_DETAILS: Mapping[str, Any] = {}
+
+
 def operation_to_wire(op: Operation) -> WireDict:
     """JSON-ready ``Operation`` (timestamps as epoch seconds)."""
     out: WireDict = {
@@ -395,25 +400,37 @@ def operation_to_wire(op: Operation) -> WireDict:
     return out
 
 
+# Enum members by value: a dict lookup instead of ``OperationType(value)``, which
+# goes through the enum machinery (a replay parses every recorded operation).
+_OPERATION_TYPES = {member.value: member for member in OperationType}
+_OPERATION_STATUSES = {member.value: member for member in OperationStatus}
+
+
 def operation_from_wire(data: Mapping[str, Any]) -> Operation:
-    op_type = OperationType(data["Type"])
-    details: Mapping[str, Any] = data.get(_DETAILS_KEY[op_type]) or {}
+    kind, status = data["Type"], data["Status"]
+    op_type = _OPERATION_TYPES.get(kind) or OperationType(kind)  # unknown: ValueError
+    details: Mapping[str, Any] = data.get(_DETAILS_KEY[op_type]) or _NO_DETAILS
+    end, error = data.get("EndTimestamp"), details.get("Error")
+    next_attempt = details.get("NextAttemptTimestamp")
+    scheduled_end = details.get("ScheduledEndTimestamp")
     return Operation(
         id=data["Id"],
         type=op_type,
-        status=OperationStatus(data["Status"]),
+        status=_OPERATION_STATUSES.get(status) or OperationStatus(status),
         start_timestamp=timestamp_from_wire(data["StartTimestamp"]),
         parent_id=data.get("ParentId"),
         name=data.get("Name"),
         sub_type=data.get("SubType"),
-        end_timestamp=_optional_timestamp(data.get("EndTimestamp")),
+        end_timestamp=None if end is None else timestamp_from_wire(end),
         result=details.get("Result"),
-        error=error_from_wire(details.get("Error")),
+        error=None if error is None else error_from_wire(error),
         input_payload=details.get("InputPayload"),
         replay_children=details.get("ReplayChildren"),
         attempt=details.get("Attempt"),
-        next_attempt_timestamp=_optional_timestamp(details.get("NextAttemptTimestamp")),
-        scheduled_end_timestamp=_optional_timestamp(details.get("ScheduledEndTimestamp")),
+        next_attempt_timestamp=None if next_attempt is None else timestamp_from_wire(next_attempt),
+        scheduled_end_timestamp=(
+            None if scheduled_end is None else timestamp_from_wire(scheduled_end)
+        ),
         callback_id=details.get("CallbackId"),
     )
 

@@ -44,6 +44,9 @@ T = TypeVar("T")
 _WAITING = frozenset({OperationStatus.STARTED, OperationStatus.PENDING})
 
 
+_DEFAULT_CONFIG = CallbackConfig()  # built (and validated) once, not per call
+
+
 def _completed(op: Operation) -> bool:
     return op.status not in _WAITING
 
@@ -128,13 +131,13 @@ async def create_callback(
 ) -> Callback[Any]:
     """Create (or, on replay, find) the callback; see the module doc."""
     if config is None:
-        config = CallbackConfig()
+        config = _DEFAULT_CONFIG
     elif not isinstance(config, CallbackConfig):
         raise ValidationError(f"config must be a CallbackConfig, got {type(config).__name__}")
     invocation = ctx.invocation
     op_id, recorded = ctx.next_operation(OperationType.CALLBACK, SUB_TYPE, name)
     if recorded is not None:
-        await invocation.checkpoint()
+        await invocation.replay_checkpoint()
     else:
         timeout = config.timeout_seconds
         heartbeat = config.heartbeat_timeout_seconds

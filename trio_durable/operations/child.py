@@ -88,14 +88,14 @@ async def run_child(
     if recorded is not None:
         status = recorded.status
         if status is OperationStatus.SUCCEEDED and not recorded.replay_children:
-            await invocation.checkpoint()
+            await invocation.replay_checkpoint()
             return serializer.deserialize(recorded.result)
         if status.is_terminal and status is not OperationStatus.SUCCEEDED:
-            await invocation.checkpoint()
+            await invocation.replay_checkpoint()
             raise decode(recorded.error, ChildContextError)
         if status is OperationStatus.SUCCEEDED:  # recorded with ReplayChildren
             result = await _body(ctx, fn, args, op_id, recorded, labels)
-            await invocation.checkpoint()
+            await invocation.replay_checkpoint()
             return serializer.deserialize(serializer.serialize(result))
     else:
         invocation.batcher.submit(update(OperationAction.START))

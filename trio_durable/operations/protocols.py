@@ -56,7 +56,13 @@ class InvocationParts(Protocol):
 
     @property
     def checkpoint(self) -> Callable[[], Awaitable[None]]:
-        """The running backend's own checkpoint (a replayed operation still yields)."""
+        """The running backend's own checkpoint."""
+        ...
+
+    @property
+    def replay_checkpoint(self) -> Callable[[], Awaitable[None]]:
+        """The checkpoint of an operation answered from its record: a cancel point,
+        and a schedule point once in a while (``primitives.ReplayCheckpoint``)."""
         ...
 
     @property

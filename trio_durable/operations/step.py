@@ -122,6 +122,10 @@ async def run_step(
     invocation = ctx.invocation
     serializer = config.serializer or invocation.serializer
     op_id, recorded = ctx.next_operation(OperationType.STEP, SUB_TYPE, name)
+    if recorded is not None and recorded.status is _SUCCEEDED:  # replay: the common case
+        await invocation.replay_checkpoint()
+        value = serializer.deserialize(recorded.result)
+        return as_type(value, result_type, what=f"step {name or op_id!r}")
     update = ctx.updates(op_id, OperationType.STEP, SUB_TYPE, name)
     plugins = invocation.plugins
     info = ctx.plugin_info(op_id, OperationType.STEP, SUB_TYPE, name, recorded)
@@ -137,11 +141,11 @@ async def run_step(
             status = recorded.status
             attempt = (recorded.attempt or 0) + 1
             if status is _SUCCEEDED:
-                await invocation.checkpoint()
+                await invocation.replay_checkpoint()
                 value = serializer.deserialize(recorded.result)
                 return as_type(value, result_type, what=f"step {name or op_id!r}")
             if status.is_terminal:
-                await invocation.checkpoint()
+                await invocation.replay_checkpoint()
                 raise rebuild(recorded.error, StepError)
             if status is OperationStatus.PENDING:
                 recorded = await invocation.state.wait_for(op_id, ready_or_done)

@@ -92,10 +92,10 @@ async def run_wait_for_condition(
         else:
             status = recorded.status
             if status is OperationStatus.SUCCEEDED:
-                await invocation.checkpoint()
+                await invocation.replay_checkpoint()
                 return serializer.deserialize(recorded.result)
             if status.is_terminal:
-                await invocation.checkpoint()
+                await invocation.replay_checkpoint()
                 raise rebuild(recorded.error, WaitForConditionError)
             if status is OperationStatus.PENDING:
                 recorded = await invocation.state.wait_for(op_id, ready_or_done)

@@ -89,6 +89,7 @@ class Invocation:
     logger: DurableLogger
     lambda_context: Any
     checkpoint: Callable[[], Awaitable[None]]  # the running backend's own checkpoint
+    replay_checkpoint: Callable[[], Awaitable[None]]  # an operation answered from its record
     current_task: Callable[[], object]  # an identity of the running task
     to_thread: ToThread  # runs a sync step body in a worker thread
     plugins: PluginRunner | None = None  # None when no plugin is registered
@@ -717,7 +718,7 @@ class DurableContext:
         if following is not None and (
             following.type is not OperationType.STEP or following.name != name
         ):
-            await self._scope.invocation.checkpoint()
+            await self._scope.invocation.replay_checkpoint()
             return False
         await self.step(_patch_marker, name=name)
         return True

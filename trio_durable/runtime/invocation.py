@@ -37,7 +37,12 @@ from trio_durable.plugins import (
 )
 from trio_durable.runtime.context import DurableContext, Invocation
 from trio_durable.runtime.logger import WORKFLOW_LOGGER, DurableLogger
-from trio_durable.runtime.primitives import TaskGroup, cancel_scope, open_task_group
+from trio_durable.runtime.primitives import (
+    ReplayCheckpoint,
+    TaskGroup,
+    cancel_scope,
+    open_task_group,
+)
 from trio_durable.runtime.replay import ReplayHook
 from trio_durable.runtime.state import Activity, ExecutionState, StateActor
 from trio_durable.runtime.threads import StepThread, ToThread, anyio_run_sync
@@ -114,7 +119,8 @@ async def run_invocation(
     arn, token, first_page = parse_event(event)
     operations = await fetch_all_pages(client, arn, token, first_page)
     activity = Activity()
-    state = ExecutionState(operations, activity)
+    replay_checkpoint = ReplayCheckpoint()
+    state = ExecutionState(operations, activity, replay_checkpoint)
     execution = state.get(state.execution_id or "")
     if execution is None:
         raise ValidationError(f"the state of {arn} has no EXECUTION operation")
@@ -140,6 +146,7 @@ async def run_invocation(
             logger=DurableLogger(WORKFLOW_LOGGER, {"execution_arn": arn}),
             lambda_context=lambda_context,
             checkpoint=checkpoint,
+            replay_checkpoint=replay_checkpoint,
             current_task=current_task,
             to_thread=to_thread,
             plugins=runner,

@@ -17,7 +17,7 @@ woken task next runs), so the supervisor never sees a stale "all parked".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from trio_durable.runtime.mailbox import Mailbox
@@ -75,9 +75,15 @@ class Activity:
 class ExecutionState:
     """Operations by id, and the tasks parked on them."""
 
-    __slots__ = ("_activity", "_operations", "_parked", "execution_id")
+    __slots__ = ("_activity", "_operations", "_parked", "execution_id", "replay_checkpoint")
 
-    def __init__(self, operations: Iterable[Operation], activity: Activity) -> None:
+    def __init__(
+        self,
+        operations: Iterable[Operation],
+        activity: Activity,
+        replay_checkpoint: Callable[[], Awaitable[None]] = checkpoint,
+    ) -> None:
+        self.replay_checkpoint = replay_checkpoint
         self._operations: dict[str, Operation] = {}
         self._parked: dict[str, list[Event]] = {}
         self._activity = activity
@@ -125,8 +131,14 @@ class ExecutionState:
             self._activity.unpark()
 
     async def wait_for(self, op_id: str, done: Callable[[Operation], bool]) -> Operation:
-        """The operation once ``done`` holds for it, parking until merges make it so."""
-        await checkpoint()
+        """The operation once ``done`` holds for it, parking until merges make it so.
+
+        An operation already done (a replayed one) is a ``replay_checkpoint``.
+        """
+        op = self._operations.get(op_id)
+        if op is not None and done(op):
+            await self.replay_checkpoint()
+            return op
         while True:
             op = self._operations.get(op_id)
             if op is not None and done(op):

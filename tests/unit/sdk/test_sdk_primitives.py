@@ -78,3 +78,45 @@ def test_under_asyncio_they_are_anyios() -> None:
         return seen
 
     assert anyio.run(main, backend="asyncio") == ["event", "timed out", "shielded"]
+
+
+async def test_a_replay_checkpoint_is_a_cancel_point_every_time() -> None:
+    replayed = primitives.ReplayCheckpoint()
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await replayed()
+        raise AssertionError("not cancelled")  # pragma: no cover
+    assert scope.cancelled_caught
+
+
+async def test_a_replay_checkpoint_lets_other_tasks_run_every_so_often() -> None:
+    replayed = primitives.ReplayCheckpoint()
+    turns: list[int] = []
+    calls = 10 * primitives.REPLAY_SCHEDULE_EVERY
+
+    async def other() -> None:
+        while True:
+            turns.append(1)
+            await trio.lowlevel.checkpoint()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(other)
+        for _ in range(calls):
+            await replayed()
+        nursery.cancel_scope.cancel()
+    # Not a schedule point every time (that is what it saves), but once in
+    # REPLAY_SCHEDULE_EVERY calls (give or take the turn Trio's order decides).
+    assert 9 <= len(turns) <= 11
+
+
+async def test_runnable_tasks_counts_the_tasks_waiting_for_their_turn() -> None:
+    async def busy() -> None:
+        while True:
+            await trio.lowlevel.checkpoint()
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(5):
+            nursery.start_soon(busy)  # a new task is runnable until its first turn
+        assert primitives.runnable_tasks() >= 5
+        nursery.cancel_scope.cancel()
+    assert primitives.runnable_tasks() == 0

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
+import trio
 from sdk_fakes import FakeService, drive
 
 from trio_durable import (
@@ -26,6 +27,7 @@ from trio_durable import (
     ValidationError,
     durable_execution,
 )
+from trio_durable.runtime import primitives
 from trio_durable.wire import (
     OperationAction,
     OperationStatus,
@@ -562,3 +564,50 @@ async def test_a_child_whose_success_was_lost_reruns_its_body_against_its_record
     assert answers[-1] == {"Status": "SUCCEEDED", "Result": "8"}
     assert runs == [7]  # the step replayed its record
     assert sent(service) == [("CONTEXT", "SUCCEED", "group")]
+
+
+async def test_a_long_replay_lets_the_host_run_and_stays_cancellable() -> None:
+    """Replayed operations skip most schedule points (runtime/primitives.py's
+    ReplayCheckpoint), yet a replay of many never holds the loop to itself."""
+    steps = 20 * primitives.REPLAY_SCHEDULE_EVERY
+
+    async def same(value: int) -> int:
+        return value
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> int:
+        total = 0
+        for i in range(steps):
+            total += await ctx.step(same, i)
+        await ctx.wait(1)
+        return total
+
+    service = FakeService()
+    service.start()
+    assert (await handler.invoke(service.event(), client=service))["Status"] == "PENDING"
+    host_turns: list[int] = []
+
+    async def host() -> None:
+        while True:
+            host_turns.append(1)
+            await trio.lowlevel.checkpoint()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(host)
+        answer = await handler.invoke(service.event(), client=service)  # replays every step
+        nursery.cancel_scope.cancel()
+    assert answer["Status"] == "PENDING"  # the wait, still not elapsed
+    assert len(host_turns) >= steps // primitives.REPLAY_SCHEDULE_EVERY
+
+    # Cancelled in the middle of a replay: it stops there.
+    answers: list[dict[str, Any]] = []
+    async with trio.open_nursery() as nursery:
+
+        async def cancel_soon() -> None:
+            for _ in range(3):
+                await trio.lowlevel.checkpoint()
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(cancel_soon)
+        answers.append(await handler.invoke(service.event(), client=service))
+    assert answers == []
