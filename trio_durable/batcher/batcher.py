@@ -25,7 +25,14 @@ import anyio
 from trio_durable.batcher.client import ServiceClient
 from trio_durable.errors import ServiceError
 from trio_durable.runtime.mailbox import Mailbox
-from trio_durable.runtime.primitives import Event, checkpoint, move_on_after, new_event, shielded
+from trio_durable.runtime.primitives import (
+    Event,
+    checkpoint,
+    move_on_after,
+    new_event,
+    runnable_tasks,
+    shielded,
+)
 from trio_durable.runtime.state import Merge, StateActor
 from trio_durable.wire import (
     MAX_CHECKPOINT_BYTES,
@@ -42,6 +49,11 @@ T = TypeVar("T")
 
 # How long an update nobody waits for may wait for company before it is sent.
 DEFAULT_LINGER_SECONDS = 0.02
+
+# Under load the linger stretches: by one linger per this many tasks waiting for
+# their turn on the loop, up to MAX_LINGER_STRETCH lingers (see _wait_for_work).
+TASKS_PER_LINGER = 4
+MAX_LINGER_STRETCH = 50
 
 # Fixed cost of one update on the wire (keys, enums, punctuation), in bytes.
 _UPDATE_OVERHEAD = 160
@@ -229,7 +241,8 @@ class CheckpointBatcher:
         if self._due():
             await checkpoint()
             return
-        with move_on_after(self._linger):
+        stretch = min(MAX_LINGER_STRETCH, max(1, runnable_tasks() // TASKS_PER_LINGER))
+        with move_on_after(self._linger * stretch):
             while not self._due():
                 await mailbox.wait()
 

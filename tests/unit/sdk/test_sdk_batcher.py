@@ -12,6 +12,7 @@ import trio
 import trio.testing
 from sdk_fakes import FakeService
 
+from trio_durable.batcher import batcher as batcher_module
 from trio_durable.batcher.batcher import CheckpointBatcher, update_size
 from trio_durable.errors import ServiceError
 from trio_durable.runtime.state import Activity, ExecutionState, StateActor
@@ -221,3 +222,33 @@ async def test_a_shielded_flush_returns_when_the_batcher_is_cancelled() -> None:
             nursery.cancel_scope.cancel()
     assert flushed == ["returned"]
     await batcher.flush()  # and later flushes return at once
+
+
+async def test_the_linger_stretches_with_the_tasks_waiting_for_the_loop(
+    autojump_clock: trio.abc.Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waiting = [10 * batcher_module.TASKS_PER_LINGER]
+    monkeypatch.setattr(batcher_module, "runnable_tasks", lambda: waiting[0])
+    async with rig(linger=1.0) as r:
+        r.batcher.submit(step_update(1))
+        await trio.sleep(9.5)  # ten lingers: this loop is busy
+        calls_while_lingering = len(r.service.calls)
+        await trio.sleep(1.0)
+        calls_after = len(r.service.calls)
+        start = trio.current_time()
+        await r.batcher.checkpoint(step_update(2))  # awaited: sent at once, however busy
+        awaited_took = trio.current_time() - start
+        waiting[0] = 10**6
+        r.batcher.submit(step_update(3))
+        await trio.sleep(batcher_module.MAX_LINGER_STRETCH + 0.5)  # the stretch is capped
+        calls_at_the_cap = len(r.service.calls)
+    assert (calls_while_lingering, calls_after, calls_at_the_cap) == (0, 1, 3)
+    assert awaited_took < 1.0
+
+
+async def test_an_idle_loop_lingers_the_plain_linger(autojump_clock: trio.abc.Clock) -> None:
+    async with rig(linger=1.0) as r:
+        r.batcher.submit(step_update(1))
+        await trio.sleep(1.5)
+        calls = len(r.service.calls)
+    assert calls == 1
