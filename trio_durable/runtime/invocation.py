@@ -84,7 +84,9 @@ def parse_event(event: Mapping[str, Any]) -> tuple[str, str, StatePage]:
     if state is None:
         state = {}
     operations = state.get("Operations", []) if isinstance(state, Mapping) else None
-    if not isinstance(operations, list) or not all(isinstance(op, Mapping) for op in operations):
+    if not isinstance(operations, list) or not all(
+        type(op) is dict or isinstance(op, Mapping) for op in operations
+    ):
         raise ValidationError("InitialExecutionState must be {'Operations': [operation, ...]}")
     try:
         page = state_page_from_wire(state)

@@ -106,15 +106,17 @@ class ExecutionState:
 
     def apply(self, operations: Iterable[Operation]) -> None:
         """Merge ``operations`` (newer replaces older) and wake who is parked on them."""
+        known, parked = self._operations, self._parked
         for op in operations:
-            self._operations[op.id] = op
+            known[op.id] = op
             if op.type is OperationType.EXECUTION:
                 self.execution_id = op.id
-            waiters = self._parked.pop(op.id, None)
-            if waiters:
-                for event in waiters:
-                    self._activity.unpark()
-                    event.set()
+            if parked:  # nobody is, while the first state is read
+                waiters = parked.pop(op.id, None)
+                if waiters:
+                    for event in waiters:
+                        self._activity.unpark()
+                        event.set()
 
     def park(self, op_id: str) -> Event:
         """An event set by the next merge that touches ``op_id``; counts as parked."""
