@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
 import socket
@@ -44,6 +43,7 @@ from aws_durable_execution_sdk_python_testing import (
     WebRunnerConfig,
 )
 from aws_durable_execution_sdk_python_testing.invoker import create_test_lambda_context
+from aws_durable_execution_sdk_python_testing.runner import _get_callback_id_from_events
 from aws_durable_execution_sdk_python_testing.stores.sqlite import SQLiteExecutionStore
 from aws_durable_execution_sdk_python_testing.web.server import WebServiceConfig
 from botocore.config import Config
@@ -201,7 +201,7 @@ def _complete_callbacks(n: int, *, cap_seconds: float | None = None) -> float:
             try:
                 if wait <= 0:
                     raise TimeoutError
-                callback_id = runner.wait_for_callback(arn, name=f"cb{i}", timeout=math.ceil(wait))
+                callback_id = _wait_for_callback(runner, arn, f"cb{i}", wait)
             except TimeoutError:
                 elapsed = time.perf_counter() - start
                 if cap_seconds is not None and elapsed >= cap_seconds:
@@ -215,6 +215,23 @@ def _complete_callbacks(n: int, *, cap_seconds: float | None = None) -> float:
     elapsed = time.perf_counter() - start
     _check(result.result, n)
     return elapsed
+
+
+def _wait_for_callback(runner: DurableFunctionTestRunner, arn: str, name: str, wait: float) -> str:
+    """The id of callback ``name``, polling the whole history every millisecond.
+
+    The runner's own ``wait_for_callback`` reads only the history's first page
+    (100 events), so it never finds a callback after the 33rd; this asks for
+    every event (its executor's ``max_items``) and reads them with the runner's
+    own helper."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        history = runner._executor.get_execution_history(arn, max_items=1_000_000)
+        callback_id = _get_callback_id_from_events(events=history.events, name=name)
+        if callback_id:
+            return callback_id
+        time.sleep(0.001)
+    raise TimeoutError(name)
 
 
 def callback_roundtrip(n: int) -> float:
