@@ -221,9 +221,12 @@ class StepConfig:
 
 @dataclass(frozen=True, slots=True)
 class ChildConfig:
-    """Options of ``ctx.run_in_child_context``: the serializer of its result."""
+    """Options of ``ctx.run_in_child_context``: the serializer of its result, and
+    ``virtual``: record no CONTEXT operation (its operations are recorded under
+    the enclosing context; plugins still see it as an operation)."""
 
     serializer: Serializer | None = None
+    virtual: bool = False
 
     def __post_init__(self) -> None:
         _check_serializer(self.serializer)

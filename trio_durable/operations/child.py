@@ -6,7 +6,9 @@ recorded result without running the body, unless it was recorded with
 ReplayChildren (its result was over 256 KB, so it was stored empty): then the
 body re-runs against its recorded children; FAILED raises the recorded error;
 STARTED (an earlier invocation did not finish it) re-runs the body without a
-second START.
+second START. A virtual child context takes an id but records nothing: its
+body runs on every invocation, its operations are recorded under the
+enclosing context.
 
 START and SUCCEED are queued without waiting, as an at-least-once step's are:
 they go out in order, before any later checkpoint and before the invocation
@@ -20,6 +22,8 @@ pass through unrecorded.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import fields
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from trio_durable.errors import (
@@ -31,7 +35,7 @@ from trio_durable.errors import (
     error_object_from_exception,
 )
 from trio_durable.operations.protocols import OperationScope
-from trio_durable.plugins import AttemptOutcome, OperationInfo
+from trio_durable.plugins import AttemptOutcome, OperationEndInfo, OperationInfo, PluginRunner
 from trio_durable.runtime.failures import rebuild
 from trio_durable.serialization import Serializer
 from trio_durable.wire import (
@@ -73,6 +77,7 @@ async def run_child(
     encode: Encode = error_object_from_exception,
     decode: Decode = rebuild,
     user_code: bool = True,
+    virtual: bool = False,
 ) -> Any:
     """Run ``await fn(child_scope, *args)`` as one child context (see the module
     doc); returns its (recorded) result. Each run of ``fn`` gets the plugins'
@@ -82,6 +87,8 @@ async def run_child(
     invocation = ctx.invocation
     serializer = serializer or invocation.serializer
     op_id, recorded = ctx.next_operation(OperationType.CONTEXT, sub_type, name)
+    if virtual:
+        return await _run_virtual(ctx, op_id, fn, args, sub_type, name, encode, decode)
 
     update = ctx.updates(op_id, OperationType.CONTEXT, sub_type, name)
     labels = (sub_type, name) if user_code else None
@@ -115,6 +122,52 @@ async def run_child(
         batcher.submit(update(OperationAction.SUCCEED, payload=payload))
     await invocation.checkpoint()
     return serializer.deserialize(payload)
+
+
+async def _run_virtual(
+    ctx: OperationScope,
+    op_id: str,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    sub_type: str,
+    name: str | None,
+    encode: Encode,
+    decode: Decode,
+) -> Any:
+    """A virtual child context: the body runs on every invocation, nothing of the
+    context is checkpointed (so no merge reports its end: it is reported here);
+    a failure raises as a recorded one would."""
+    plugins = ctx.invocation.plugins
+    info = None
+    if plugins is not None:
+        info = plugins.operation_info(
+            op_id, OperationType.CONTEXT, sub_type, name, ctx.parent_id, None
+        )
+    try:
+        result = await fn(ctx.virtual_child(op_id), *args)
+    except (NonDeterministicExecutionError, ServiceError):
+        raise
+    except Exception as exc:
+        error = encode(exc)
+        _virtual_ended(plugins, info, OperationStatus.FAILED, error)
+        raise decode(error, ChildContextError) from exc
+    _virtual_ended(plugins, info, OperationStatus.SUCCEEDED, None)
+    return result
+
+
+def _virtual_ended(
+    plugins: PluginRunner | None,
+    info: OperationInfo | None,
+    status: OperationStatus,
+    error: ErrorObject | None,
+) -> None:
+    if plugins is None or info is None:
+        return
+    recorded = {field.name: getattr(info, field.name) for field in fields(OperationInfo)}
+    end = OperationEndInfo(
+        **recorded | {"status": status, "error": error, "end_time": datetime.now(UTC)}
+    )
+    plugins.emit("on_operation_end", end)
 
 
 async def _body(

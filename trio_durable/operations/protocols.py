@@ -127,6 +127,11 @@ class OperationScope(Protocol):
         """The scope of a child context whose operations are recorded under ``parent_id``."""
         ...
 
+    def virtual_child(self, op_id: str) -> OperationScope:
+        """The scope of a virtual child context ``op_id``: its operations are numbered
+        under ``op_id`` and recorded under this scope's parent."""
+        ...
+
     def branch(self, index: int, *, virtual: bool) -> OperationScope:
         """The scope, owned by the calling task, of branch ``index`` of the batch
         this scope runs (a nested branch's next operation is its CONTEXT; a

@@ -1,7 +1,8 @@
 """wait_for_callback: create a callback, hand its id to a submitter, await the result.
 
 All three run inside a child context of SubType ``WaitForCallback``: the
-callback, then the submitter as a step (with the config's retry strategy,
+callback (named ``<name> create callback id``, as AWS's SDK names it), then the
+submitter as a step (``<name> submitter``) (with the config's retry strategy,
 called ``submitter(callback_id, *args)`` and given a logger-only
 ``WaitForCallbackContext`` as ``step_context`` if it declares one), then the
 callback's result. A submitter that fails for good raises
@@ -62,7 +63,9 @@ async def run_wait_for_callback(
     prefix = f"{name} " if name else ""
 
     async def body(child: OperationScope) -> Any:
-        callback = await create_callback(child, name=f"{prefix}callback", config=callback_config)
+        callback = await create_callback(
+            child, name=f"{prefix}create callback id", config=callback_config
+        )
         try:
             await run_step(
                 child,

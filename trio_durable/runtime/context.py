@@ -239,6 +239,13 @@ class ContextScope:
     def child(self, parent_id: str, *, replaying: bool) -> ContextScope:
         return DurableContext(self.invocation, parent_id=parent_id, replaying=replaying)._scope
 
+    def virtual_child(self, op_id: str) -> ContextScope:
+        """A scope numbering its operations under ``op_id`` and recording them
+        under this scope's parent (a virtual child context)."""
+        return DurableContext(
+            self.invocation, parent_id=self.parent_id, replaying=self._replaying, id_prefix=op_id
+        )._scope
+
     def branch(self, index: int, *, virtual: bool) -> ContextScope:
         """A scope, owned by the calling task, for branch ``index`` of the batch
         this context runs (``self.parent_id`` is the batch's operation).
@@ -463,6 +470,9 @@ class DurableContext:
         was over 256 KB: then ``fn`` re-runs against its recorded children).
         A failure raises ``ChildContextError``. ``name`` defaults to the
         function's name; the result comes back as ``fn``'s return annotation says.
+        With ``ChildConfig(virtual=True)`` nothing of the context itself is
+        recorded (its operations are, under this context's parent) and ``fn``
+        runs on every invocation that reaches it.
         """
         config = config or ChildConfig()
         if name is None:
@@ -473,6 +483,7 @@ class DurableContext:
             args,
             name=check_name(name),
             serializer=config.serializer,
+            virtual=config.virtual,
         )
         result_type = annotated_type(fn, config.serializer or self._scope.invocation.serializer)
         result: T = as_type(value, result_type, what=f"the result of child context {name!r}")

@@ -75,7 +75,9 @@ def test_text_lines_tagged_with_the_execution(tmp_path: Path) -> None:
         lam.send_durable_execution_callback_success(
             CallbackId=_callback_id(lam, arn), Result=b'"yes"'
         )
-        running.wait_for_line(r"\[a-long-o\] callback 'approval callback' succeeded", "stdout")
+        running.wait_for_line(
+            r"\[a-long-o\] callback 'approval create callback id' succeeded", "stdout"
+        )
         running.wait_for_line(r"\[a-long-o\] invocation #2 started \(replay\)", "stdout")
         running.wait_for_line(r"\[a-long-o\] execution succeeded", "stdout")
 
