@@ -25,6 +25,9 @@ PYTHON = BIN / "python"
 CONFORMANCE_VALIDATOR = "aws-durable-execution-conformance-tests==1.0.0"
 # The conformance repository's main branch (read-only test data of the steering checkout).
 CONFORMANCE_MAIN = ROOT.parent / "shared" / "conformance-main"
+# The tracing suites (python -m conformance --tracing); same: declared for 3.14, run
+# on 3.11 (its S3 collector backend, which needs 3.14, is not used).
+CONFORMANCE_OTEL = "aws-durable-execution-conformance-tests-otel==0.2.0"
 # The deploy test (tests/e2e/local/test_deploy.py) runs `sam validate` and `sam build`.
 # aws-sam-cli pins its own boto3 and more, so it gets an environment of its own.
 SAM_CLI = "aws-sam-cli==1.170.0"
@@ -53,7 +56,7 @@ def install(extra: str) -> None:
     if extra == "dev":
         run(
             PYTHON, "-m", "pip", "install", "--quiet", "--no-deps",
-            "--ignore-requires-python", CONFORMANCE_VALIDATOR,
+            "--ignore-requires-python", CONFORMANCE_VALIDATOR, CONFORMANCE_OTEL,
         )  # fmt: skip
     stamp.touch()
 
@@ -129,6 +132,7 @@ def test(args: argparse.Namespace) -> int:
         ),
         ("conformance", [PYTHON, "-m", "conformance"]),
         *conformance_main(),
+        ("conformance tracing", [PYTHON, "-m", "conformance", "--tracing"]),
         ("stress", [PYTHON, "-m", "stress", "--quick"]),
         ("bench", [PYTHON, "-m", "bench", "--quick"]),
         # Last, so that pytest's summary closes the output.

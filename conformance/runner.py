@@ -251,6 +251,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="do not run: regenerate --docs from the existing --report",
     )
+    parser.add_argument(
+        "--tracing",
+        action="store_true",
+        help="run the tracing suites (aws-durable-execution-conformance-tests-otel) instead;"
+        " --id selects among them",
+    )
     parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help="requirements at once")
     parser.add_argument(
         "--keep", type=Path, help="keep histories, logs and event files in this folder"
@@ -274,6 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "conformance: AWS's validator is not installed; `python3 dev.py test` installs it, or\n"
             f"  pip install --no-deps --ignore-requires-python {VALIDATOR} boto3 packaging pyyaml"
         )
+    if args.tracing:
+        return main_tracing(args)
     published = discover(args.requirements)
     if not published:
         raise SystemExit(
@@ -308,3 +316,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"run time: {report.run_seconds:.1f} s; report: {shlex.quote(str(args.report))}")
     print(report.summary_line())
     return 1 if report.counts()["FAILED"] else 0
+
+
+def main_tracing(args: argparse.Namespace) -> int:
+    """``--tracing``: the tracing suites (``conformance/tracing.py``)."""
+    if importlib.util.find_spec("aws_durable_execution_conformance_tests_otel") is None:
+        raise SystemExit(
+            "conformance: the tracing suites are not installed; `python3 dev.py test` installs"
+            " them, or\n  pip install --no-deps --ignore-requires-python"
+            " aws-durable-execution-conformance-tests-otel==0.2.0"
+        )
+    from conformance.tracing import run_tracing
+
+    with tempfile.TemporaryDirectory(prefix="trio-durable-tracing-") as tmp:
+        workdir = args.keep or Path(tmp)
+        started = time.monotonic()
+        outcomes = run_tracing(args.id, args.jobs, workdir)
+        report = Report(outcomes=outcomes, run_seconds=time.monotonic() - started)
+    report.write(args.report.with_name("tracing-report.json"))
+    print(f"run time: {report.run_seconds:.1f} s")
+    counts = report.counts()
+    print(f"conformance: {counts['PASSED']} passed, {counts['FAILED']} failed")
+    return 1 if counts["FAILED"] else 0
