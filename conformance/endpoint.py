@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AsyncExitStack, contextmanager
 
 import trio
@@ -20,7 +20,7 @@ import trio
 from conformance.mapping import TARGETS, Requirement
 from trio_durable.local.http import bind_socket, endpoint_of, serve
 from trio_durable.local.invokers import Invoker
-from trio_durable.local.service import open_local_service
+from trio_durable.local.service import LocalService, open_local_service
 
 
 async def make_invoker(
@@ -45,9 +45,32 @@ def in_process_invoker(handler: str) -> Invoker:
     return InProcessInvoker(load_target(handler))
 
 
+Register = Callable[[LocalService, str, AsyncExitStack], Awaitable[None]]
+
+
 @contextmanager
 def serving(requirements: Sequence[Requirement], region: str) -> Iterator[str]:
     """Run the service with ``requirements``' functions registered; yield its endpoint URL."""
+
+    async def register(service: LocalService, endpoint: str, stack: AsyncExitStack) -> None:
+        for requirement in requirements:
+            invoker = await make_invoker(requirement, endpoint, region, stack)
+            service.register_function(requirement.function, invoker)
+        for target in TARGETS:
+            service.register_function(
+                target.function,
+                in_process_invoker(target.handler),
+                tenant_isolation_mode=target.tenant_isolation_mode,
+            )
+
+    with serving_functions(register, region) as endpoint:
+        yield endpoint
+
+
+@contextmanager
+def serving_functions(register: Register, region: str) -> Iterator[str]:
+    """Run the service on a thread of its own, with the functions ``register``
+    registers (before it serves); yield its endpoint URL."""
     sock = bind_socket("127.0.0.1", 0)
     endpoint = endpoint_of(sock)
     started: queue.Queue[BaseException | None] = queue.Queue()
@@ -55,15 +78,7 @@ def serving(requirements: Sequence[Requirement], region: str) -> Iterator[str]:
 
     async def main() -> None:
         async with open_local_service(region=region) as service, AsyncExitStack() as stack:
-            for requirement in requirements:
-                invoker = await make_invoker(requirement, endpoint, region, stack)
-                service.register_function(requirement.function, invoker)
-            for target in TARGETS:
-                service.register_function(
-                    target.function,
-                    in_process_invoker(target.handler),
-                    tenant_isolation_mode=target.tenant_isolation_mode,
-                )
+            await register(service, endpoint, stack)
             async with trio.open_nursery() as nursery:
                 await nursery.start(functools.partial(serve, service, sock=sock))
                 started.put(None)

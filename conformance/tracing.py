@@ -224,55 +224,22 @@ def validate_tracing(
 @contextmanager
 def serving_tracing(region: str) -> Iterator[str]:
     """The local service with the tracing functions of both views; yields its endpoint."""
-    import functools
-    import queue
-    import threading
+    from conformance.endpoint import in_process_invoker, serving_functions
 
-    import trio
+    async def register(service: Any, endpoint: str, stack: AsyncExitStack) -> None:
+        for view in (INVOCATION, EXECUTION):
+            handler = f"conformance.handlers.otel:{view.name}_workflow"
+            service.register_function(view.function, in_process_invoker(handler))
+            service.register_function(
+                view.timeout_function,
+                in_process_invoker(handler),
+                execution_timeout_seconds=TIMEOUT_SECONDS,
+            )
+            target = f"conformance.handlers.otel:{view.name}_target"
+            service.register_function(view.target, in_process_invoker(target))
 
-    from conformance.endpoint import in_process_invoker
-    from trio_durable.local.http import bind_socket, endpoint_of, serve
-    from trio_durable.local.service import open_local_service
-
-    sock = bind_socket("127.0.0.1", 0)
-    endpoint = endpoint_of(sock)
-    started: queue.Queue[BaseException | None] = queue.Queue()
-    stop = threading.Event()
-
-    async def main() -> None:
-        async with open_local_service(region=region) as service, AsyncExitStack():
-            for view in (INVOCATION, EXECUTION):
-                handler = f"conformance.handlers.otel:{view.name}_workflow"
-                service.register_function(view.function, in_process_invoker(handler))
-                service.register_function(
-                    view.timeout_function,
-                    in_process_invoker(handler),
-                    execution_timeout_seconds=TIMEOUT_SECONDS,
-                )
-                target = f"conformance.handlers.otel:{view.name}_target"
-                service.register_function(view.target, in_process_invoker(target))
-            async with trio.open_nursery() as nursery:
-                await nursery.start(functools.partial(serve, service, sock=sock))
-                started.put(None)
-                await trio.to_thread.run_sync(stop.wait, abandon_on_cancel=True)
-                nursery.cancel_scope.cancel()
-
-    def run() -> None:
-        try:
-            trio.run(main)
-        except BaseException as exc:  # reported to the caller waiting for the start
-            started.put(exc)
-
-    thread = threading.Thread(target=run, name="trio-durable-tracing-service", daemon=True)
-    thread.start()
-    first = started.get()
-    if first is not None:
-        raise RuntimeError(f"the local service did not start: {first!r}") from first
-    try:
+    with serving_functions(register, region) as endpoint:
         yield endpoint
-    finally:
-        stop.set()
-        thread.join(timeout=30)
 
 
 def discover_tracing() -> list[tuple[str, str, str, str]]:

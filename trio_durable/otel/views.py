@@ -277,12 +277,7 @@ class InvocationView(_View):
         op = None if run is None else run.operations.pop(info.operation_id, None)
         if op is None or op.span is None:
             return
-        finish(
-            op.span,
-            status=_status(info.status is not OperationStatus.SUCCEEDED),
-            end_ns=now_ns(),
-            attributes=_end_attributes(info.status.value, op.attempt),
-        )
+        _finish_operation(op.span, info, op.attempt)
 
     def on_attempt_start(self, info: AttemptInfo) -> None:
         run = self.run_of(info.execution_arn)
@@ -334,12 +329,7 @@ class ExecutionView(_View):
             start_ns=op.start_ns,
             links=[run.invocation.get_span_context()],
         )
-        finish(
-            span,
-            status=_status(info.status is not OperationStatus.SUCCEEDED),
-            end_ns=now_ns(),
-            attributes=_end_attributes(info.status.value, op.attempt),
-        )
+        _finish_operation(span, info, op.attempt)
 
     def on_attempt_start(self, info: AttemptInfo) -> None:
         run = self.run_of(info.execution_arn)
@@ -362,6 +352,15 @@ class ExecutionView(_View):
         end = now_ns()
         for span, _ in run.attempts.values():
             finish(span, status=StatusCode.UNSET, end_ns=end)
+
+
+def _finish_operation(span: Span, info: OperationEndInfo, attempt: int | None) -> None:
+    finish(
+        span,
+        status=_status(info.status is not OperationStatus.SUCCEEDED),
+        end_ns=now_ns(),
+        attributes=_end_attributes(info.status.value, attempt),
+    )
 
 
 def _end_attributes(status: str, attempt: int | None) -> dict[str, Any]:
