@@ -22,12 +22,6 @@ def xray_from_environment(info: InvocationInfo) -> RemoteParent | None:
     return parse_xray(os.environ.get(XRAY_ENV_VAR))
 
 
-def xray_from_lambda_context(info: InvocationInfo) -> RemoteParent | None:
-    """The parent in the Lambda context's ``xray_trace_id`` (the local service's
-    invokers set it: their invocations share one process environment)."""
-    return parse_xray(getattr(info.lambda_context, "xray_trace_id", None))
-
-
 def w3c_from_client_context(info: InvocationInfo) -> RemoteParent | None:
     """A W3C ``traceparent`` in the Lambda client context's ``custom`` fields."""
     client_context = getattr(info.lambda_context, "client_context", None)
@@ -42,7 +36,6 @@ def _text(value: Any) -> str | None:
 
 
 DEFAULT_EXTRACTORS: tuple[Extractor, ...] = (
-    xray_from_lambda_context,
     xray_from_environment,
     w3c_from_client_context,
 )

@@ -97,10 +97,13 @@ def parse_traceparent(header: str | None) -> RemoteParent | None:
         return None
     trace_id = _hex_id(parts[1], _MAX_TRACE_ID)
     span_id = _hex_id(parts[2], _MAX_SPAN_ID, digits=16)
-    flags = _hex_id(parts[3], 256)
+    try:
+        flags = int(parts[3], 16)
+    except ValueError:
+        return None
     if trace_id is None or span_id is None:
         return None
-    return RemoteParent(trace_id, span_id, None if flags is None else bool(flags & 1))
+    return RemoteParent(trace_id, span_id, bool(flags & 1))
 
 
 def _hex_id(text: str, limit: int, *, digits: int | None = None) -> int | None:

@@ -14,6 +14,7 @@ import contextvars
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from opentelemetry import trace
@@ -61,6 +62,13 @@ class ChosenIdGenerator(IdGenerator):
 
 def now_ns() -> int:
     return time.time_ns()
+
+
+def epoch_seconds(value: float | datetime | None) -> float | None:
+    """A timestamp of a hook's info (epoch seconds, or an aware datetime) in seconds."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return value
 
 
 def seconds_to_ns(seconds: float) -> int:

@@ -39,7 +39,14 @@ from trio_durable.otel.ids import (
     workflow_span_id,
 )
 from trio_durable.otel.logs import install_log_correlation
-from trio_durable.otel.tracing import SpanMaker, finish, now_ns, remote_context, seconds_to_ns
+from trio_durable.otel.tracing import (
+    SpanMaker,
+    epoch_seconds,
+    finish,
+    now_ns,
+    remote_context,
+    seconds_to_ns,
+)
 from trio_durable.plugins import (
     AttemptEndInfo,
     AttemptInfo,
@@ -49,7 +56,7 @@ from trio_durable.plugins import (
     OperationInfo,
     Plugin,
 )
-from trio_durable.wire import InvocationStatus, OperationStatus
+from trio_durable.wire import InvocationStatus, OperationStatus, OperationType
 
 ARN = "durable.execution.arn"
 
@@ -146,7 +153,7 @@ class _View(Plugin):
     def on_invocation_start(self, info: InvocationInfo) -> None:
         start = now_ns()
         arn = info.execution_arn
-        execution_start = info.execution_start_time
+        execution_start = epoch_seconds(info.execution_start_time)
         if execution_start is None:
             execution_start = start / 1e9
         remote = self._parent(info)
@@ -211,7 +218,7 @@ class _View(Plugin):
 
     def _attempt_start(self, info: AttemptInfo, parent: SpanContext, link: SpanContext) -> None:
         run = self.run_of(info.execution_arn)
-        if run is None:
+        if run is None or info.operation_type is not OperationType.STEP:
             return
         op = run.operations.get(info.operation_id)
         name = op.name if op is not None else (info.name or info.operation_type.value)
@@ -247,8 +254,21 @@ class InvocationView(_View):
 
     def on_operation_start(self, info: OperationInfo) -> None:
         run = self.run_of(info.execution_arn)
+        if run is not None:
+            run.operations[info.operation_id] = self._open(run, info)
+
+    def on_operation_end(self, info: OperationEndInfo) -> None:
+        run = self.run_of(info.execution_arn)
         if run is None:
             return
+        # An operation that ended between invocations may get its end hook alone.
+        op = run.operations.pop(info.operation_id, None) or self._open(run, info)
+        if op.span is not None:
+            _finish_operation(op.span, info, op.attempt)
+
+    def _open(self, run: _Run, info: OperationInfo) -> _Operation:
+        """The operation's span in this invocation: its first (with the id derived
+        from it), or a continuation linking to the first."""
         parent = run.operations.get(info.parent_id or "")
         parent_context = (
             parent.span.get_span_context()
@@ -270,14 +290,7 @@ class InvocationView(_View):
             start_ns=start,
             links=links,
         )
-        run.operations[info.operation_id] = _Operation(attributes, name, start, span)
-
-    def on_operation_end(self, info: OperationEndInfo) -> None:
-        run = self.run_of(info.execution_arn)
-        op = None if run is None else run.operations.pop(info.operation_id, None)
-        if op is None or op.span is None:
-            return
-        _finish_operation(op.span, info, op.attempt)
+        return _Operation(attributes, name, start, span)
 
     def on_attempt_start(self, info: AttemptInfo) -> None:
         run = self.run_of(info.execution_arn)
@@ -312,15 +325,14 @@ class ExecutionView(_View):
         run = self.run_of(info.execution_arn)
         if run is None:
             return
-        start = now_ns() if info.start_time is None else seconds_to_ns(info.start_time)
-        name = info.name or info.operation_type.value
-        run.operations[info.operation_id] = _Operation(_operation_attributes(info), name, start)
+        run.operations[info.operation_id] = _pending(info)
 
     def on_operation_end(self, info: OperationEndInfo) -> None:
         run = self.run_of(info.execution_arn)
-        op = None if run is None else run.operations.pop(info.operation_id, None)
-        if run is None or op is None:
+        if run is None:
             return
+        # An operation that ended between invocations may get its end hook alone.
+        op = run.operations.pop(info.operation_id, None) or _pending(info)
         span = self._spans().span(
             op.name,
             parent=self._operation_parent(run, info.parent_id),
@@ -352,6 +364,14 @@ class ExecutionView(_View):
         end = now_ns()
         for span, _ in run.attempts.values():
             finish(span, status=StatusCode.UNSET, end_ns=end)
+
+
+def _pending(info: OperationInfo) -> _Operation:
+    """An operation of the execution view, whose span is made when it ends."""
+    recorded = epoch_seconds(info.start_time)
+    start = now_ns() if recorded is None else seconds_to_ns(recorded)
+    name = info.name or info.operation_type.value
+    return _Operation(_operation_attributes(info), name, start)
 
 
 def _finish_operation(span: Span, info: OperationEndInfo, attempt: int | None) -> None:

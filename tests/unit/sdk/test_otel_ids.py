@@ -1,0 +1,57 @@
+"""The tracing ids and trace headers (trio_durable/otel/ids.py), sans-IO."""
+
+from __future__ import annotations
+
+from trio_durable.otel.ids import (
+    RemoteParent,
+    execution_root_span_id,
+    execution_trace_id,
+    format_xray,
+    operation_span_id,
+    parse_traceparent,
+    parse_xray,
+    workflow_span_id,
+)
+
+ARN = "arn:aws:lambda:us-east-1:123456789012:function:orders:$LATEST/durable-execution/a/b"
+
+
+def test_ids_are_derived_from_the_execution_alone() -> None:
+    assert execution_trace_id(ARN, 1_700_000_000.7) == execution_trace_id(ARN, 1_700_000_000.2)
+    assert f"{execution_trace_id(ARN, 1_700_000_000):032x}".startswith(f"{1_700_000_000:08x}")
+    assert execution_trace_id(ARN, 1) != execution_trace_id(ARN + "x", 1)
+    ids = {workflow_span_id(ARN), execution_root_span_id(ARN), operation_span_id(ARN, "op")}
+    assert len(ids) == 3 and all(0 < i < 2**64 for i in ids)
+    assert operation_span_id(ARN, "a") != operation_span_id(ARN, "b")
+
+
+def test_an_xray_header_round_trips() -> None:
+    trace_id, span_id = 0x5F0C4E1D_0123456789ABCDEF01234567, 0x1122334455667788
+    header = format_xray(trace_id, span_id, True)
+    assert header == "Root=1-5f0c4e1d-0123456789abcdef01234567;Parent=1122334455667788;Sampled=1"
+    assert parse_xray(header) == RemoteParent(trace_id, span_id, True)
+    assert parse_xray(header.replace("Sampled=1", "Sampled=0")) == RemoteParent(
+        trace_id, span_id, False
+    )
+
+
+def test_partial_and_malformed_xray_headers() -> None:
+    assert parse_xray(None) is None and parse_xray("") is None
+    assert parse_xray("Root=garbage;Parent=xyz") is None
+    only_root = parse_xray("Root=1-5f0c4e1d-0123456789abcdef01234567")
+    assert only_root is not None and only_root.span_id is None and not only_root.complete
+    assert parse_xray("Root=1-00000000-000000000000000000000000;Sampled=1") == RemoteParent(
+        None, None, True
+    )
+
+
+def test_w3c_traceparent() -> None:
+    header = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    assert parse_traceparent(header) == RemoteParent(
+        0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331, True
+    )
+    assert parse_traceparent(header[:-2] + "00") == RemoteParent(
+        0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331, False
+    )
+    assert parse_traceparent("01-" + header[3:]) is None  # unknown version
+    assert parse_traceparent("00-" + "0" * 32 + "-b7ad6b7169203331-01") is None  # invalid id
