@@ -24,7 +24,8 @@ def xray_from_environment(info: InvocationInfo) -> RemoteParent | None:
 
 def w3c_from_client_context(info: InvocationInfo) -> RemoteParent | None:
     """A W3C ``traceparent`` in the Lambda client context's ``custom`` fields."""
-    client_context = getattr(info.lambda_context, "client_context", None)
+    lambda_context = getattr(info, "lambda_context", None)
+    client_context = getattr(lambda_context, "client_context", None)
     custom = getattr(client_context, "custom", None)
     if isinstance(custom, Mapping):
         return parse_traceparent(_text(custom.get("traceparent")))

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanContext, StatusCode
@@ -117,7 +117,10 @@ def _status(failed: bool) -> StatusCode:
 
 class _View(Plugin):
     """What both views share: the per-invocation state, keyed by execution ARN
-    (an execution runs one invocation at a time), the Invocation and Workflow spans."""
+    (an execution runs one invocation at a time), the Invocation and Workflow spans.
+    One view per handler: both views share an exclusive group."""
+
+    exclusive_group: ClassVar[str | None] = "aws-durable-execution-otel-view"
 
     def __init__(self, config: OtelConfig | None = None) -> None:
         self.config = config or OtelConfig()

@@ -232,3 +232,20 @@ async def test_a_virtual_child_context_is_traced_but_not_recorded(service: Local
     assert inner.parent is not None and inner.parent.span_id == invocation.context.span_id
     assert group_span.parent is not None
     assert group_span.parent.span_id == invocation.context.span_id
+
+
+async def test_log_fields_can_be_turned_off(
+    service: LocalService, caplog: pytest.LogCaptureFixture
+) -> None:
+    provider, _ = memory_provider()
+    config = OtelConfig(tracer_provider=provider, enrich_logger=False)
+
+    @durable_execution(plugins=[InvocationView(config)])
+    async def handler(event: Any, ctx: DurableContext) -> str:
+        ctx.logger.info("plain")
+        return "done"
+
+    with caplog.at_level(logging.INFO, logger=WORKFLOW_LOGGER_NAME):
+        assert (await run(service, handler))["Status"] == "SUCCEEDED"
+    (record,) = [r for r in caplog.records if r.getMessage() == "plain"]
+    assert not hasattr(record, "otelTraceID")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
+from trio_durable.otel import w3c_from_client_context, xray_from_environment
 from trio_durable.otel.ids import (
     RemoteParent,
     execution_root_span_id,
@@ -55,3 +59,17 @@ def test_w3c_traceparent() -> None:
     )
     assert parse_traceparent("01-" + header[3:]) is None  # unknown version
     assert parse_traceparent("00-" + "0" * 32 + "-b7ad6b7169203331-01") is None  # invalid id
+
+
+def test_parent_extractors(monkeypatch: Any) -> None:
+    header = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    context = SimpleNamespace(client_context=SimpleNamespace(custom={"traceparent": header}))
+    info: Any = SimpleNamespace(lambda_context=context)
+    assert w3c_from_client_context(info) == parse_traceparent(header)
+    assert w3c_from_client_context(SimpleNamespace(lambda_context=None)) is None
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5f0c4e1d-0123456789abcdef01234567;Sampled=0")
+    assert xray_from_environment(info) == RemoteParent(
+        0x5F0C4E1D0123456789ABCDEF01234567, None, False
+    )
+    monkeypatch.delenv("_X_AMZN_TRACE_ID")
+    assert xray_from_environment(info) is None
