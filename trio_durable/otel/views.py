@@ -68,8 +68,12 @@ class _Operation:
     attributes: dict[str, Any]
     name: str
     start_ns: int
+    parent_id: str | None
     span: Span | None = None
     attempt: int | None = None
+    # Children still open in this invocation, and this operation's end while they are.
+    open_children: int = 0
+    ended: OperationEndInfo | None = None
 
 
 @dataclass(slots=True)
@@ -85,6 +89,8 @@ class _Run:
     execution_start_ns: int
     operations: dict[str, _Operation] = field(default_factory=dict)
     attempts: dict[str, tuple[Span, int]] = field(default_factory=dict)
+    # Ends reported before their parent operation started in this invocation.
+    orphans: dict[str, list[OperationEndInfo]] = field(default_factory=dict)
 
     def context_of(self, op_id: str | None) -> SpanContext:
         """The span a log record of ``op_id`` (or of the workflow) belongs to."""
@@ -219,23 +225,57 @@ class _View(Plugin):
     def _close_open(self, run: _Run) -> None:
         """End what is still open when the invocation ends (view-specific)."""
 
+    def _emit_end(self, run: _Run, op: _Operation, info: OperationEndInfo) -> None:
+        """The span of an operation that ended (view-specific)."""
+
+    def _track(self, run: _Run, op_id: str, op: _Operation) -> None:
+        run.operations[op_id] = op
+        parent = run.operations.get(op.parent_id or "")
+        if parent is not None:
+            parent.open_children += 1
+
+    def _ended(self, run: _Run, op_id: str, info: OperationEndInfo) -> None:
+        """Emit the end of ``op_id``, once its children that are open have ended:
+        a parent's end may be reported before its children's."""
+        op = run.operations.get(op_id)
+        if op is None:
+            return
+        if op.open_children:
+            op.ended = info
+            return
+        del run.operations[op_id]
+        self._emit_end(run, op, info)
+        parent = run.operations.get(op.parent_id or "")
+        if parent is not None:
+            parent.open_children -= 1
+            if not parent.open_children and parent.ended is not None:
+                self._ended(run, op.parent_id or "", parent.ended)
+
+    def _end_deferred(self, run: _Run) -> None:
+        """At the invocation's end: the ends still waiting for children that never ended."""
+        for op_id, op in reversed(list(run.operations.items())):
+            if op.ended is not None and op_id in run.operations:
+                op.open_children = 0
+                self._ended(run, op_id, op.ended)
+
     def _attempt_start(self, info: AttemptInfo, parent: SpanContext, link: SpanContext) -> None:
         run = self.run_of(info.execution_arn)
         if run is None or info.operation_type is not OperationType.STEP:
             return
         op = run.operations.get(info.operation_id)
         name = op.name if op is not None else (info.name or info.operation_type.value)
-        attributes = {**_operation_attributes(info), "durable.attempt.number": info.attempt}
+        number = info.attempt if info.attempt is not None else 1
+        attributes = {**_operation_attributes(info), "durable.attempt.number": number}
         span = self._spans().span(
-            f"{name} attempt {info.attempt}",
+            f"{name} attempt {number}",
             parent=parent,
             attributes=attributes,
             start_ns=now_ns(),
             links=[link],
         )
-        run.attempts[info.operation_id] = (span, info.attempt)
+        run.attempts[info.operation_id] = (span, number)
         if op is not None:
-            op.attempt = info.attempt
+            op.attempt = number
 
     def on_attempt_end(self, info: AttemptEndInfo) -> None:
         run = self.run_of(info.execution_arn)
@@ -257,15 +297,30 @@ class InvocationView(_View):
 
     def on_operation_start(self, info: OperationInfo) -> None:
         run = self.run_of(info.execution_arn)
-        if run is not None:
-            run.operations[info.operation_id] = self._open(run, info)
+        if run is None:
+            return
+        self._track(run, info.operation_id, self._open(run, info))
+        for orphan in run.orphans.pop(info.operation_id, ()):
+            self._end_alone(run, orphan)
 
     def on_operation_end(self, info: OperationEndInfo) -> None:
         run = self.run_of(info.execution_arn)
         if run is None:
             return
-        # An operation that ended between invocations may get its end hook alone.
-        op = run.operations.pop(info.operation_id, None) or self._open(run, info)
+        if info.operation_id in run.operations:
+            self._ended(run, info.operation_id, info)
+        elif info.parent_id is not None and info.parent_id not in run.operations:
+            # Ended between invocations, reported before its parent resumed here.
+            run.orphans.setdefault(info.parent_id, []).append(info)
+        else:
+            self._end_alone(run, info)
+
+    def _end_alone(self, run: _Run, info: OperationEndInfo) -> None:
+        """The span of an operation whose end hook comes without a start here."""
+        self._track(run, info.operation_id, self._open(run, info))
+        self._ended(run, info.operation_id, info)
+
+    def _emit_end(self, run: _Run, op: _Operation, info: OperationEndInfo) -> None:
         if op.span is not None:
             _finish_operation(op.span, info, op.attempt)
 
@@ -293,7 +348,7 @@ class InvocationView(_View):
             start_ns=start,
             links=links,
         )
-        return _Operation(attributes, name, start, span)
+        return _Operation(attributes, name, start, info.parent_id, span)
 
     def on_attempt_start(self, info: AttemptInfo) -> None:
         run = self.run_of(info.execution_arn)
@@ -308,9 +363,13 @@ class InvocationView(_View):
         self._attempt_start(info, parent, run.workflow)
 
     def _close_open(self, run: _Run) -> None:
+        for orphans in run.orphans.values():
+            for orphan in orphans:
+                self._end_alone(run, orphan)
         end = now_ns()
         for span, _ in run.attempts.values():
             finish(span, status=StatusCode.UNSET, end_ns=end)
+        self._end_deferred(run)
         for op in reversed(run.operations.values()):
             if op.span is not None:
                 finish(
@@ -328,14 +387,18 @@ class ExecutionView(_View):
         run = self.run_of(info.execution_arn)
         if run is None:
             return
-        run.operations[info.operation_id] = _pending(info)
+        self._track(run, info.operation_id, _pending(info))
 
     def on_operation_end(self, info: OperationEndInfo) -> None:
         run = self.run_of(info.execution_arn)
         if run is None:
             return
-        # An operation that ended between invocations may get its end hook alone.
-        op = run.operations.pop(info.operation_id, None) or _pending(info)
+        if info.operation_id not in run.operations:
+            # Ended between invocations: its end hook comes without a start here.
+            self._track(run, info.operation_id, _pending(info))
+        self._ended(run, info.operation_id, info)
+
+    def _emit_end(self, run: _Run, op: _Operation, info: OperationEndInfo) -> None:
         span = self._spans().span(
             op.name,
             parent=self._operation_parent(run, info.parent_id),
@@ -367,6 +430,7 @@ class ExecutionView(_View):
         end = now_ns()
         for span, _ in run.attempts.values():
             finish(span, status=StatusCode.UNSET, end_ns=end)
+        self._end_deferred(run)
 
 
 def _pending(info: OperationInfo) -> _Operation:
@@ -374,7 +438,7 @@ def _pending(info: OperationInfo) -> _Operation:
     recorded = epoch_seconds(info.start_time)
     start = now_ns() if recorded is None else seconds_to_ns(recorded)
     name = info.name or info.operation_type.value
-    return _Operation(_operation_attributes(info), name, start)
+    return _Operation(_operation_attributes(info), name, start, info.parent_id)
 
 
 def _finish_operation(span: Span, info: OperationEndInfo, attempt: int | None) -> None:
