@@ -48,6 +48,8 @@ from trio_durable.wire import (
 )
 
 PLUGIN_LOGGER = logging.getLogger("trio_durable.plugins")
+# ChainedInvokeOptions.XAmznTraceId's limit in the service model.
+MAX_TRACE_HEADER_CHARS = 8192
 
 
 def utc_time(timestamp: float | None) -> datetime | None:
@@ -243,6 +245,13 @@ class Plugin:
     def on_attempt_end(self, info: AttemptEndInfo) -> None:
         """An operation's user code returned, raised, or was cut short."""
 
+    def chained_invoke_trace_header(self, info: OperationInfo) -> str | None:
+        """The X-Ray trace header a chained invoke starts its target under
+        (``ChainedInvokeOptions.XAmznTraceId`` of its START), or ``None``: the
+        service then passes the execution's own. The one hook whose answer is
+        recorded; the first plugin that gives one wins."""
+        return None
+
 
 class PluginFactory(Protocol):
     """Makes the plugin of one invocation: ``create_plugin`` is called once per
@@ -372,6 +381,32 @@ class PluginRunner:
                     operations=OperationsView(arn, dict(state), replayed),
                 ),
             )
+
+    def trace_header(self, info: OperationInfo | None) -> str | None:
+        """The trace header the first plugin gives for a chained invoke's START
+        (text of at most 8192 characters, as the service takes; else ignored)."""
+        if info is None:
+            return None
+        for plugin in self._plugins:
+            try:
+                header = plugin.chained_invoke_trace_header(info)
+            except Exception:
+                PLUGIN_LOGGER.exception(
+                    "plugin %s raised in chained_invoke_trace_header (ignored)",
+                    type(plugin).__name__,
+                    extra={"execution_arn": self.execution_arn},
+                )
+                continue
+            if isinstance(header, str) and len(header) <= MAX_TRACE_HEADER_CHARS:
+                return header
+            if header is not None:
+                PLUGIN_LOGGER.error(
+                    "plugin %s gave a trace header that is not text of at most %d"
+                    " characters (ignored)",
+                    type(plugin).__name__,
+                    MAX_TRACE_HEADER_CHARS,
+                )
+        return None
 
     def emit(self, hook: str, info: Any) -> None:
         """Call ``plugin.<hook>(info)`` for each plugin; log and ignore what raises."""

@@ -126,6 +126,7 @@ class OperationUpdate:
     callback_heartbeat_timeout_seconds: int | None = None  # CallbackOptions
     invoke_function_name: str | None = None  # ChainedInvokeOptions.FunctionName
     invoke_tenant_id: str | None = None  # ChainedInvokeOptions.TenantId
+    invoke_trace_header: str | None = None  # ChainedInvokeOptions.XAmznTraceId
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +311,8 @@ def update_to_wire(update: OperationUpdate) -> WireDict:
         invoke: WireDict = {"FunctionName": update.invoke_function_name}
         if update.invoke_tenant_id is not None:
             invoke["TenantId"] = update.invoke_tenant_id
+        if update.invoke_trace_header is not None:
+            invoke["XAmznTraceId"] = update.invoke_trace_header
         out["ChainedInvokeOptions"] = invoke
     return out
 
@@ -341,6 +344,7 @@ def update_from_wire(data: Mapping[str, Any]) -> OperationUpdate:
         callback_heartbeat_timeout_seconds=callback.get("HeartbeatTimeoutSeconds"),
         invoke_function_name=invoke.get("FunctionName"),
         invoke_tenant_id=invoke.get("TenantId"),
+        invoke_trace_header=invoke.get("XAmznTraceId"),
     )
 
 

@@ -46,6 +46,7 @@ FULL_UPDATES = [
     OperationUpdate(
         id="e", type=OperationType.CHAINED_INVOKE, action=OperationAction.START,
         invoke_function_name="other", invoke_tenant_id="t1", payload='{"x": 1}',
+        invoke_trace_header="Root=1-5f0c4e1d-0123456789abcdef01234567;Parent=1122334455667788",
     ),
 ]  # fmt: skip
 

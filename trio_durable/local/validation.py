@@ -144,6 +144,7 @@ def _has_options(u: OperationUpdate) -> bool:
         and u.callback_heartbeat_timeout_seconds is None
         and u.invoke_function_name is None
         and u.invoke_tenant_id is None
+        and u.invoke_trace_header is None
     )
 
 
@@ -161,7 +162,9 @@ def _check_options(where: str, u: OperationUpdate) -> None:
         ),
         (
             "ChainedInvokeOptions",
-            u.invoke_function_name is not None or u.invoke_tenant_id is not None,
+            u.invoke_function_name is not None
+            or u.invoke_tenant_id is not None
+            or u.invoke_trace_header is not None,
             OperationType.CHAINED_INVOKE,
         ),
     )
@@ -199,6 +202,8 @@ def _check_options(where: str, u: OperationUpdate) -> None:
         check_text(f"{where}.ChainedInvokeOptions.FunctionName", u.invoke_function_name, 1, 256)
     if u.invoke_tenant_id is not None:
         check_text(f"{where}.ChainedInvokeOptions.TenantId", u.invoke_tenant_id, 1, 256)
+    if u.invoke_trace_header is not None:
+        check_text(f"{where}.ChainedInvokeOptions.XAmznTraceId", u.invoke_trace_header, 0, 8192)
 
 
 def check_same_identity(where: str, u: OperationUpdate, op: Operation) -> None:

@@ -56,6 +56,10 @@ async def run_invoke(
                 f"the payload of invoke {name or function_name!r} is {size} bytes once "
                 f"serialized; the service records at most {MAX_OPERATION_PAYLOAD_BYTES}"
             )
+        trace_header = None
+        if invocation.plugins is not None:
+            info = ctx.plugin_info(op_id, OperationType.CHAINED_INVOKE, SUB_TYPE, name, None)
+            trace_header = invocation.plugins.trace_header(info)
         await invocation.batcher.checkpoint(
             OperationUpdate(
                 id=op_id,
@@ -67,6 +71,7 @@ async def run_invoke(
                 payload=text,
                 invoke_function_name=function_name,
                 invoke_tenant_id=config.tenant_id,
+                invoke_trace_header=trace_header,
             )
         )
     op = await invocation.state.wait_for(op_id, ended)

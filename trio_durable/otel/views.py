@@ -35,6 +35,7 @@ from trio_durable.otel.ids import (
     RemoteParent,
     execution_root_span_id,
     execution_trace_id,
+    format_xray,
     operation_span_id,
     workflow_span_id,
 )
@@ -222,6 +223,18 @@ class _View(Plugin):
             attributes={"durable.execution.status": info.status.value},
         )
 
+    def chained_invoke_trace_header(self, info: OperationInfo) -> str | None:
+        """The X-Ray header naming the chained invoke's span as the target's parent."""
+        run = self.run_of(info.execution_arn)
+        if run is None:
+            return None
+        parent = self._invoke_parent(run, info.operation_id)
+        return format_xray(parent.trace_id, parent.span_id, parent.trace_flags.sampled)
+
+    def _invoke_parent(self, run: _Run, op_id: str) -> SpanContext:
+        """The span a chained invoke's target hangs under (view-specific)."""
+        return run.invocation.get_span_context()
+
     def _close_open(self, run: _Run) -> None:
         """End what is still open when the invocation ends (view-specific)."""
 
@@ -324,6 +337,12 @@ class InvocationView(_View):
         if op.span is not None:
             _finish_operation(op.span, info, op.attempt)
 
+    def _invoke_parent(self, run: _Run, op_id: str) -> SpanContext:
+        op = run.operations.get(op_id)
+        if op is not None and op.span is not None:
+            return op.span.get_span_context()
+        return run.invocation.get_span_context()
+
     def _open(self, run: _Run, info: OperationInfo) -> _Operation:
         """The operation's span in this invocation: its first (with the id derived
         from it), or a continuation linking to the first."""
@@ -415,6 +434,9 @@ class ExecutionView(_View):
             return
         parent = self._operation_parent(run, info.operation_id)
         self._attempt_start(info, parent, run.invocation.get_span_context())
+
+    def _invoke_parent(self, run: _Run, op_id: str) -> SpanContext:
+        return self._operation_parent(run, op_id)
 
     @staticmethod
     def _operation_parent(run: _Run, op_id: str | None) -> SpanContext:
