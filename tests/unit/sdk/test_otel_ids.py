@@ -1,11 +1,23 @@
-"""The tracing ids and trace headers (trio_durable/otel/ids.py), sans-IO."""
+"""The tracing ids and trace headers (trio_durable/otel/ids.py, sans-IO), the parent
+extractors, and how the views are registered."""
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
 from types import SimpleNamespace
 from typing import Any
 
-from trio_durable.otel import w3c_from_client_context, xray_from_environment
+import pytest
+
+from trio_durable import DurableContext, PluginLoadError, durable_execution
+from trio_durable.otel import (
+    EXECUTION_VIEW,
+    INVOCATION_VIEW,
+    ExecutionView,
+    InvocationView,
+    w3c_from_client_context,
+    xray_from_environment,
+)
 from trio_durable.otel.ids import (
     RemoteParent,
     execution_root_span_id,
@@ -16,6 +28,7 @@ from trio_durable.otel.ids import (
     parse_xray,
     workflow_span_id,
 )
+from trio_durable.plugin_registry import ENTRY_POINT_GROUP
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:orders:$LATEST/durable-execution/a/b"
 
@@ -73,3 +86,18 @@ def test_parent_extractors(monkeypatch: Any) -> None:
     )
     monkeypatch.delenv("_X_AMZN_TRACE_ID")
     assert xray_from_environment(info) is None
+
+
+def test_the_entry_points_name_the_views() -> None:
+    points = {p.name: p for p in entry_points(group=ENTRY_POINT_GROUP)}
+    assert points["otel-invocation"].load() is INVOCATION_VIEW
+    assert points["otel-execution"].load() is EXECUTION_VIEW
+    assert INVOCATION_VIEW.exclusive_group == EXECUTION_VIEW.exclusive_group is not None
+
+
+def test_one_view_per_handler() -> None:
+    async def workflow(event: Any, ctx: DurableContext) -> None:
+        return None
+
+    with pytest.raises(PluginLoadError, match="mutually exclusive"):
+        durable_execution(plugins=[InvocationView(), ExecutionView()])(workflow)
