@@ -64,9 +64,8 @@ def lambda_client(jobs: int, *, attempts: int = 1) -> Any:
     execution is terminal (the slowest requirement takes about 20 s), and bounds
     a run whose execution never ends. One attempt for the Invoke client, since
     Invoke starts a new execution; the validator's polls get ``attempts``: a
-    pooled connection the service closes as idle (hypercorn's keep-alive timeout,
-    5 s) just as a poll reuses it, which a loaded machine makes likely, is then
-    retried instead of failing the requirement.
+    pooled connection the service closes as idle (``--idle-timeout``, 60 s) just
+    as a poll reuses it is then retried instead of failing the requirement.
     """
     import boto3
     from botocore.config import Config

@@ -164,6 +164,14 @@ def server_options(sub: argparse.ArgumentParser, default_port: int) -> None:
         metavar="SECONDS",
         help=f"time a request body may take to arrive (default {defaults.body_timeout:g})",
     )
+    sub.add_argument(
+        "--idle-timeout",
+        type=positive_seconds,
+        default=defaults.idle_timeout,
+        metavar="SECONDS",
+        help="close a connection that waits this long for its next request"
+        f" (default {defaults.idle_timeout:g})",
+    )
 
 
 def http_limits(args: argparse.Namespace) -> HttpLimits:
@@ -171,6 +179,7 @@ def http_limits(args: argparse.Namespace) -> HttpLimits:
     return HttpLimits(
         max_requests=args.max_requests,
         body_timeout=args.body_timeout,
+        idle_timeout=args.idle_timeout,
         allowed_hosts=tuple(args.allow_host),
     )
 

@@ -40,17 +40,22 @@ class HttpLimits:
     ``max_requests``: requests worked on at once (and, apart, synchronous Invokes
     waiting for their execution); ``body_timeout``: seconds a request's body may
     take to arrive (a slow or stalled client gets 408 and its connection is
-    closed); ``backlog``: connections the kernel queues before the service
-    accepts them; ``allowed_hosts``: more names admitted as Host (``*``: any).
+    closed); ``idle_timeout``: seconds a connection may wait for its next
+    request, or for the rest of a request's headers, before it is closed (well
+    above the gaps between a pooled client's calls, so a reused connection is
+    rarely closed just as a request is sent on it); ``backlog``: connections the
+    kernel queues before the service accepts them; ``allowed_hosts``: more names
+    admitted as Host (``*``: any).
     """
 
     max_requests: int = 256
     body_timeout: float = 10.0
+    idle_timeout: float = 60.0
     backlog: int = 1024
     allowed_hosts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("max_requests", "body_timeout", "backlog"):
+        for name in ("max_requests", "body_timeout", "idle_timeout", "backlog"):
             value = getattr(self, name)
             if isinstance(value, bool) or not value > 0:
                 raise ValidationError(f"{name} must be more than 0, got {value!r}")

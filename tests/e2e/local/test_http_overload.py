@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -86,6 +87,50 @@ def test_a_body_that_does_not_arrive_in_time_is_answered_408_and_closed() -> Non
         assert headers["x-amzn-errortype"] == "RequestTimeoutException"
         assert json.loads(body)["Message"] == "the request body did not arrive within 0.5 seconds"
         assert _list_status(endpoint)[0] == 200  # the service is none the worse
+
+
+def _request_on(sock: socket.socket, netloc: bytes) -> int:
+    """Send the list request on an open keep-alive connection; its status."""
+    sock.sendall(LIST_REQUEST % netloc)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, "the service closed the connection instead of answering"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(
+        next(
+            line.split(b":")[1]
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return int(head.split()[1])
+
+
+def test_an_idle_connection_or_stalled_headers_are_closed_after_the_idle_timeout() -> None:
+    with _endpoint("--idle-timeout", "0.5") as endpoint:
+        netloc = urlsplit(endpoint).netloc.encode()
+        with _connect(endpoint) as idle:
+            assert _request_on(idle, netloc) == 200
+            assert idle.recv(1) == b""  # closed while waiting for a next request
+        with _connect(endpoint) as stalled:
+            stalled.sendall(b"GET /2025-12-01/functions/gated/durable-executions HTTP/1.1\r\n")
+            assert stalled.recv(1) == b""
+        assert _list_status(endpoint)[0] == 200
+
+
+def test_a_pooled_connection_outlives_short_pauses_by_default() -> None:
+    """hypercorn's own default (5 s) closed pooled connections between a client's
+    calls, racing a request sent on one just then."""
+    with _endpoint() as endpoint:
+        netloc = urlsplit(endpoint).netloc.encode()
+        with _connect(endpoint) as pooled:
+            assert _request_on(pooled, netloc) == 200
+            time.sleep(6.0)
+            assert _request_on(pooled, netloc) == 200
 
 
 def test_requests_beyond_the_bound_are_refused_at_once_and_boto3_retries_them() -> None:

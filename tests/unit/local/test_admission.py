@@ -123,7 +123,7 @@ def test_waiting_invokes_are_bounded_apart_from_the_work_in_progress() -> None:
     assert admission.statistics().invokes_waiting == 0
 
 
-@pytest.mark.parametrize("field", ["max_requests", "body_timeout", "backlog"])
+@pytest.mark.parametrize("field", ["max_requests", "body_timeout", "idle_timeout", "backlog"])
 def test_limits_must_be_positive(field: str) -> None:
     with pytest.raises(ValidationError, match=f"{field} must be more than 0"):
         HttpLimits(**{field: 0})

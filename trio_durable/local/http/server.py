@@ -74,6 +74,7 @@ async def serve(
     config.backlog = limits.backlog
     config.accesslog = None
     config.errorlog = None
+    config.keep_alive_timeout = limits.idle_timeout
     config.graceful_timeout = 1.0
     async with trio.open_nursery() as nursery:
         await nursery.start(hypercorn_serve, app, config)
