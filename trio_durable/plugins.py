@@ -45,11 +45,10 @@ from trio_durable.wire import (
     Operation,
     OperationStatus,
     OperationType,
+    trace_header_problem,
 )
 
 PLUGIN_LOGGER = logging.getLogger("trio_durable.plugins")
-# ChainedInvokeOptions.XAmznTraceId's limit in the service model.
-MAX_TRACE_HEADER_CHARS = 8192
 
 
 def utc_time(timestamp: float | None) -> datetime | None:
@@ -384,7 +383,7 @@ class PluginRunner:
 
     def trace_header(self, info: OperationInfo | None) -> str | None:
         """The trace header the first plugin gives for a chained invoke's START
-        (text of at most 8192 characters, as the service takes; else ignored)."""
+        (one the service takes: ``wire.trace_header_problem``; else ignored)."""
         if info is None:
             return None
         for plugin in self._plugins:
@@ -397,15 +396,16 @@ class PluginRunner:
                     extra={"execution_arn": self.execution_arn},
                 )
                 continue
-            if isinstance(header, str) and len(header) <= MAX_TRACE_HEADER_CHARS:
+            if header is None:
+                continue
+            problem = trace_header_problem(header)
+            if problem is None:
                 return header
-            if header is not None:
-                PLUGIN_LOGGER.error(
-                    "plugin %s gave a trace header that is not text of at most %d"
-                    " characters (ignored)",
-                    type(plugin).__name__,
-                    MAX_TRACE_HEADER_CHARS,
-                )
+            PLUGIN_LOGGER.error(
+                "plugin %s gave a trace header the service would refuse: it %s (ignored)",
+                type(plugin).__name__,
+                problem,
+            )
         return None
 
     def emit(self, hook: str, info: Any) -> None:

@@ -30,6 +30,8 @@ MAX_OPERATION_NAME_LENGTH = 256
 MAX_SUB_TYPE_LENGTH = 32
 MAX_ERROR_BYTES = 32 * 1024
 """Largest ``ErrorObject`` (as JSON) an update may carry."""
+MAX_TRACE_HEADER_CHARS = 8192
+"""Longest X-Ray trace header (``XAmznTraceId``) the service takes."""
 
 WireDict = dict[str, Any]
 
@@ -195,6 +197,26 @@ def _optional_timestamp(value: Any) -> float | None:
 
 
 # --- ErrorObject --------------------------------------------------------------
+
+
+def trace_header_problem(header: object) -> str | None:
+    """Why the service refuses ``header`` as an X-Ray trace header (a chained
+    invoke's ``XAmznTraceId``, an Invoke's ``X-Amzn-Trace-Id``), or None. It must
+    be text of at most ``MAX_TRACE_HEADER_CHARS`` printable ASCII characters: it
+    travels on as an HTTP header and as Lambda's ``_X_AMZN_TRACE_ID`` variable."""
+    if not isinstance(header, str) or len(header) > MAX_TRACE_HEADER_CHARS:
+        return f"must be text of 0 to {MAX_TRACE_HEADER_CHARS} characters"
+    if not (header.isascii() and header.isprintable()):
+        return (
+            "must be printable ASCII (an X-Ray trace header such as"
+            " Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1)"
+        )
+    return None
+
+
+def trace_header_to_wire(header: str) -> WireDict:
+    """GetDurableExecution's ``TraceHeader``."""
+    return {"XAmznTraceId": header}
 
 
 def error_to_wire(error: ErrorObject) -> WireDict:

@@ -26,6 +26,7 @@ from trio_durable.wire import (
     OperationType,
     OperationUpdate,
     error_size,
+    trace_header_problem,
 )
 
 MAX_PAGE_ITEMS = 1000
@@ -93,6 +94,13 @@ def check_text(where: str, value: object, low: int, high: int) -> None:
 def check_int(where: str, value: object, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise invalid_parameter(f"{where}: must be an integer from {low} to {high}")
+
+
+def check_trace_header(where: str, value: object) -> None:
+    """An X-Ray trace header (``wire.trace_header_problem``)."""
+    problem = trace_header_problem(value)
+    if problem is not None:
+        raise invalid_parameter(f"{where}: {problem}")
 
 
 def check_error(where: str, error: ErrorObject) -> None:
@@ -203,7 +211,7 @@ def _check_options(where: str, u: OperationUpdate) -> None:
     if u.invoke_tenant_id is not None:
         check_text(f"{where}.ChainedInvokeOptions.TenantId", u.invoke_tenant_id, 1, 256)
     if u.invoke_trace_header is not None:
-        check_text(f"{where}.ChainedInvokeOptions.XAmznTraceId", u.invoke_trace_header, 0, 8192)
+        check_trace_header(f"{where}.ChainedInvokeOptions.XAmznTraceId", u.invoke_trace_header)
 
 
 def check_same_identity(where: str, u: OperationUpdate, op: Operation) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -26,8 +27,8 @@ def invoke_start(service: FakeService) -> OperationUpdate:
     return update
 
 
-async def invoking(plugin: Plugin) -> FakeService:
-    @durable_execution(plugins=[plugin])
+async def invoking(*plugins: Plugin) -> FakeService:
+    @durable_execution(plugins=list(plugins))
     async def handler(event: Any, ctx: DurableContext) -> Any:
         return await ctx.invoke("target", {"n": 1}, name="call-target")
 
@@ -57,10 +58,23 @@ async def test_the_execution_view_names_the_operation_span() -> None:
 
 
 class Junk(Plugin):
+    def __init__(self, header: str) -> None:
+        self.header = header
+
     def chained_invoke_trace_header(self, info: OperationInfo) -> str | None:
-        return "x" * 9000  # over the service's limit: ignored, never sent
+        return self.header
 
 
-async def test_a_header_the_service_would_refuse_is_not_sent() -> None:
-    service = await invoking(Junk())
+@pytest.mark.parametrize(
+    "header",
+    ["x" * 9000, "Root=1-5f0c4e1d\n;Parent=1122334455667788", "Root=1-café"],
+    ids=["too long", "control character", "not ASCII"],
+)
+async def test_a_header_the_service_would_refuse_is_not_sent(header: str) -> None:
+    service = await invoking(Junk(header))
     assert invoke_start(service).invoke_trace_header is None
+
+
+async def test_the_first_plugin_with_a_valid_header_wins() -> None:
+    service = await invoking(Junk("bad\x00"), Junk("Root=1-ok"), Junk("Root=1-later"))
+    assert invoke_start(service).invoke_trace_header == "Root=1-ok"
