@@ -6,8 +6,11 @@
 Loads the Lambda handler ``TARGET`` once and says so (``{"Ready": true}``, or
 ``{"LoadError": message}`` and exit), then serves invocations one at a time over
 the pipes it was started with: each frame is a 4-byte big-endian length followed
-by that many bytes of JSON. Request: ``{"RequestId", "FunctionName", "Event"}``;
-answer: ``{"Answer": <handler answer>}`` or ``{"Raised": ErrorObject wire}`` when
+by that many bytes of JSON. Request: ``{"RequestId", "FunctionName",
+"TimeoutSeconds", "TenantId", "TraceHeader", "Event"}``; as Lambda's runtime
+does, each invocation's ``TraceHeader`` (X-Ray) is put in ``_X_AMZN_TRACE_ID``
+(removed when it has none) and on the context as ``xray_trace_id``. Answer:
+``{"Answer": <handler answer>}`` or ``{"Raised": ErrorObject wire}`` when
 the handler raised, with ``"Logs"``: the workflow logger's records of the
 invocation (``LogEntry`` fields), which the service keeps. The handler's own
 stdout is redirected to stderr so that a ``print`` cannot corrupt the protocol.
@@ -34,6 +37,7 @@ from trio_durable.runtime.logger import WORKFLOW_LOGGER
 from trio_durable.wire import error_to_wire
 
 _HEADER = struct.Struct(">I")
+XRAY_ENV_VAR = "_X_AMZN_TRACE_ID"
 
 
 @dataclass
@@ -48,6 +52,7 @@ class LambdaContext:
     log_group_name: str = ""
     log_stream_name: str = ""
     tenant_id: str | None = None
+    xray_trace_id: str | None = None
     _deadline: float = field(default=0.0, repr=False)
 
     def get_remaining_time_in_millis(self) -> int:
@@ -109,11 +114,17 @@ def serve(target: str, request_fd: int, answer_fd: int) -> None:
         if body is None:
             return
         request = orjson.loads(body)
+        trace_header = request.get("TraceHeader")
+        if trace_header is None:
+            os.environ.pop(XRAY_ENV_VAR, None)
+        else:
+            os.environ[XRAY_ENV_VAR] = trace_header
         context = LambdaContext(
             aws_request_id=request["RequestId"],
             function_name=request["FunctionName"],
             invoked_function_arn=request.get("FunctionArn", ""),
             tenant_id=request.get("TenantId"),
+            xray_trace_id=trace_header,
             _deadline=time.monotonic() + request["TimeoutSeconds"],
         )
         reply: dict[str, Any]

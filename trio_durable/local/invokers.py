@@ -61,7 +61,10 @@ class LocalLambdaContext:
 
     ``durable_client`` is the ``ServiceClient`` that reaches the local service
     from where the handler runs; ``tenant_id`` is the tenant the execution was
-    invoked for (Lambda's ``context.tenant_id``), None without tenant isolation.
+    invoked for (Lambda's ``context.tenant_id``), None without tenant isolation;
+    ``xray_trace_id`` is the invocation's X-Ray header (``local/xray.py``; on
+    Lambda, the ``_X_AMZN_TRACE_ID`` variable: in-process invokers never set it,
+    so executions running side by side cannot see each other's).
     """
 
     function_name: str
@@ -73,6 +76,7 @@ class LocalLambdaContext:
     log_group_name: str = ""
     log_stream_name: str = ""
     tenant_id: str | None = None
+    xray_trace_id: str | None = None
     deadline_epoch: float = field(
         default_factory=lambda: time.time() + MAX_INVOCATION_TIMEOUT_SECONDS
     )
@@ -92,6 +96,7 @@ def _context(
         durable_client=client,
         log_group_name=f"/aws/lambda/{request.function_name}",
         tenant_id=request.tenant_id,
+        xray_trace_id=request.trace_header,
         deadline_epoch=time.time() + service.invocation_timeout(request.function_name),
     )
 

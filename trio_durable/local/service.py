@@ -275,10 +275,11 @@ class LocalService:
         execution_name: str | None = None,
         timeout_seconds: int | None = None,
         tenant_id: str | None = None,
+        trace_header: str | None = None,
     ) -> StartedExecution:
         """Start an execution (idempotent by ``execution_name`` for the same input),
-        for ``tenant_id`` if its function has tenant isolation; the function must be
-        registered."""
+        for ``tenant_id`` if its function has tenant isolation, its invocations
+        under the X-Ray ``trace_header`` if given; the function must be registered."""
         name = arns.function_name_of(function_name)
         if name not in self._invokers:
             raise not_found(f"FunctionName: function {name!r} is not registered")
@@ -288,6 +289,7 @@ class LocalService:
             execution_name=execution_name,
             timeout_seconds=timeout_seconds,
             tenant_id=tenant_id,
+            trace_header=trace_header,
         )
         self._after()
         return started

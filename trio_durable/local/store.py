@@ -74,7 +74,9 @@ class ExecutionRecord:
     set while the execution is paused (its status stays RUNNING: pending operations
     still complete, only invocations are held back); ``last_control`` is the last
     pause or resume request that carried a ClientToken. ``tenant_id`` is the tenant
-    it was invoked for (Invoke's TenantId), which every invocation of it carries.
+    it was invoked for (Invoke's TenantId), which every invocation of it carries;
+    so does ``trace_header``, the X-Ray header it was started under (a chained
+    invoke's XAmznTraceId, an Invoke's X-Amzn-Trace-Id).
     """
 
     arn: str
@@ -101,6 +103,7 @@ class ExecutionRecord:
     pause: PauseState | None = None
     last_control: ControlReceipt | None = None
     tenant_id: str | None = None
+    trace_header: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

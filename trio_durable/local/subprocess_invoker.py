@@ -245,6 +245,7 @@ class SubprocessInvoker:
                 "FunctionName": request.function_name,
                 "TimeoutSeconds": timeout_seconds,
                 "TenantId": request.tenant_id,
+                "TraceHeader": request.trace_header,
                 "Event": request.event,
             }
         )

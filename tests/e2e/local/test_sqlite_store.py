@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
+import orjson
 import pytest
 
 from trio_durable.errors import StoreError
@@ -61,6 +63,8 @@ EXECUTION = ExecutionRecord(
         checkpoint_token="token-1",
         result=CheckpointResult("token-2", StatePage((STEP,), next_marker=None)),
     ),
+    tenant_id="tenant-1",
+    trace_header="Root=1-5f0c4e1d-0123456789abcdef01234567;Parent=1122334455667788;Sampled=1",
 )
 CALLBACK = OperationRecord(
     execution_arn=ARN,
@@ -98,6 +102,21 @@ def test_everything_written_is_loaded_back_equal(tmp_path: Path) -> None:
     assert stored.operations == FIRST.operations
     assert stored.events == FIRST.events
     store.close()
+
+
+def test_a_record_written_before_tenants_and_trace_headers_loads_without_them(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    with closing(SQLiteStore(path)) as store:
+        store.write([FIRST])
+    old = orjson.loads(orjson.dumps(EXECUTION))
+    del old["tenant_id"], old["trace_header"]
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("UPDATE executions SET record = ?", (orjson.dumps(old),))
+    with closing(SQLiteStore(path)) as store:
+        [stored] = list(store.load())
+    assert stored.execution == replace(EXECUTION, tenant_id=None, trace_header=None)
 
 
 def test_changed_operations_are_upserted_and_events_appended(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from trio_durable.errors import ServiceError
 from trio_durable.local.engine import Engine
 from trio_durable.local.history import NO_DETAILS, HistoryEvent
 from trio_durable.local.store import ExecutionChange, MemoryStore
+from trio_durable.local.xray import invocation_header
 from trio_durable.wire import ExecutionStatus, OperationStatus, OperationUpdate
 
 
@@ -80,6 +81,56 @@ def test_chained_invoke_start_twice_and_tenant() -> None:
             ],
         )
     assert "TenantId" in exc.value.message
+
+
+def test_the_trace_header_goes_with_the_execution_it_starts() -> None:
+    header = "Root=1-5f0c4e1d-0123456789abcdef01234567;Parent=1122334455667788;Sampled=1"
+    child_header = "Root=1-5f0c4e1d-0123456789abcdef01234567;Parent=8877665544332211"
+    store = MemoryStore()
+    engine, clock, _ = make_engine(store)
+    arn = engine.start_execution(FUNCTION, None, trace_header=header).arn
+    first = only_invocation(engine, arn)
+    assert first.trace_header == invocation_header(header, first.request_id)
+    assert engine.get_execution(arn)["TraceHeader"] == {"XAmznTraceId": header}
+    token = first.checkpoint_token
+    invoke = {"invoke_function_name": FUNCTION}
+    engine.checkpoint(
+        arn,
+        token,
+        [
+            upd("with", "CHAINED_INVOKE", "START", invoke_trace_header=child_header, **invoke),
+            upd("empty", "CHAINED_INVOKE", "START", invoke_trace_header="", **invoke),
+            upd("without", "CHAINED_INVOKE", "START", **invoke),
+        ],
+    )
+    children = {
+        e["Id"]: e["ChainedInvokeStartedDetails"]["DurableExecutionArn"]
+        for e in engine.events(arn)
+        if e["EventType"] == "ChainedInvokeStarted"
+    }
+    requests = {r.execution_arn: r for r in engine.take_invocations()}
+    child = requests[children["with"]]
+    assert child.trace_header == invocation_header(child_header, child.request_id)
+    assert engine.get_execution(children["with"])["TraceHeader"] == {"XAmznTraceId": child_header}
+    for op_id in ("empty", "without"):  # none: an empty header, or none given (not the caller's)
+        assert requests[children[op_id]].trace_header is None
+        assert "TraceHeader" not in engine.get_execution(children[op_id])
+    reloaded, _, _ = make_engine(store, clock)
+    assert reloaded.record(arn).trace_header == header
+    assert reloaded.record(children["with"]).trace_header == child_header
+
+
+def test_a_malformed_trace_header_starts_nothing() -> None:
+    engine, _, _ = make_engine()
+    for header, problem in [
+        ("x" * 8193, "X-Amzn-Trace-Id: must be text of 0 to 8192 characters"),
+        ("Root=1-\x00", "X-Amzn-Trace-Id: must be printable ASCII"),
+    ]:
+        with pytest.raises(ServiceError) as exc:
+            engine.start_execution(FUNCTION, None, trace_header=header)
+        assert exc.value.code == "InvalidParameterValueException"
+        assert exc.value.message.startswith(problem)
+    assert engine.take_invocations() == []
 
 
 def test_tenancy_decides_which_starts_and_chained_invokes_are_refused() -> None:

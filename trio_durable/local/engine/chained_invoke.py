@@ -1,6 +1,7 @@
 """CHAINED_INVOKE: START runs the target function as an execution of its own (a
-child); the child's outcome is copied back onto the operation when it ends, or,
-while the caller has an invocation in flight, when that invocation ends."""
+child, under the X-Ray header the START carries); the child's outcome is copied
+back onto the operation when it ends, or, while the caller has an invocation in
+flight, when that invocation ends."""
 
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ from trio_durable.wire import (
     OperationUpdate,
 )
 
-StartChild = Callable[[str, str | None, str, str | None], str | ErrorObject]
-"""``start_child(target, payload, operation_id, tenant_id)``: start an execution
-of the function ``target`` (for ``tenant_id``) as the child of the caller's
-operation and return its ARN, or the error the operation fails with when it
-cannot start (no function ``target``, a tenant its tenancy refuses)."""
+StartChild = Callable[[str, str | None, str, str | None, str | None], str | ErrorObject]
+"""``start_child(target, payload, operation_id, tenant_id, trace_header)``: start
+an execution of the function ``target`` (for ``tenant_id``, under the X-Ray
+``trace_header``) as the child of the caller's operation and return its ARN, or
+the error the operation fails with when it cannot start (no function ``target``,
+a tenant its tenancy refuses)."""
 
 _CHILD_OUTCOME = {
     ExecutionStatus.SUCCEEDED: ("ChainedInvokeSucceeded", OperationStatus.SUCCEEDED),
@@ -56,7 +58,7 @@ def apply(
     }
     if u.invoke_tenant_id is not None:
         details["TenantId"] = u.invoke_tenant_id
-    child = start_child(target, u.payload, u.id, u.invoke_tenant_id)
+    child = start_child(target, u.payload, u.id, u.invoke_tenant_id, u.invoke_trace_header)
     if isinstance(child, ErrorObject):
         st.transition(record, record.operation, "ChainedInvokeStarted", now, details)
         error = child

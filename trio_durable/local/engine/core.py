@@ -38,6 +38,7 @@ from trio_durable.local.validation import (
     check_client_token,
     check_error,
     check_timeout,
+    check_trace_header,
     offset_marker,
     page_limit,
     payload_size,
@@ -155,9 +156,10 @@ class Engine:
         execution_name: str | None = None,
         timeout_seconds: int | None = None,
         tenant_id: str | None = None,
+        trace_header: str | None = None,
     ) -> StartedExecution:
-        """Create an execution (for ``tenant_id``: Invoke's TenantId) and queue its
-        first invocation.
+        """Create an execution (for ``tenant_id``: Invoke's TenantId; every
+        invocation runs under the X-Ray ``trace_header``) and queue its first invocation.
 
         A start with the name of an existing execution of the same function returns
         that execution when the input and tenant are the same, and raises
@@ -174,6 +176,8 @@ class Engine:
         problem = lifecycle.tenancy_problem(self._tables, function_name, tenant_id)
         if problem is not None:
             raise invalid_parameter(problem)
+        if trace_header is not None:
+            check_trace_header("X-Amzn-Trace-Id", trace_header)
         if execution_name is not None:
             if arns.EXECUTION_NAME.fullmatch(execution_name) is None:
                 raise invalid_parameter(
@@ -201,7 +205,15 @@ class Engine:
         action = Action()
         name = execution_name or arns.new_execution_name()
         arn = lifecycle.create_execution(
-            self._tables, config, action, function_name, payload, name, timeout, tenant_id=tenant_id
+            self._tables,
+            config,
+            action,
+            function_name,
+            payload,
+            name,
+            timeout,
+            tenant_id=tenant_id,
+            trace_header=trace_header,
         )
         self._tables.commit(action)
         return StartedExecution(arn, already_started=False)

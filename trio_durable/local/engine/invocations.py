@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trio_durable.local import arns, history
+from trio_durable.local import arns, history, xray
 from trio_durable.local.engine import lifecycle, pages
 from trio_durable.local.engine.chained_invoke import deliver_held_outcomes
 from trio_durable.local.engine.lifecycle import Config
@@ -79,6 +79,9 @@ def take(tables: Tables, config: Config) -> list[InvocationRequest]:
                 StatePage(first, rest_marker),
                 updated,
                 rec.tenant_id,
+                None
+                if rec.trace_header is None
+                else xray.invocation_header(rec.trace_header, request_id),
             )
         )
     if action.stages:

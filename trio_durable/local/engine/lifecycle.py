@@ -68,8 +68,10 @@ def create_execution(
     timeout: int,
     parent: tuple[str, str] | None = None,
     tenant_id: str | None = None,
+    trace_header: str | None = None,
 ) -> str:
-    """Stage a new RUNNING execution owed its first invocation; its ARN."""
+    """Stage a new RUNNING execution owed its first invocation; its ARN. An empty
+    ``trace_header`` is none."""
     now = config.clock()
     execution_id = arns.new_execution_id()
     arn = arns.execution_arn(config.region, config.account, function_name, name, execution_id)
@@ -88,6 +90,7 @@ def create_execution(
         parent_arn=None if parent is None else parent[0],
         parent_operation_id=None if parent is None else parent[1],
         tenant_id=tenant_id,
+        trace_header=trace_header or None,
     )
     st = action.stage(Execution(record), is_new=True)
     op = Operation(
@@ -133,7 +136,11 @@ def child_starter(
     """The ``StartChild`` of a checkpoint of ``parent_arn``."""
 
     def start_child(
-        target: str, payload: str | None, op_id: str, tenant_id: str | None
+        target: str,
+        payload: str | None,
+        op_id: str,
+        tenant_id: str | None,
+        trace_header: str | None,
     ) -> str | ErrorObject:
         if target not in tables.functions:
             return ErrorObject(
@@ -152,6 +159,7 @@ def child_starter(
             tables.execution_timeouts.get(target, config.default_timeout),
             parent=(parent_arn, op_id),
             tenant_id=tenant_id,
+            trace_header=trace_header,
         )
 
     return start_child

@@ -25,8 +25,9 @@ START_MARKER = "0"
 class InvocationRequest:
     """One invocation the engine asks for, with the first page of the state as it
     was when the invocation started, the operations that changed since the
-    handler last saw the state (a timer, a callback, a chained invoke's end), and
-    the tenant the execution was invoked for."""
+    handler last saw the state (a timer, a callback, a chained invoke's end), the
+    tenant the execution was invoked for, and the X-Ray header of the invocation
+    (the execution's, its ``Parent`` the invocation's segment: ``local/xray.py``)."""
 
     execution_arn: str
     function_name: str
@@ -35,6 +36,7 @@ class InvocationRequest:
     first_page: StatePage
     updated_operation_ids: tuple[str, ...] = ()
     tenant_id: str | None = None
+    trace_header: str | None = None
 
     @property
     def event(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from trio_durable.local.engine.staging import PAUSED, PAUSING, status_of, timeou
 from trio_durable.local.history import HistoryEvent
 from trio_durable.local.store import ExecutionRecord, PauseState
 from trio_durable.local.validation import MAX_PAGE_ITEMS, offset_marker, page_limit
-from trio_durable.wire import ExecutionStatus, error_to_wire
+from trio_durable.wire import ExecutionStatus, error_to_wire, trace_header_to_wire
 
 STATUS_NAMES = frozenset({*(s.value for s in ExecutionStatus), PAUSING, PAUSED, "DELETING"})
 """Every status the API knows (``DELETING`` never shows: deletion is immediate)."""
@@ -42,6 +42,8 @@ def describe(rec: ExecutionRecord, function_arn: str, *, with_data: bool) -> dic
         out["EndTimestamp"] = rec.end_timestamp
     if rec.error is not None:
         out["Error"] = error_to_wire(rec.error)
+    if rec.trace_header is not None:
+        out["TraceHeader"] = trace_header_to_wire(rec.trace_header)
     if with_data:
         out["ExecutionDataIncluded"] = True
         if rec.input_payload is not None:

@@ -139,6 +139,8 @@ class HttpApi:
         invocation_type = header(request.headers, b"x-amz-invocation-type") or "RequestResponse"
         execution_name = header(request.headers, b"x-amz-durable-execution-name")
         tenant_id = header(request.headers, b"x-amz-tenant-id")
+        # As Lambda, the caller's X-Ray header: every invocation of the execution runs under it.
+        trace_header = header(request.headers, b"x-amzn-trace-id")
         params: dict[str, Any] = {"FunctionName": function_name, "InvocationType": invocation_type}
         if execution_name is not None:
             params["DurableExecutionName"] = execution_name
@@ -153,13 +155,21 @@ class HttpApi:
         payload = invoke_payload(request.body)
         if invocation_type == "Event":
             started = self._service.start_execution(
-                function_name, payload, execution_name=execution_name, tenant_id=tenant_id
+                function_name,
+                payload,
+                execution_name=execution_name,
+                tenant_id=tenant_id,
+                trace_header=trace_header,
             )
             return Response(202, b"", started_headers(started.arn))
         self._admission.start_waiting()  # refused before anything starts
         try:
             started = self._service.start_execution(
-                function_name, payload, execution_name=execution_name, tenant_id=tenant_id
+                function_name,
+                payload,
+                execution_name=execution_name,
+                tenant_id=tenant_id,
+                trace_header=trace_header,
             )
             execution = await self._service.wait_until_terminal(started.arn)
         finally:
