@@ -15,6 +15,7 @@ from trio_durable.otel.config import (
     OtelConfig,
     w3c_from_client_context,
     xray_from_environment,
+    xray_from_lambda_context,
 )
 from trio_durable.otel.ids import RemoteParent, format_xray, parse_traceparent, parse_xray
 from trio_durable.otel.views import ExecutionView, InvocationView
@@ -34,4 +35,5 @@ __all__ = [
     "parse_xray",
     "w3c_from_client_context",
     "xray_from_environment",
+    "xray_from_lambda_context",
 ]

@@ -17,6 +17,14 @@ Extractor = Callable[[InvocationInfo], RemoteParent | None]
 XRAY_ENV_VAR = "_X_AMZN_TRACE_ID"
 
 
+def xray_from_lambda_context(info: InvocationInfo) -> RemoteParent | None:
+    """The parent in the Lambda context's ``xray_trace_id``: the local service's
+    invokers put each execution's X-Ray header there (per invocation, so
+    executions sharing a process never see each other's)."""
+    lambda_context = getattr(info, "lambda_context", None)
+    return parse_xray(_text(getattr(lambda_context, "xray_trace_id", None)))
+
+
 def xray_from_environment(info: InvocationInfo) -> RemoteParent | None:
     """The parent Lambda passes in ``_X_AMZN_TRACE_ID`` (set per invocation)."""
     return parse_xray(os.environ.get(XRAY_ENV_VAR))
@@ -37,6 +45,7 @@ def _text(value: Any) -> str | None:
 
 
 DEFAULT_EXTRACTORS: tuple[Extractor, ...] = (
+    xray_from_lambda_context,
     xray_from_environment,
     w3c_from_client_context,
 )

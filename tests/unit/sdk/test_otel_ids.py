@@ -17,7 +17,9 @@ from trio_durable.otel import (
     InvocationView,
     w3c_from_client_context,
     xray_from_environment,
+    xray_from_lambda_context,
 )
+from trio_durable.otel.config import DEFAULT_EXTRACTORS
 from trio_durable.otel.ids import (
     RemoteParent,
     execution_root_span_id,
@@ -86,6 +88,14 @@ def test_parent_extractors(monkeypatch: Any) -> None:
     )
     monkeypatch.delenv("_X_AMZN_TRACE_ID")
     assert xray_from_environment(info) is None
+    assert xray_from_lambda_context(info) is None  # no xray_trace_id on this context
+    xray = "Root=1-5f0c4e1d-0123456789abcdef01234567;Parent=1122334455667788;Sampled=1"
+    traced: Any = SimpleNamespace(lambda_context=SimpleNamespace(xray_trace_id=xray))
+    assert xray_from_lambda_context(traced) == parse_xray(xray)
+    assert xray_from_lambda_context(SimpleNamespace(lambda_context=None)) is None
+    # The context's header comes first: the environment is the process's, not the invocation's.
+    assert DEFAULT_EXTRACTORS[0] is xray_from_lambda_context
+    assert DEFAULT_EXTRACTORS[1] is xray_from_environment
 
 
 def test_the_entry_points_name_the_views() -> None:
