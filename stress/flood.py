@@ -34,7 +34,8 @@ from stress.served import Served, served
 TARGET = "stress.workflows:one_step"
 BODY_TIMEOUT_SECONDS = 2.0
 ANSWER_TIMEOUT_SECONDS = 60.0
-CLOSE_TIMEOUT_SECONDS = 40.0  # hypercorn closes an idle half-sent request after 5 s
+IDLE_TIMEOUT_SECONDS = 5.0  # serve's --idle-timeout: a half-sent request is closed after it
+CLOSE_TIMEOUT_SECONDS = 40.0
 FINISH_TIMEOUT_SECONDS = 300.0
 
 
@@ -306,6 +307,7 @@ async def _run_all(report: Report, quick: bool) -> None:
         "--function", f"burst={TARGET}",
         "--function", f"flood={TARGET}",
         "--body-timeout", str(BODY_TIMEOUT_SECONDS),
+        "--idle-timeout", str(IDLE_TIMEOUT_SECONDS),
     ) as server:  # fmt: skip
         bursts = await _bursts(report, server, sizes)
         flooded = await _flood(report, server, connections, each)
