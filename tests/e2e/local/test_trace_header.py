@@ -70,6 +70,24 @@ def test_an_invoke_trace_header_reaches_every_invocation_and_get_execution(
     assert described["TraceHeader"] == {"XAmznTraceId": HEADER}
 
 
+def test_botocore_in_a_lambda_function_sends_the_functions_header(
+    server: Server, fn: tuple[str, ParkedInvoker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside a Lambda function (``AWS_LAMBDA_FUNCTION_NAME`` and ``_X_AMZN_TRACE_ID``
+    set), botocore adds ``X-Amzn-Trace-Id`` to its calls: an Invoke from there
+    starts its execution in the function's trace with no code of the user's."""
+    name, invoker = fn
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "upstream")
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", HEADER)
+    response = lambda_client(server.endpoint).invoke(FunctionName=name, InvocationType="Event")
+    parked = invoker.next()
+    assert parked.request.trace_header == invocation_header(HEADER, parked.request.request_id)
+    parked.answer({"Status": "SUCCEEDED"})
+    arn = response["DurableExecutionArn"]
+    described = server.client.get_durable_execution(DurableExecutionArn=arn)
+    assert described["TraceHeader"] == {"XAmznTraceId": HEADER}
+
+
 def test_an_execution_started_without_a_header_has_no_trace_header(
     server: Server, fn: tuple[str, ParkedInvoker]
 ) -> None:
