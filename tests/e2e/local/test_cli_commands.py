@@ -86,6 +86,20 @@ def test_invoke_json_prints_the_described_execution(env: dict[str, str], tmp_pat
     assert _is_utc_iso(described["StartTimestamp"]) and _is_utc_iso(described["EndTimestamp"])
 
 
+def test_invoke_runs_under_a_trace_header_that_describe_shows(env: dict[str, str]) -> None:
+    header = "Root=1-5f0c4e1d-0123456789abcdef01234567;Parent=1122334455667788;Sampled=1"
+    done = _ok("invoke", "greet", "--trace-header", header, "--name", "traced-1", env=env)
+    assert json.loads(done.stdout) == {"hello": "WORLD"}
+    described = json.loads(_ok("describe", "traced-1", "--json", env=env).stdout)
+    assert described["TraceHeader"] == {"XAmznTraceId": header}
+    text = _ok("describe", "traced-1", env=env).stdout
+    assert re.search(rf"^trace header: +{re.escape(header)}$", text, re.M)
+    _ok("invoke", "greet", "--name", "untraced-1", env=env)
+    assert "trace header" not in _ok("describe", "untraced-1", env=env).stdout
+    bad = _refused(1, "invoke", "greet", "--trace-header", "x" * 8193, env=env)
+    assert "X-Amzn-Trace-Id: must be text of 0 to 8192 characters" in bad
+
+
 def test_invoke_of_a_failing_function_prints_the_error_and_exits_1(env: dict[str, str]) -> None:
     done = cli("invoke", "fails", "--input", "[1]", env=env)
     assert done.returncode == 1

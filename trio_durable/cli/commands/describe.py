@@ -1,5 +1,5 @@
-"""``describe EXECUTION``: an execution's status, input, result or error, times
-and pending callbacks."""
+"""``describe EXECUTION``: an execution's status, input, result or error, times,
+trace header and pending callbacks."""
 
 from __future__ import annotations
 
@@ -53,6 +53,9 @@ def print_execution(execution: dict[str, Any]) -> None:
         *_times(execution),
         ("input", execution.get("InputPayload", "")),
     ]
+    trace_header = execution.get("TraceHeader", {}).get("XAmznTraceId")
+    if trace_header:
+        rows.append(("trace header", trace_header))
     if "Result" in execution:
         rows.append(("result", execution["Result"]))
     error = execution.get("Error")

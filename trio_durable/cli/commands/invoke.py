@@ -4,6 +4,7 @@ then wait for its end and print its result (unless ``--async``)."""
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,12 @@ def register(commands: Subcommands) -> None:
         help="the tenant to run it for (a function with TenancyConfig PER_TENANT needs one)",
     )
     invoke.add_argument(
+        "--trace-header",
+        metavar="HEADER",
+        help="the X-Ray header to run it under (sent as X-Amzn-Trace-Id:"
+        " Root=1-...;Parent=...;Sampled=1)",
+    )
+    invoke.add_argument(
         "--async",
         dest="no_wait",
         action="store_true",
@@ -53,6 +60,10 @@ def _cmd_invoke(args: argparse.Namespace) -> int:
         params["DurableExecutionName"] = args.name
     if args.tenant_id is not None:
         params["TenantId"] = args.tenant_id
+    if args.trace_header is not None:
+        client.meta.events.register(
+            "before-sign.lambda.Invoke", functools.partial(_add_trace_header, args.trace_header)
+        )
     arn: str = client.invoke(**params)["DurableExecutionArn"]
     if args.no_wait:
         if args.json:
@@ -73,3 +84,8 @@ def _cmd_invoke(args: argparse.Namespace) -> int:
     if not args.json:
         print(orjson.dumps(execution.get("Error") or {}).decode(), flush=True)
     return 1
+
+
+def _add_trace_header(header: str, request: Any, **_: Any) -> None:
+    """botocore's hook: Invoke carries the header as Lambda reads it."""
+    request.headers["X-Amzn-Trace-Id"] = header
