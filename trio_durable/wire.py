@@ -18,6 +18,8 @@ from typing import Any
 
 import orjson
 
+from trio_durable.records import quick_init
+
 # Service limits (see DESIGN.md, "Behavioural facts").
 MAX_OPERATION_PAYLOAD_BYTES = 256 * 1024
 MAX_CHECKPOINT_UPDATES = 250
@@ -105,6 +107,7 @@ class ErrorObject:
     stack_trace: tuple[str, ...] | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OperationUpdate:
     """``OperationUpdate``: one change the SDK asks the service to record.
@@ -131,6 +134,7 @@ class OperationUpdate:
     invoke_trace_header: str | None = None  # ChainedInvokeOptions.XAmznTraceId
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Operation:
     """``Operation``: the service's record of one durable operation.
@@ -459,6 +463,69 @@ def operation_from_wire(data: Mapping[str, Any]) -> Operation:
         None if scheduled_end is None else timestamp_from_wire(scheduled_end),
         details.get("CallbackId"),
     )
+
+
+def recorded_operations(records: Sequence[Mapping[str, Any]]) -> list[Operation | WireDict]:
+    """The operations of an invocation's first state page: each one parsed now,
+    or left as its wire dict (see ``deferrable``) to be parsed on first use.
+
+    A replay answers most recorded operations from a few of their fields
+    (``succeeded_on_wire``); building the 16-field ``Operation`` of each was
+    over half of a replayed step's cost.
+    """
+    return [
+        record if type(record) is dict and deferrable(record) else operation_from_wire(record)
+        for record in records
+    ]
+
+
+def deferrable(data: WireDict) -> bool:
+    """Whether ``operation_from_wire`` cannot fail on ``data``, so that parsing it
+    may wait: its id a str, its type known (and not EXECUTION, which is read at
+    once), its status known, its timestamps floats (what a JSON event carries),
+    its details a dict of plain values (no error, no timestamps). Anything else
+    is parsed at once, so a malformed record is still refused before the
+    workflow runs."""
+    kind = _OPERATION_TYPES.get(data.get("Type"))  # type: ignore[arg-type]
+    if (
+        kind is None
+        or kind is OperationType.EXECUTION
+        or type(data.get("Id")) is not str
+        or data.get("Status") not in _OPERATION_STATUSES
+        or type(data.get("StartTimestamp")) is not float
+    ):
+        return False
+    end = data.get("EndTimestamp")
+    details = data.get(_DETAILS_KEY[kind])
+    return (end is None or type(end) is float) and (
+        details is None or (type(details) is dict and details.keys() <= _PLAIN_DETAILS)
+    )
+
+
+# Details ``operation_from_wire`` takes as they are (no error, no timestamps to read).
+_PLAIN_DETAILS = frozenset({"Result", "InputPayload", "ReplayChildren", "Attempt", "CallbackId"})
+
+
+def succeeded_on_wire(
+    data: WireDict,
+    op_type: OperationType,
+    sub_type: str | None,
+    name: str | None,
+    parent_id: str | None,
+) -> tuple[bool, str | None]:
+    """Whether the deferred record ``data`` (``deferrable``) is a SUCCEEDED
+    operation of ``op_type``, ``sub_type`` and ``name`` under ``parent_id``, and
+    its result: read from the wire dict, without parsing it."""
+    if (
+        data["Status"] == "SUCCEEDED"
+        and data["Type"] == op_type
+        and data.get("Name") == name
+        and data.get("SubType") == sub_type
+        and data.get("ParentId") == parent_id
+    ):
+        details = data.get(_DETAILS_KEY[op_type])
+        return True, None if details is None else details.get("Result")
+    return False, None
 
 
 def state_page_to_wire(page: StatePage) -> WireDict:

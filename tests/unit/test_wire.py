@@ -210,3 +210,71 @@ def test_fit_error_fits_any_text_however_it_escapes(chunk: str, repeat: int) -> 
     assert wire.error_size(fitted) <= 4096
     assert fitted.message is not None
     assert message.startswith(fitted.message.split(" ... [message cut:")[0])
+
+
+def _plain(op: Operation) -> dict[str, object]:
+    return wire.operation_to_wire(op)
+
+
+@pytest.mark.parametrize("op", FULL_OPERATIONS, ids=lambda o: o.type.value)
+def test_recorded_operations_defer_only_records_whose_parse_cannot_fail(op: Operation) -> None:
+    data = _plain(op)
+    (recorded,) = wire.recorded_operations([data])
+    # EXECUTION is read at once; an error or a timestamp in the details is parsed now.
+    deferred = op.type is not OperationType.EXECUTION and not (
+        op.error or op.next_attempt_timestamp or op.scheduled_end_timestamp
+    )
+    assert (recorded is data) is deferred
+    later = wire.operation_from_wire(recorded) if isinstance(recorded, dict) else recorded
+    assert later == op
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"StartTimestamp": datetime.fromtimestamp(3.0, UTC)},  # boto3's form: parsed now
+        {"StartTimestamp": "2026-01-01T00:00:00Z"},
+        {"EndTimestamp": 7},
+        {"Id": 5},
+        {"StepDetails": {"Result": "1", "Unknown": 1}},
+    ],
+)
+def test_a_record_of_another_shape_is_parsed_at_once(change: dict[str, object]) -> None:
+    op = Operation("s", OperationType.STEP, OperationStatus.SUCCEEDED, 2.0, result="1")
+    data = {**_plain(op), **change}
+    (recorded,) = wire.recorded_operations([data])
+    assert isinstance(recorded, Operation)
+    assert recorded == wire.operation_from_wire(data)
+
+
+def test_a_malformed_record_is_refused_before_anything_is_deferred() -> None:
+    good = _plain(Operation("s", OperationType.STEP, OperationStatus.SUCCEEDED, 2.0))
+    for bad in ({"Id": "x", "Type": "NOPE"}, {"Id": "x", "Type": "STEP", "Status": "?"}):
+        with pytest.raises((ValueError, KeyError)):
+            wire.recorded_operations([good, bad])
+
+
+@pytest.mark.parametrize(
+    ("asked", "expected"),
+    [
+        ((OperationType.STEP, "Step", "n", "p"), (True, '"r"')),
+        ((OperationType.STEP, "Step", "other", "p"), (False, None)),
+        ((OperationType.STEP, "Step", "n", None), (False, None)),
+        ((OperationType.STEP, "Other", "n", "p"), (False, None)),
+        ((OperationType.CALLBACK, "Step", "n", "p"), (False, None)),
+    ],
+)
+def test_succeeded_on_wire_answers_only_for_the_same_successful_operation(
+    asked: tuple[OperationType, str, str, str | None], expected: tuple[bool, str | None]
+) -> None:
+    op = Operation(
+        "s", OperationType.STEP, OperationStatus.SUCCEEDED, 2.0, parent_id="p", name="n",
+        sub_type="Step", result='"r"',
+    )  # fmt: skip
+    assert wire.succeeded_on_wire(_plain(op), *asked) == expected
+    started = wire.operation_to_wire(
+        Operation("s", OperationType.STEP, OperationStatus.STARTED, 2.0)
+    )
+    assert wire.succeeded_on_wire(started, OperationType.STEP, None, None, None) == (False, None)
+    no_result = _plain(Operation("s", OperationType.STEP, OperationStatus.SUCCEEDED, 2.0))
+    assert wire.succeeded_on_wire(no_result, OperationType.STEP, None, None, None) == (True, None)

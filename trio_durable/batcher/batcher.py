@@ -340,18 +340,18 @@ async def with_retries(
     raise AssertionError("unreachable: tenacity re-raises the last error")
 
 
-async def fetch_all_pages(
-    client: ServiceClient, execution_arn: str, checkpoint_token: str, first: StatePage
+async def fetch_more_pages(
+    client: ServiceClient, execution_arn: str, checkpoint_token: str, marker: str | None
 ) -> list[Operation]:
-    """``first`` and every further page, fetched while ``NextMarker`` is set."""
-    operations = list(first.operations)
-    page = first
-    while page.next_marker:
-        marker = page.next_marker
+    """The operations of every page from ``marker`` on (none without one), fetched
+    while ``NextMarker`` is set."""
+    operations: list[Operation] = []
+    while marker:
         page = await with_retries(
             functools.partial(
                 client.get_execution_state, execution_arn, checkpoint_token, marker=marker
             )
         )
         operations.extend(page.operations)
+        marker = page.next_marker
     return operations

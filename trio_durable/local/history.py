@@ -18,6 +18,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
+from trio_durable.records import quick_init
 from trio_durable.wire import ErrorObject, Operation, error_to_wire
 
 Event = dict[str, Any]
@@ -29,6 +30,7 @@ Details = Mapping[str, Any]
 NO_DETAILS: Details = MappingProxyType({})
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class HistoryEvent:
     """One history event; ``to_wire`` renders it (a fresh dict each time, so a

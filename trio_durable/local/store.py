@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from trio_durable.local.history import HistoryEvent
+from trio_durable.records import quick_init
 from trio_durable.wire import CheckpointResult, ErrorObject, ExecutionStatus, Operation
 
 
@@ -106,6 +107,7 @@ class ExecutionRecord:
     trace_header: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OperationRecord:
     """One operation as the service knows it: the wire ``Operation`` plus the

@@ -105,6 +105,13 @@ class OperationScope(Protocol):
         (``NonDeterministicExecutionError`` if the record is of another operation)."""
         ...
 
+    def replayed_success(
+        self, type: OperationType, sub_type: str | None, name: str | None
+    ) -> tuple[str, str | None] | None:
+        """The id and result of the next operation when its record SUCCEEDED as this
+        operation (it is then numbered); else ``None``, and ``next_operation`` follows."""
+        ...
+
     def updates(
         self, op_id: str, type: OperationType, sub_type: str | None, name: str | None
     ) -> UpdateBuilder:

@@ -121,11 +121,15 @@ async def run_step(
         name = callable_name(fn)
     invocation = ctx.invocation
     serializer = config.serializer or invocation.serializer
-    op_id, recorded = ctx.next_operation(OperationType.STEP, SUB_TYPE, name)
-    if recorded is not None and recorded.status is _SUCCEEDED:  # replay: the common case
+    replayed = ctx.replayed_success(OperationType.STEP, SUB_TYPE, name)
+    if replayed is not None:  # replay: the common case, answered from the wire record
+        op_id, result = replayed
         await invocation.replay_checkpoint()
-        value = serializer.deserialize(recorded.result)
+        value = serializer.deserialize(result)
+        if result_type is Any:
+            return value
         return as_type(value, result_type, what=f"step {name or op_id!r}")
+    op_id, recorded = ctx.next_operation(OperationType.STEP, SUB_TYPE, name)
     update = ctx.updates(op_id, OperationType.STEP, SUB_TYPE, name)
     plugins = invocation.plugins
     info = ctx.plugin_info(op_id, OperationType.STEP, SUB_TYPE, name, recorded)

@@ -121,6 +121,7 @@ class ContextScope:
     __slots__ = (
         "_counter",
         "_id_prefix",
+        "_next_id",
         "_owner",
         "_replaying",
         "context",
@@ -145,6 +146,7 @@ class ContextScope:
         self.logger: DurableLogger = invocation.logger.bind(fields, self.is_replaying)
         self._owner = invocation.current_task()
         self._counter = 0
+        self._next_id: str | None = None  # the id of operation _counter + 1, once computed
         # Ids are numbered under the parent, except in a virtual (FLAT batch
         # branch) context: numbered under the branch, recorded under the batch.
         self._id_prefix = parent_id if id_prefix is None else id_prefix
@@ -161,22 +163,11 @@ class ContextScope:
         A record must be of the operation the code asks for now (type, subtype,
         name, parent): otherwise ``NonDeterministicExecutionError``.
         """
+        op_id = self._number()
         invocation = self.invocation
-        if invocation.current_task() != self._owner:
-            raise ValidationError(
-                "a durable context was used from a task other than the one running it: "
-                "concurrent tasks would number their operations in scheduling order, "
-                "which replay cannot reproduce"
-            )
-        self._counter += 1
-        op_id = operation_id(self._id_prefix, self._counter)
-        state = invocation.state
-        recorded = state.get(op_id)
-        if self._replaying and (
-            recorded is None or state.get(operation_id(self._id_prefix, self._counter + 1)) is None
-        ):
-            # Past the last recorded operation: what follows runs for the first time.
-            self._replaying = False
+        recorded = invocation.state.get(op_id)
+        if self._replaying:
+            self._look_ahead(recorded is not None)
         if invocation.replay_hook is not None:
             recorded = invocation.replay_hook.operation(
                 op_id,
@@ -197,6 +188,54 @@ class ContextScope:
             if info is not None:
                 invocation.plugins.emit("on_operation_start", info)
         return op_id, recorded
+
+    def replayed_success(
+        self, type: OperationType, sub_type: str | None, name: str | None
+    ) -> tuple[str, str | None] | None:
+        """The id and recorded result of the next operation when it is recorded
+        SUCCEEDED as this operation: then it is numbered, else nothing is.
+
+        The replay of a successful operation, answered without parsing its
+        record (``ExecutionState.succeeded``). ``None`` also when plugins or a
+        replay hook must see the operation: ``next_operation`` serves those.
+        """
+        invocation = self.invocation
+        if (
+            not self._replaying
+            or invocation.plugins is not None
+            or invocation.replay_hook is not None
+        ):
+            return None
+        op_id = self._next_id or operation_id(self._id_prefix, self._counter + 1)
+        self._next_id = op_id
+        succeeded, result = invocation.state.succeeded(op_id, type, sub_type, name, self.parent_id)
+        if not succeeded:
+            return None
+        self._number()
+        self._look_ahead(True)
+        return op_id, result
+
+    def _number(self) -> str:
+        """Number the next operation of this context, from the task that owns it."""
+        if self.invocation.current_task() != self._owner:
+            raise ValidationError(
+                "a durable context was used from a task other than the one running it: "
+                "concurrent tasks would number their operations in scheduling order, "
+                "which replay cannot reproduce"
+            )
+        self._counter += 1
+        op_id = self._next_id or operation_id(self._id_prefix, self._counter)
+        self._next_id = None
+        return op_id
+
+    def _look_ahead(self, recorded: bool) -> None:
+        """While replaying: past the last recorded operation (this one is not
+        recorded, or the next is not), what follows runs for the first time."""
+        if recorded:
+            self._next_id = operation_id(self._id_prefix, self._counter + 1)
+            if self._next_id in self.invocation.state:
+                return
+        self._replaying = False
 
     def updates(
         self, op_id: str, type: OperationType, sub_type: str | None, name: str | None
@@ -234,7 +273,8 @@ class ContextScope:
 
     def following(self) -> Operation | None:
         """The record of the operation this context would number next, if any."""
-        return self.invocation.state.get(operation_id(self._id_prefix, self._counter + 1))
+        self._next_id = self._next_id or operation_id(self._id_prefix, self._counter + 1)
+        return self.invocation.state.get(self._next_id)
 
     def child(self, parent_id: str, *, replaying: bool) -> ContextScope:
         return DurableContext(self.invocation, parent_id=parent_id, replaying=replaying)._scope

@@ -19,7 +19,7 @@ import anyio
 import anyio.lowlevel
 import orjson
 
-from trio_durable.batcher.batcher import CheckpointBatcher, fetch_all_pages
+from trio_durable.batcher.batcher import CheckpointBatcher, fetch_more_pages
 from trio_durable.batcher.client import ServiceClient
 from trio_durable.errors import (
     DurableExecutionError,
@@ -54,10 +54,10 @@ from trio_durable.wire import (
     OperationAction,
     OperationType,
     OperationUpdate,
-    StatePage,
+    WireDict,
     error_from_wire,
     error_to_wire,
-    state_page_from_wire,
+    recorded_operations,
 )
 
 Workflow = Callable[[Any, DurableContext], Awaitable[Any]]
@@ -66,8 +66,11 @@ Workflow = Callable[[Any, DurableContext], Awaitable[Any]]
 _SMALL_RESULT_CHARS = MAX_LAMBDA_RESPONSE_BYTES // 8
 
 
-def parse_event(event: Mapping[str, Any]) -> tuple[str, str, StatePage]:
-    """ARN, checkpoint token and first state page of an invocation event."""
+def parse_event(
+    event: Mapping[str, Any],
+) -> tuple[str, str, list[Operation | WireDict], str | None]:
+    """ARN, checkpoint token, the operations of the first state page (some left
+    unparsed: ``wire.recorded_operations``) and the marker of the next page."""
     if not isinstance(event, Mapping):
         raise ValidationError(
             f"a durable invocation event must be a mapping, got {type(event).__name__}"
@@ -89,10 +92,11 @@ def parse_event(event: Mapping[str, Any]) -> tuple[str, str, StatePage]:
     ):
         raise ValidationError("InitialExecutionState must be {'Operations': [operation, ...]}")
     try:
-        page = state_page_from_wire(state)
-    except (KeyError, ValueError, TypeError) as exc:
+        recorded = recorded_operations(operations)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise ValidationError(f"malformed InitialExecutionState: {exc!r}") from exc
-    return event["DurableExecutionArn"], event["CheckpointToken"], page
+    marker = state.get("NextMarker") or None
+    return event["DurableExecutionArn"], event["CheckpointToken"], recorded, marker
 
 
 def updated_operation_ids(event: Mapping[str, Any]) -> tuple[str, ...]:
@@ -118,11 +122,11 @@ async def run_invocation(
 ) -> dict[str, Any]:
     """Run one invocation and return the handler's answer (``{"Status": ...}``);
     ``replay_hook`` is a replay check's (``runtime/replay.py``)."""
-    arn, token, first_page = parse_event(event)
-    operations = await fetch_all_pages(client, arn, token, first_page)
+    arn, token, recorded, marker = parse_event(event)
+    more = await fetch_more_pages(client, arn, token, marker)
     activity = Activity()
     replay_checkpoint = ReplayCheckpoint()
-    state = ExecutionState(operations, activity, replay_checkpoint)
+    state = ExecutionState([*recorded, *more], activity, replay_checkpoint)
     execution = state.get(state.execution_id or "")
     if execution is None:
         raise ValidationError(f"the state of {arn} has no EXECUTION operation")

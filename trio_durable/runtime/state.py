@@ -19,10 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from trio_durable.runtime.mailbox import Mailbox
 from trio_durable.runtime.primitives import Event, checkpoint, new_event
-from trio_durable.wire import Operation, OperationType
+from trio_durable.wire import (
+    Operation,
+    OperationStatus,
+    OperationType,
+    WireDict,
+    operation_from_wire,
+    succeeded_on_wire,
+)
 
 
 def ended(op: Operation) -> bool:
@@ -73,36 +81,88 @@ class Activity:
 
 
 class ExecutionState:
-    """Operations by id, and the tasks parked on them."""
+    """Operations by id, and the tasks parked on them.
+
+    Records of the first state page may arrive unparsed (``wire.recorded_operations``):
+    each is parsed on its first ``get``, and ``succeeded`` answers a replayed
+    operation from its wire dict without parsing it at all.
+    """
 
     __slots__ = ("_activity", "_operations", "_parked", "execution_id", "replay_checkpoint")
 
     def __init__(
         self,
-        operations: Iterable[Operation],
+        operations: Iterable[Operation | WireDict],
         activity: Activity,
         replay_checkpoint: Callable[[], Awaitable[None]] = checkpoint,
     ) -> None:
         self.replay_checkpoint = replay_checkpoint
-        self._operations: dict[str, Operation] = {}
+        self._operations: dict[str, Operation | WireDict] = {}
         self._parked: dict[str, list[Event]] = {}
         self._activity = activity
         self.execution_id: str | None = None
-        self.apply(operations)
+        known = self._operations
+        for op in operations:
+            if isinstance(op, Operation):
+                known[op.id] = op
+                if op.type is OperationType.EXECUTION:
+                    self.execution_id = op.id
+            else:
+                known[op["Id"]] = op  # parsed on first use (never an EXECUTION)
 
     def __len__(self) -> int:
         return len(self._operations)
 
+    def __contains__(self, op_id: str) -> bool:
+        return op_id in self._operations
+
     def get(self, op_id: str) -> Operation | None:
-        return self._operations.get(op_id)
+        op = self._operations.get(op_id)
+        if isinstance(op, dict):
+            op = self._operations[op_id] = operation_from_wire(op)
+        return op
+
+    def succeeded(
+        self,
+        op_id: str,
+        op_type: OperationType,
+        sub_type: str | None,
+        name: str | None,
+        parent_id: str | None,
+    ) -> tuple[bool, str | None]:
+        """Whether ``op_id`` is recorded SUCCEEDED as an operation of ``op_type``,
+        ``sub_type`` and ``name`` under ``parent_id``, and its result; an
+        unparsed record stays unparsed. ``(False, None)`` for anything else,
+        which the full replay check then looks at."""
+        op = self._operations.get(op_id)
+        if op is None:
+            return False, None
+        if isinstance(op, dict):
+            return succeeded_on_wire(op, op_type, sub_type, name, parent_id)
+        if (
+            op.status is OperationStatus.SUCCEEDED
+            and op.type is op_type
+            and op.name == name
+            and op.sub_type == sub_type
+            and op.parent_id == parent_id
+        ):
+            return True, op.result
+        return False, None
 
     def view(self) -> Mapping[str, Operation]:
         """The operations by id (live: read-only, do not keep)."""
-        return self._operations
+        self._parse_all()
+        return cast("Mapping[str, Operation]", self._operations)
 
     def snapshot(self) -> dict[str, Operation]:
         """A copy of the operations by id, in the order they became known."""
-        return dict(self._operations)
+        return dict(self.view())
+
+    def _parse_all(self) -> None:
+        known = self._operations
+        for op_id, op in known.items():
+            if isinstance(op, dict):
+                known[op_id] = operation_from_wire(op)  # same key: the order stays
 
     def apply(self, operations: Iterable[Operation]) -> None:
         """Merge ``operations`` (newer replaces older) and wake who is parked on them."""
@@ -111,7 +171,7 @@ class ExecutionState:
             known[op.id] = op
             if op.type is OperationType.EXECUTION:
                 self.execution_id = op.id
-            if parked:  # nobody is, while the first state is read
+            if parked:  # most merges wake nobody
                 waiters = parked.pop(op.id, None)
                 if waiters:
                     for event in waiters:
@@ -137,12 +197,12 @@ class ExecutionState:
 
         An operation already done (a replayed one) is a ``replay_checkpoint``.
         """
-        op = self._operations.get(op_id)
+        op = self.get(op_id)
         if op is not None and done(op):
             await self.replay_checkpoint()
             return op
         while True:
-            op = self._operations.get(op_id)
+            op = self.get(op_id)
             if op is not None and done(op):
                 return op
             event = self.park(op_id)

@@ -90,6 +90,24 @@ ARN = "arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST/durable-executio
             "malformed InitialExecutionState",
         ),
         (
+            {
+                "DurableExecutionArn": ARN,
+                "CheckpointToken": "t",
+                "InitialExecutionState": {
+                    "Operations": [
+                        {
+                            "Id": "x",
+                            "Type": "STEP",
+                            "Status": "SUCCEEDED",
+                            "StartTimestamp": 1.0,
+                            "StepDetails": "not details",
+                        }
+                    ]
+                },
+            },
+            "malformed InitialExecutionState",
+        ),
+        (
             {"DurableExecutionArn": ARN, "CheckpointToken": "t", "InitialExecutionState": {}},
             f"the state of {ARN} has no EXECUTION operation",
         ),

@@ -1,0 +1,67 @@
+"""``ExecutionState`` with records of the first page left unparsed
+(``wire.recorded_operations``)."""
+
+from __future__ import annotations
+
+from trio_durable.runtime.state import Activity, ExecutionState
+from trio_durable.wire import (
+    Operation,
+    OperationStatus,
+    OperationType,
+    operation_to_wire,
+    recorded_operations,
+)
+
+S = OperationStatus
+EXECUTION = Operation("e", OperationType.EXECUTION, S.STARTED, 1.0, input_payload="{}")
+STEPS = [
+    Operation(f"s{i}", OperationType.STEP, S.SUCCEEDED, 2.0, parent_id=None, name="n",
+              sub_type="Step", result=str(i))
+    for i in range(3)
+]  # fmt: skip
+FAILED = Operation("f", OperationType.STEP, S.STARTED, 2.0, name="n", sub_type="Step")
+
+
+def _state() -> ExecutionState:
+    wire = [operation_to_wire(op) for op in (EXECUTION, *STEPS, FAILED)]
+    return ExecutionState(recorded_operations(wire), Activity())
+
+
+def test_a_deferred_record_is_parsed_once_on_first_get() -> None:
+    state = _state()
+    assert state.execution_id == "e" and len(state) == 5 and "s1" in state
+    first = state.get("s1")
+    assert first == STEPS[1]
+    assert state.get("s1") is first
+    assert state.get("missing") is None and "missing" not in state
+
+
+def test_views_parse_everything_and_keep_the_order() -> None:
+    state = _state()
+    state.get("s2")
+    snapshot = state.snapshot()
+    assert list(snapshot) == ["e", "s0", "s1", "s2", "f"]
+    assert all(isinstance(op, Operation) for op in snapshot.values())
+    assert dict(state.view()) == snapshot
+
+
+def test_succeeded_reads_unparsed_and_parsed_records_alike() -> None:
+    for parse_first in (False, True):
+        state = _state()
+        if parse_first:
+            state.snapshot()
+        assert state.succeeded("s0", OperationType.STEP, "Step", "n", None) == (True, "0")
+        assert state.succeeded("s0", OperationType.STEP, "Step", "other", None) == (False, None)
+        assert state.succeeded("s0", OperationType.STEP, "Step", "n", "p") == (False, None)
+        assert state.succeeded("f", OperationType.STEP, "Step", "n", None) == (False, None)
+        assert state.succeeded("none", OperationType.STEP, "Step", "n", None) == (False, None)
+
+
+def test_a_merge_replaces_an_unparsed_record() -> None:
+    state = _state()
+    newer = Operation(
+        "f", OperationType.STEP, S.SUCCEEDED, 2.0, name="n", sub_type="Step", result="9"
+    )
+    state.apply([newer])
+    assert state.get("f") is newer
+    assert state.succeeded("f", OperationType.STEP, "Step", "n", None) == (True, "9")
