@@ -18,8 +18,7 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Iterable, Mapping
-from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trio_durable.errors import PluginLoadError
 from trio_durable.plugins import (
@@ -29,6 +28,9 @@ from trio_durable.plugins import (
     PluginFactory,
     PluginRunner,
 )
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 ENVIRONMENT_VARIABLE = "DURABLE_EXECUTION_PLUGINS"
 ENTRY_POINT_GROUP = "aws_durable_execution.plugins"
@@ -152,6 +154,8 @@ def _from_environment(environ: Mapping[str, str]) -> list[tuple[str, Registered]
     names = configured_names(environ)
     if not names:
         return []
+    from importlib import metadata  # only to read entry points (a cold start's 10 ms)
+
     found: dict[str, list[metadata.EntryPoint]] = {}
     for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
         found.setdefault(entry_point.name, []).append(entry_point)

@@ -1,13 +1,15 @@
-"""``Boto3ServiceClient``: the ``ServiceClient`` over boto3's ``lambda`` client.
+"""``Boto3ServiceClient``: the ``ServiceClient`` over a boto3 ``lambda`` client.
 
-Given no client, it creates one on first use, then reuses it, with botocore's
-own session rather than boto3's: the same client (credentials, region and
-``AWS_ENDPOINT_URL_LAMBDA`` from the environment, as boto3 reads them) without
-importing boto3, which loads 60 more modules (s3transfer among them) inside a
-Lambda function's first invocation. Calls block, so they run in worker threads
-(Trio's own under Trio). Shapes are converted by ``wire.py``; botocore's
-``ClientError`` becomes ``ServiceError`` with the modeled error code, and a
-connection failure a retryable ``ServiceError``.
+Given a client, it calls that client. Given none, it makes its own on first use,
+then reuses it: where the environment settles every setting a botocore client
+would read (Lambda's: credentials and region in ``AWS_*`` variables, no shared
+config file), ``LambdaHttpClient`` (``lambda_http.py``), which makes the same
+two calls without building a botocore client; anywhere else (or given
+``client_options``) botocore's own ``lambda`` client, the one
+``boto3.client("lambda")`` makes, without importing boto3. Calls block, so they
+run in worker threads (Trio's own under Trio). Shapes are converted by
+``wire.py``; botocore's ``ClientError`` becomes ``ServiceError`` with the
+modeled error code, and a connection failure a retryable ``ServiceError``.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ class Boto3ServiceClient:
     """A ``ServiceClient`` calling AWS (or any endpoint boto3 is pointed at)."""
 
     def __init__(self, client: Any = None, **client_options: Any) -> None:
-        """Use ``client`` (a boto3 ``lambda`` client), or create one with
-        ``client_options`` (``boto3.client``'s keyword arguments)."""
+        """Use ``client`` (a boto3 ``lambda`` client), or make one (see the
+        module doc) with ``client_options`` (``boto3.client``'s keyword arguments)."""
         self._client = client
         self._options = client_options
 
@@ -49,6 +51,10 @@ class Boto3ServiceClient:
             self._lambda()
 
     def _lambda(self) -> Any:
+        if self._client is None and not self._options:
+            from trio_durable.batcher.lambda_http import LambdaHttpClient
+
+            self._client = LambdaHttpClient.from_environment()
         if self._client is None:
             import botocore.session
 

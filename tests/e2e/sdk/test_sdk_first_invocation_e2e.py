@@ -83,9 +83,11 @@ def test_importing_the_sdk_loads_none_of_the_heavy_modules() -> None:
 class FreshProcessInvoker:
     """Answers each invocation in a new process, with Lambda's environment."""
 
-    def __init__(self, endpoint: str, *, in_lambda: bool) -> None:
+    def __init__(self, endpoint: str, *, in_lambda: bool, config_file: Path | None) -> None:
         self.env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BOTO"))},
+            "AWS_CONFIG_FILE": str(config_file) if config_file else "/nonexistent/aws-config",
+            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
             "AWS_ENDPOINT_URL_LAMBDA": endpoint,
             "AWS_REGION": "us-east-1",
             "AWS_DEFAULT_REGION": "us-east-1",
@@ -107,10 +109,10 @@ class FreshProcessInvoker:
         return answer
 
 
-async def first_invocation(*, in_lambda: bool) -> dict[str, Any]:
+async def first_invocation(*, in_lambda: bool, config_file: Path | None = None) -> dict[str, Any]:
     async with open_local_service() as service, trio.open_nursery() as nursery:
         endpoint = await nursery.start(functools.partial(serve, service, port=0))
-        invoker = FreshProcessInvoker(endpoint, in_lambda=in_lambda)
+        invoker = FreshProcessInvoker(endpoint, in_lambda=in_lambda, config_file=config_file)
         service.register_function("first", invoker)
         started = service.start_execution("first", '{"n": 41}')
         with trio.fail_after(120):
@@ -130,6 +132,17 @@ async def test_a_first_invocation_goes_through_botocore_without_the_heavy_module
     heavy = [m for m in modules if m.startswith(HEAVY) and not m.startswith("botocore")]
     assert heavy == []
     assert not report["prepared"]  # created at the first call
+    # Lambda's environment settles everything: the light client, no botocore client
+    assert "trio_durable.batcher.lambda_http" in modules
+    assert "botocore.client" not in modules
+
+
+@pytest.mark.workflow_on_trio
+async def test_with_a_shared_config_file_botocores_own_client_answers(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text("[default]\nretry_mode = standard\n")
+    report = await first_invocation(in_lambda=False, config_file=config)
+    assert "botocore.client" in report["modules"]
 
 
 @pytest.mark.workflow_on_trio
