@@ -3,9 +3,12 @@ answering its first invocation over HTTP.
 
 As on Lambda: a new process runs the init phase (imports the SDK and the
 handler's module, decorating the handler), is then handed the invocation event,
-and answers it, checkpointing through boto3 over HTTP to trio-durable's service
+and answers it, checkpointing over HTTP to trio-durable's service
 (``AWS_ENDPOINT_URL_LAMBDA``; the function name, region and credentials from the
-environment, as Lambda sets them). The service runs in the benchmark's process;
+environment, as Lambda sets them, and no other ``AWS_*`` variable or shared
+config file, as on Lambda): theirs through a boto3 client, ours through its
+default client, which in such an environment is ``LambdaHttpClient`` (botocore's
+signer and HTTP session, no botocore client). The service runs in the benchmark's process;
 its invoker starts ``python -m bench.cold_start SIDE`` for the invocation,
 writes the event to its stdin and reads the answer from its stdout.
 ``cold-start`` is the child's own time from its first line to its answer (the
@@ -118,7 +121,9 @@ class _FreshProcessInvoker:
     def __init__(self, side: str, endpoint: str, samples: list[dict[str, Any]]) -> None:
         self._side = side
         self._env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BOTO"))},
+            "AWS_CONFIG_FILE": str(ROOT / "bench" / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(ROOT / "bench" / "no-aws-credentials"),
             "AWS_LAMBDA_FUNCTION_NAME": "cold",
             "AWS_ENDPOINT_URL_LAMBDA": endpoint,
             "AWS_REGION": REGION,
