@@ -208,7 +208,9 @@ async def _misbehaving(report: Report, executions: int, rounds: int, seed: int) 
                     plan = [rng.choice(MISBEHAVIOURS) for _ in range(rounds)]
                     if i < len(MISBEHAVIOURS):  # each kind strikes at least once
                         plan[-1] = MISBEHAVIOURS[i]
-                    stop = i % 4 == 3
+                    # a stopped execution never reaches its last round: not one
+                    # whose last round is the kind it must strike
+                    stop = i >= len(MISBEHAVIOURS) and i % 4 == 3
                     if stop:  # a slow sync step for the stop to land in
                         plan[0] = "slow"
                     payload = json.dumps({"dir": str(directory), "plan": plan})
