@@ -97,8 +97,9 @@ WORKLOADS: tuple[Workload, ...] = (
     Workload(
         "cold-start", "s", 1, 1, _cold_start("ours"), _cold_start("theirs"), target=1.5,
         warm_up=False,
-        note="fresh interpreter: import the SDK, answer the first invocation through "
-        "boto3 over HTTP (bench/cold_start.py)",
+        note="fresh interpreter: import the SDK, answer the first invocation over HTTP in "
+        "Lambda's environment (theirs through boto3, ours its default client; "
+        "bench/cold_start.py)",
     ),
     Workload(
         "cold-start-invocation", "s", 1, 1,
