@@ -57,7 +57,7 @@ WORKLOADS: tuple[Workload, ...] = (
     ),
     Workload(
         "sequential-steps-1000-async", "s", 1000, 100,
-        our_side.sequential_async_steps, aws_side.sequential_steps, target=20,
+        our_side.sequential_async_steps, aws_side.sequential_steps, target=60,
         note="ours with an async step function (no worker-thread hop); theirs as above",
     ),
     Workload(

@@ -1,23 +1,23 @@
 """Frozen records at a fraction of ``dataclasses``' cost: ``replace`` and ``quick_init``.
 
-``quick_init`` gives a frozen dataclass a cheaper ``__init__`` (below).
-
-``replace(record, **changes)`` is ``dataclasses.replace`` for less.
-
-The engine copies its frozen records (``Operation``, ``OperationRecord``,
+``replace(record, **changes)`` is ``dataclasses.replace`` for less. The engine
+copies its frozen records (``Operation``, ``OperationRecord``,
 ``ExecutionRecord``) with a field or two changed several times per update it
 applies. ``dataclasses.replace`` walks the class's fields on every call; this
-reads them all at once (one ``operator.attrgetter`` per class, built on first
-use) and calls the class positionally, so ``__init__`` and any
-``__post_init__`` still run and the result is the same frozen dataclass. A
-class it cannot copy that way (not a dataclass; an ``InitVar``, ``init=False``
-or keyword-only field) goes to ``dataclasses.replace``.
+calls a copier generated once per class (as ``dataclasses`` generates its
+methods): keyword-only parameters, one per field, and the class called
+positionally with each field changed or read from the record, so
+``__init__`` and any ``__post_init__`` still run and the result is the same
+frozen dataclass. A class it cannot copy that way (not a dataclass; an
+``InitVar``, ``init=False`` or keyword-only field) goes to
+``dataclasses.replace``.
+
+``quick_init`` gives a frozen dataclass a cheaper ``__init__`` (below).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -26,42 +26,57 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 C = TypeVar("C", bound=type)
 
-_Plan = tuple["Callable[[Any], tuple[Any, ...]]", dict[str, int]]
-_PLANS: dict[type, _Plan | None] = {}
+_COPIERS: dict[type, Callable[..., Any] | None] = {}
+
+# Names the generated functions use for themselves; a field of one of these
+# names is left to ``dataclasses``.
+_OWN_NAMES = frozenset({"self", "record", "make"})
 
 
 def replace(record: R, /, **changes: Any) -> R:
     """A copy of the dataclass instance ``record`` with ``changes`` made (as
-    ``dataclasses.replace``; an unknown field raises ``TypeError``)."""
+    ``dataclasses.replace``; an unknown field raises ``TypeError`` naming it)."""
     cls = type(record)
     try:
-        plan = _PLANS[cls]
+        copy = _COPIERS[cls]
     except KeyError:
-        plan = _PLANS[cls] = _plan(cls)
-    if plan is None:
+        copy = _COPIERS[cls] = _copier(cls)
+    if copy is None:
         return dataclasses.replace(record, **changes)  # type: ignore[type-var]
-    read, positions = plan
-    values = list(read(record))
-    for name, value in changes.items():
-        position = positions.get(name)
-        if position is None:
-            raise TypeError(f"{cls.__name__} has no field {name!r} to replace")
-        values[position] = value
-    return cls(*values)
+    result: R = copy(record, **changes)
+    return result
 
 
-def _plan(cls: type) -> _Plan | None:
+def _copier(cls: type) -> Callable[..., Any] | None:
     if not dataclasses.is_dataclass(cls):
         return None
     fields = dataclasses.fields(cls)
-    if (
-        len(fields) < 2  # attrgetter of one name returns the value, not a tuple
-        or len(fields) != len(cls.__dataclass_fields__)  # InitVars take positions too
-        or any(not field.init or field.kw_only for field in fields)
+    if len(fields) != len(cls.__dataclass_fields__) or any(  # InitVars take positions too
+        not field.init or field.kw_only or not _plain_name(field.name) for field in fields
     ):
         return None
     names = [field.name for field in fields]
-    return attrgetter(*names), {name: i for i, name in enumerate(names)}
+    keep = object()  # the default of a field left as it is
+    source = (
+        "def make(_cls, _keep):\n"
+        f"    def replace(record, /, *, {', '.join(f'{n}=_keep' for n in names)}):\n"
+        f"        return _cls({', '.join(f'record.{n} if {n} is _keep else {n}' for n in names)})\n"
+        "    return replace\n"
+    )
+    copier: Callable[..., Any] = _generated(cls, "replace", source)(cls, keep)
+    return copier
+
+
+def _plain_name(name: str) -> bool:
+    return name.isidentifier() and not name.startswith("_") and name not in _OWN_NAMES
+
+
+def _generated(cls: type, what: str, source: str) -> Callable[..., Any]:
+    """The ``make`` function that ``source`` defines (code generated for ``cls``)."""
+    namespace: dict[str, Any] = {}
+    exec(compile(source, f"<{what} {cls.__qualname__}>", "exec"), namespace)
+    make: Callable[..., Any] = namespace["make"]
+    return make
 
 
 def quick_init(cls: C) -> C:
@@ -70,9 +85,9 @@ def quick_init(cls: C) -> C:
 
     A frozen dataclass's own ``__init__`` looks ``object.__setattr__`` up again
     for every field it stores; building a 16-field ``Operation`` costs about
-    2 us that way, and a replay builds one per recorded operation, a step two
-    ``OperationUpdate``s. This ``__init__`` holds the setter in a closure:
-    about 40% less. It is generated once, as ``dataclasses`` generates its
+    2 us that way, and a step builds two ``OperationUpdate``s, the engine
+    several records per update. This ``__init__`` holds the setter in a
+    closure: about a quarter less. It is generated once, as ``dataclasses`` generates its
     own. Only for classes whose fields are all positional ``__init__`` fields
     with plain defaults, without ``__post_init__`` (``TypeError`` otherwise).
     """
@@ -86,20 +101,20 @@ def quick_init(cls: C) -> C:
             not field.init
             or field.kw_only
             or field.default_factory is not dataclasses.MISSING
-            or not field.name.isidentifier()
-            or field.name.startswith("_")
-            or field.name == "self"
+            or not _plain_name(field.name)
             for field in fields
         )
     ):
         raise TypeError(f"quick_init cannot build {cls.__name__}: use its own __init__")
     defaults = {
-        f"_{field.name}": field.default
+        f"_default_{field.name}": field.default
         for field in fields
         if field.default is not dataclasses.MISSING
     }
     parameters = ", ".join(
-        field.name if field.default is dataclasses.MISSING else f"{field.name}=_{field.name}"
+        field.name
+        if field.default is dataclasses.MISSING
+        else f"{field.name}=_default_{field.name}"
         for field in fields
     )
     stores = "".join(f"        _set(self, {field.name!r}, {field.name})\n" for field in fields)
@@ -108,9 +123,7 @@ def quick_init(cls: C) -> C:
         f"    def __init__(self, {parameters}):\n{stores}"
         "    return __init__\n"
     )
-    namespace: dict[str, Any] = {}
-    exec(compile(source, f"<quick_init {cls.__qualname__}>", "exec"), namespace)
-    init = namespace["make"](object.__setattr__, **defaults)
+    init = _generated(cls, "quick_init", source)(object.__setattr__, **defaults)
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
     init.__doc__ = target.__init__.__doc__

@@ -64,7 +64,7 @@ def update_size(update: OperationUpdate) -> int:
     size = _UPDATE_OVERHEAD + len(update.id) + len(update.parent_id or "")
     for text in (update.name, update.sub_type, update.payload):
         if text:
-            size += len(text.encode())
+            size += len(text) if text.isascii() else len(text.encode())
     error = update.error
     if error is not None:
         for text in (error.message, error.type, error.data):

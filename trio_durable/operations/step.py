@@ -82,6 +82,11 @@ async def fail_operation(
     await ctx.invocation.batcher.checkpoint(update(OperationAction.FAIL, error=error))
 
 
+def _updates(ctx: OperationScope, op_id: str, name: str | None) -> Callable[..., OperationUpdate]:
+    """The update builder of step ``op_id`` (built only when a step fails or retries)."""
+    return ctx.updates(op_id, OperationType.STEP, SUB_TYPE, name)
+
+
 def ready_or_done(op: Operation) -> bool:
     """Whether a scheduled retry may start (READY) or the operation has ended."""
     return op.status is OperationStatus.READY or op.status.is_terminal
@@ -130,9 +135,10 @@ async def run_step(
             return value
         return as_type(value, result_type, what=f"step {name or op_id!r}")
     op_id, recorded = ctx.next_operation(OperationType.STEP, SUB_TYPE, name)
-    update = ctx.updates(op_id, OperationType.STEP, SUB_TYPE, name)
     plugins = invocation.plugins
-    info = ctx.plugin_info(op_id, OperationType.STEP, SUB_TYPE, name, recorded)
+    info = None
+    if plugins is not None:
+        info = ctx.plugin_info(op_id, OperationType.STEP, SUB_TYPE, name, recorded)
 
     strategy = config.retry_strategy or _DEFAULT_RETRY
     at_most_once = config.semantics is StepSemantics.AT_MOST_ONCE_PER_RETRY
@@ -186,14 +192,15 @@ async def run_step(
                 )
                 payload = checked_payload(serializer.serialize(result))
                 value = serializer.deserialize(payload)
-                value = as_type(value, result_type, what=f"step {name or op_id!r}")
+                if result_type is not Any:
+                    value = as_type(value, result_type, what=f"step {name or op_id!r}")
             except NOT_OPERATION_FAILURES:
                 raise
             except SerializationError as exc:
                 error = error_object_from_exception(exc)
                 if plugins is not None:
                     plugins.attempt_ended(info, attempt, error)
-                await fail_operation(ctx, update, error)
+                await fail_operation(ctx, _updates(ctx, op_id, name), error)
                 raise rebuild(error, StepError) from exc
             except Exception as exc:
                 failure = exc
@@ -214,17 +221,25 @@ async def run_step(
                 else:
                     batcher.submit(succeed)
                     if is_async or config.inline:  # a thread hop is a checkpoint already
-                        await invocation.checkpoint()
+                        # The body ran on the loop and may not have yielded: this is
+                        # the step's checkpoint. Paced as a replayed operation's (a
+                        # cancel point every time, a schedule point once in 64): the
+                        # step waits for nothing, so yielding after every step only
+                        # paid the loop's round trip; other tasks (the batcher,
+                        # sibling branches, a host program) still run at least
+                        # every 64 steps, well within a millisecond or two.
+                        await invocation.replay_checkpoint()
                 return value
         error = error_object_from_exception(failure)
         if plugins is not None and not isinstance(failure, StepInterruptedError):
             plugins.attempt_ended(info, attempt, error)
         delay = strategy.next_delay(failure, attempt)
         if delay is None:
-            await fail_operation(ctx, update, error)
+            await fail_operation(ctx, _updates(ctx, op_id, name), error)
             raise rebuild(error, StepError) from failure
+        retry = _updates(ctx, op_id, name)
         await batcher.checkpoint(
-            update(OperationAction.RETRY, error=error, next_attempt_delay_seconds=delay)
+            retry(OperationAction.RETRY, error=error, next_attempt_delay_seconds=delay)
         )
         recorded = await invocation.state.wait_for(op_id, ready_or_done)
 

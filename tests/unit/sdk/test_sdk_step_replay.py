@@ -28,6 +28,7 @@ from trio_durable import (
     durable_execution,
 )
 from trio_durable.runtime import primitives
+from trio_durable.runtime.entrypoint import DurableHandler
 from trio_durable.wire import (
     OperationAction,
     OperationStatus,
@@ -566,6 +567,40 @@ async def test_a_child_whose_success_was_lost_reruns_its_body_against_its_record
     assert sent(service) == [("CONTEXT", "SUCCEED", "group")]
 
 
+async def _invoke_beside_a_host(
+    handler: DurableHandler, service: FakeService
+) -> tuple[dict[str, Any], int]:
+    """The handler's answer, invoked beside a host task that loops on checkpoints,
+    and how many turns the host had meanwhile."""
+    turns: list[int] = []
+
+    async def host() -> None:
+        while True:
+            turns.append(1)
+            await trio.lowlevel.checkpoint()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(host)
+        answer = await handler.invoke(service.event(), client=service)
+        nursery.cancel_scope.cancel()
+    return answer, len(turns)
+
+
+async def _invoke_cancelled_soon(handler: DurableHandler, service: FakeService) -> bool:
+    """Invoke, cancelled after a few checkpoints; whether the invocation answered."""
+    answers: list[dict[str, Any]] = []
+    async with trio.open_nursery() as nursery:
+
+        async def cancel_soon() -> None:
+            for _ in range(3):
+                await trio.lowlevel.checkpoint()
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(cancel_soon)
+        answers.append(await handler.invoke(service.event(), client=service))
+    return bool(answers)
+
+
 async def test_a_long_replay_lets_the_host_run_and_stays_cancellable() -> None:
     """Replayed operations skip most schedule points (runtime/primitives.py's
     ReplayCheckpoint), yet a replay of many never holds the loop to itself."""
@@ -585,29 +620,42 @@ async def test_a_long_replay_lets_the_host_run_and_stays_cancellable() -> None:
     service = FakeService()
     service.start()
     assert (await handler.invoke(service.event(), client=service))["Status"] == "PENDING"
-    host_turns: list[int] = []
-
-    async def host() -> None:
-        while True:
-            host_turns.append(1)
-            await trio.lowlevel.checkpoint()
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(host)
-        answer = await handler.invoke(service.event(), client=service)  # replays every step
-        nursery.cancel_scope.cancel()
+    answer, host_turns = await _invoke_beside_a_host(handler, service)  # replays every step
     assert answer["Status"] == "PENDING"  # the wait, still not elapsed
-    assert len(host_turns) >= steps // primitives.REPLAY_SCHEDULE_EVERY
+    assert host_turns >= steps // primitives.REPLAY_SCHEDULE_EVERY
 
     # Cancelled in the middle of a replay: it stops there.
-    answers: list[dict[str, Any]] = []
-    async with trio.open_nursery() as nursery:
+    assert not await _invoke_cancelled_soon(handler, service)
 
-        async def cancel_soon() -> None:
-            for _ in range(3):
-                await trio.lowlevel.checkpoint()
-            nursery.cancel_scope.cancel()
 
-        nursery.start_soon(cancel_soon)
-        answers.append(await handler.invoke(service.event(), client=service))
-    assert answers == []
+async def test_a_long_run_of_async_steps_lets_the_host_run_and_stays_cancellable() -> None:
+    """A step whose body ran on the loop checkpoints as a replayed operation does
+    (a cancel point every time, a schedule point once in REPLAY_SCHEDULE_EVERY):
+    bodies that never yield still never hold the loop to themselves."""
+    steps = 20 * primitives.REPLAY_SCHEDULE_EVERY
+    ran: list[int] = []
+
+    async def same(value: int) -> int:
+        ran.append(value)
+        return value
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> int:
+        total = 0
+        for i in range(steps):
+            total += await ctx.step(same, i)
+        return total
+
+    service = FakeService()
+    service.start()
+    answer, host_turns = await _invoke_beside_a_host(handler, service)
+    assert answer == {"Status": "SUCCEEDED", "Result": str(sum(range(steps)))}
+    assert len(ran) == steps
+    assert host_turns >= steps // primitives.REPLAY_SCHEDULE_EVERY
+
+    # Cancelled while running steps: no further body runs.
+    ran.clear()
+    fresh = FakeService()
+    fresh.start()
+    assert not await _invoke_cancelled_soon(handler, fresh)
+    assert 0 < len(ran) < steps
