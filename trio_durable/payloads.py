@@ -49,10 +49,15 @@ def return_type(fn: Callable[..., Any]) -> Any:
     """The return annotation of ``fn`` (an awaitable's result type for ``async def``),
     or ``Any`` when it has none or it cannot be resolved. Cached per code object,
     so closures made anew on every call cost one lookup."""
-    target = getattr(fn, "__func__", fn)
-    code = getattr(target, "__code__", None)
-    if code is None:
-        return Any
+    target: Any
+    code: types.CodeType | None
+    if type(fn) is types.FunctionType:  # the common case, without the lookups below
+        target, code = fn, fn.__code__
+    else:
+        target = getattr(fn, "__func__", fn)
+        code = getattr(target, "__code__", None)
+        if code is None:
+            return Any
     found = _RETURN_TYPES.get(code, _UNSEEN)
     if found is _UNSEEN:
         try:

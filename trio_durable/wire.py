@@ -486,21 +486,24 @@ def deferrable(data: WireDict) -> bool:
     its details a dict of plain values (no error, no timestamps). Anything else
     is parsed at once, so a malformed record is still refused before the
     workflow runs."""
-    kind = _OPERATION_TYPES.get(data.get("Type"))  # type: ignore[arg-type]
+    get = data.get
+    kind = _OPERATION_TYPES.get(get("Type"))  # type: ignore[arg-type]
     if (
         kind is None
-        or kind is OperationType.EXECUTION
-        or type(data.get("Id")) is not str
-        or data.get("Status") not in _OPERATION_STATUSES
-        or type(data.get("StartTimestamp")) is not float
+        or kind is _EXECUTION
+        or type(get("Id")) is not str
+        or get("Status") not in _OPERATION_STATUSES
+        or type(get("StartTimestamp")) is not float
     ):
         return False
-    end = data.get("EndTimestamp")
-    details = data.get(_DETAILS_KEY[kind])
+    end = get("EndTimestamp")
+    details = get(_DETAILS_KEY[kind])
     return (end is None or type(end) is float) and (
         details is None or (type(details) is dict and details.keys() <= _PLAIN_DETAILS)
     )
 
+
+_EXECUTION = OperationType.EXECUTION  # an enum member read through the class costs 0.1 us
 
 # Details ``operation_from_wire`` takes as they are (no error, no timestamps to read).
 _PLAIN_DETAILS = frozenset({"Result", "InputPayload", "ReplayChildren", "Attempt", "CallbackId"})

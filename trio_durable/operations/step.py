@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
 from trio_durable.config import RetryPresets, StepConfig, StepSemantics
@@ -54,7 +55,13 @@ if TYPE_CHECKING:
 SUB_TYPE = "Step"
 _DEFAULT_CONFIG = StepConfig()
 _DEFAULT_RETRY = RetryPresets.default()
+# Enum members read once: ``OperationType.STEP`` goes through the enum
+# metaclass, about 0.1 us a read, several times per step.
+_STEP = OperationType.STEP
+_START = OperationAction.START
+_SUCCEED = OperationAction.SUCCEED
 _SUCCEEDED = OperationStatus.SUCCEEDED
+_AT_MOST_ONCE = StepSemantics.AT_MOST_ONCE_PER_RETRY
 
 # Errors that are not the operation's own failure: they end the invocation instead.
 NOT_OPERATION_FAILURES = (NonDeterministicExecutionError, ServiceError)
@@ -69,6 +76,8 @@ def make_step_context(logger: DurableLogger, attempt: int) -> object:
 
 def callable_name(fn: Callable[..., Any]) -> str | None:
     """The default name of a step: its function's name (none for lambdas)."""
+    if type(fn) is FunctionType:  # the common case, without the lookups below
+        return None if fn.__name__ == "<lambda>" else fn.__name__
     name = getattr(fn, "__name__", None)
     if isinstance(fn, functools.partial):
         name = getattr(fn.func, "__name__", None)
@@ -84,7 +93,7 @@ async def fail_operation(
 
 def _updates(ctx: OperationScope, op_id: str, name: str | None) -> Callable[..., OperationUpdate]:
     """The update builder of step ``op_id`` (built only when a step fails or retries)."""
-    return ctx.updates(op_id, OperationType.STEP, SUB_TYPE, name)
+    return ctx.updates(op_id, _STEP, SUB_TYPE, name)
 
 
 def ready_or_done(op: Operation) -> bool:
@@ -126,7 +135,7 @@ async def run_step(
         name = callable_name(fn)
     invocation = ctx.invocation
     serializer = config.serializer or invocation.serializer
-    replayed = ctx.replayed_success(OperationType.STEP, SUB_TYPE, name)
+    replayed = ctx.replayed_success(_STEP, SUB_TYPE, name)
     if replayed is not None:  # replay: the common case, answered from the wire record
         op_id, result = replayed
         await invocation.replay_checkpoint()
@@ -134,14 +143,14 @@ async def run_step(
         if result_type is Any:
             return value
         return as_type(value, result_type, what=f"step {name or op_id!r}")
-    op_id, recorded = ctx.next_operation(OperationType.STEP, SUB_TYPE, name)
+    op_id, recorded = ctx.next_operation(_STEP, SUB_TYPE, name)
     plugins = invocation.plugins
     info = None
     if plugins is not None:
-        info = ctx.plugin_info(op_id, OperationType.STEP, SUB_TYPE, name, recorded)
+        info = ctx.plugin_info(op_id, _STEP, SUB_TYPE, name, recorded)
 
     strategy = config.retry_strategy or _DEFAULT_RETRY
-    at_most_once = config.semantics is StepSemantics.AT_MOST_ONCE_PER_RETRY
+    at_most_once = config.semantics is _AT_MOST_ONCE
     batcher = invocation.batcher
     while True:
         failure: BaseException | None = None
@@ -167,9 +176,7 @@ async def run_step(
                 )
         if failure is None:
             if recorded is None or recorded.status is OperationStatus.READY:
-                start = OperationUpdate(
-                    op_id, OperationType.STEP, OperationAction.START, ctx.parent_id, name, SUB_TYPE
-                )
+                start = OperationUpdate(op_id, _STEP, _START, ctx.parent_id, name, SUB_TYPE)
                 if at_most_once:
                     await batcher.checkpoint(start)
                 else:
@@ -209,8 +216,8 @@ async def run_step(
                     plugins.attempt_ended(info, attempt, None)
                 succeed = OperationUpdate(
                     op_id,
-                    OperationType.STEP,
-                    OperationAction.SUCCEED,
+                    _STEP,
+                    _SUCCEED,
                     ctx.parent_id,
                     name,
                     SUB_TYPE,

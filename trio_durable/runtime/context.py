@@ -484,7 +484,7 @@ class DurableContext:
             self._scope,
             fn,
             args,
-            name=check_name(name),
+            name=None if name is None else check_name(name),
             config=config,
             result_type=annotated_type(
                 fn, getattr(config, "serializer", None) or self._scope.invocation.serializer
