@@ -387,15 +387,7 @@ class PluginRunner:
         if info is None:
             return None
         for plugin in self._plugins:
-            try:
-                header = plugin.chained_invoke_trace_header(info)
-            except Exception:
-                PLUGIN_LOGGER.exception(
-                    "plugin %s raised in chained_invoke_trace_header (ignored)",
-                    type(plugin).__name__,
-                    extra={"execution_arn": self.execution_arn},
-                )
-                continue
+            header: str | None = self._call(plugin, "chained_invoke_trace_header", info)
             if header is None:
                 continue
             problem = trace_header_problem(header)
@@ -411,15 +403,20 @@ class PluginRunner:
     def emit(self, hook: str, info: Any) -> None:
         """Call ``plugin.<hook>(info)`` for each plugin; log and ignore what raises."""
         for plugin in self._plugins:
-            try:
-                getattr(plugin, hook)(info)
-            except Exception:
-                PLUGIN_LOGGER.exception(
-                    "plugin %s raised in %s (ignored)",
-                    type(plugin).__name__,
-                    hook,
-                    extra={"execution_arn": self.execution_arn},
-                )
+            self._call(plugin, hook, info)
+
+    def _call(self, plugin: Plugin, hook: str, info: Any) -> Any:
+        """``plugin.<hook>(info)``'s answer; what raises is logged and answers None."""
+        try:
+            return getattr(plugin, hook)(info)
+        except Exception:
+            PLUGIN_LOGGER.exception(
+                "plugin %s raised in %s (ignored)",
+                type(plugin).__name__,
+                hook,
+                extra={"execution_arn": self.execution_arn},
+            )
+            return None
 
 
 def _fields(info: OperationInfo) -> dict[str, Any]:

@@ -78,3 +78,16 @@ async def test_a_header_the_service_would_refuse_is_not_sent(header: str) -> Non
 async def test_the_first_plugin_with_a_valid_header_wins() -> None:
     service = await invoking(Junk("bad\x00"), Junk("Root=1-ok"), Junk("Root=1-later"))
     assert invoke_start(service).invoke_trace_header == "Root=1-ok"
+
+
+class Raising(Plugin):
+    def chained_invoke_trace_header(self, info: OperationInfo) -> str | None:
+        raise RuntimeError("no header today")
+
+
+async def test_a_plugin_that_raises_is_logged_and_the_next_one_asked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    service = await invoking(Raising(), Junk("Root=1-ok"))
+    assert invoke_start(service).invoke_trace_header == "Root=1-ok"
+    assert "plugin Raising raised in chained_invoke_trace_header (ignored)" in caplog.text
