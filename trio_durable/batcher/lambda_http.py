@@ -283,8 +283,11 @@ class LambdaHttpClient:
         from botocore.exceptions import ClientError
         from botocore.retries.standard import RetryContext
 
-        retries: dict[str, Any] = {"attempt": 1, "invocation-id": str(uuid.uuid4())}
-        retries["max"] = MAX_ATTEMPTS
+        retries: dict[str, Any] = {
+            "attempt": 1,
+            "invocation-id": str(uuid.uuid4()),
+            "max": MAX_ATTEMPTS,
+        }
         context: dict[str, Any] = {"retries": retries}
         while True:
             request = self._prepare(method, path, query, body, retries)
