@@ -27,6 +27,7 @@ import orjson
 from trio_durable.errors import DurableExecutionError, StoreError
 from trio_durable.local.history import HistoryEvent
 from trio_durable.local.store import (
+    CheckpointBody,
     CheckpointReceipt,
     ControlReceipt,
     ExecutionChange,
@@ -252,7 +253,14 @@ def _cause(exc: BaseException) -> str:
 
 
 def _encode(record: ExecutionRecord | OperationRecord) -> bytes:
-    return orjson.dumps(record)
+    return orjson.dumps(record, default=_encode_other)
+
+
+def _encode_other(value: object) -> str:
+    """A checkpoint receipt's body is written as its digest (what files hold)."""
+    if isinstance(value, CheckpointBody):
+        return value.digest()
+    raise TypeError(f"cannot store a {type(value).__name__}")
 
 
 def _decode_error(data: Mapping[str, Any] | None) -> ErrorObject | None:

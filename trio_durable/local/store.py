@@ -18,26 +18,91 @@ returns it all for a restart.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import orjson
+
 from trio_durable.local.history import HistoryEvent
 from trio_durable.records import quick_init
-from trio_durable.wire import CheckpointResult, ErrorObject, ExecutionStatus, Operation
+from trio_durable.wire import (
+    CheckpointResult,
+    ErrorObject,
+    ExecutionStatus,
+    Operation,
+    OperationUpdate,
+)
+
+
+def body_digest(checkpoint_token: str, updates: Sequence[OperationUpdate]) -> str:
+    """The digest of a checkpoint call's body (its CheckpointToken and Updates) that
+    receipts compare and stores write; files hold digests made by this function."""
+    try:
+        data = orjson.dumps([checkpoint_token, list(updates)])
+    except TypeError:  # not the shape of updates: never the body of an earlier call
+        data = repr(list(updates)).encode()
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+class CheckpointBody:
+    """The body of a checkpoint call made with a ClientToken, digested only when
+    needed: when that ClientToken comes again, or when a store writes the receipt.
+    Most calls are never retried, and the digest (orjson of every update) cost
+    about 1.5 us per update. The updates are let go once digested."""
+
+    __slots__ = ("_checkpoint_token", "_digest", "_updates")
+
+    def __init__(self, checkpoint_token: str, updates: Sequence[OperationUpdate]) -> None:
+        self._checkpoint_token = checkpoint_token
+        self._updates: tuple[OperationUpdate, ...] = tuple(updates)
+        self._digest: str | None = None
+
+    def digest(self) -> str:
+        if self._digest is None:
+            self._digest = body_digest(self._checkpoint_token, self._updates)
+            self._updates = ()
+        return self._digest
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CheckpointBody):
+            return NotImplemented
+        return self.digest() == other.digest()
+
+    def __hash__(self) -> int:
+        return hash(self.digest())
+
+    def __repr__(self) -> str:
+        return f"CheckpointBody(digest={self.digest()!r})"
 
 
 @dataclass(frozen=True, slots=True)
 class CheckpointReceipt:
     """The last checkpoint call of an execution, kept so that a retry of it with the
     same ClientToken (and the token it was made with) gets the same answer.
-    ``body`` is a digest of the call's CheckpointToken and Updates, so the same
-    ClientToken with another body is refused (None in files written before it)."""
+    ``body`` is the call's CheckpointToken and Updates (a ``CheckpointBody``, or
+    its digest as stores load it), so the same ClientToken with another body is
+    refused (None in files written before it: any body matches)."""
 
     client_token: str
     checkpoint_token: str
     result: CheckpointResult
-    body: str | None = None
+    body: str | CheckpointBody | None = None
+
+    def answers(self, checkpoint_token: str, updates: Sequence[OperationUpdate]) -> bool:
+        """Whether a call with ``checkpoint_token`` and ``updates`` is the call
+        this receipt answered."""
+        if checkpoint_token != self.checkpoint_token:
+            return False
+        if self.body is None:
+            return True
+        return self.digest() == body_digest(checkpoint_token, updates)
+
+    def digest(self) -> str | None:
+        """The body's digest, as stores write it."""
+        body = self.body
+        return body if body is None or isinstance(body, str) else body.digest()
 
 
 @dataclass(frozen=True, slots=True)

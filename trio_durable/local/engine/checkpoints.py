@@ -5,10 +5,7 @@ FAIL of the execution itself) are handled here."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
-
-import orjson
 
 from trio_durable.errors import invalid_parameter
 from trio_durable.local.engine import callback, chained_invoke, context, step, wait
@@ -60,16 +57,6 @@ def apply_updates(
                 f"Updates[{index}]: an EXECUTION update must be the last update of the call"
             )
         _apply_update(st, index, update, now, start_child)
-
-
-def body_digest(checkpoint_token: str, updates: Sequence[OperationUpdate]) -> str:
-    """A digest of a checkpoint call's body, so that a ClientToken used again is
-    answered again only for the same body (kept on ``CheckpointReceipt``)."""
-    try:
-        data = orjson.dumps([checkpoint_token, list(updates)])
-    except TypeError:  # not the shape of updates: never the body of an earlier call
-        data = repr(updates).encode()
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _check_duplicate(

@@ -32,7 +32,7 @@ from trio_durable.local.engine.staging import (
 from trio_durable.local.engine.tables import Tables
 from trio_durable.local.engine.timers import Entry, fire_operation_timer
 from trio_durable.local.history import Event
-from trio_durable.local.store import CheckpointReceipt, ExecutionRecord, Store
+from trio_durable.local.store import CheckpointBody, CheckpointReceipt, ExecutionRecord, Store
 from trio_durable.local.validation import (
     MAX_PAGE_ITEMS,
     check_client_token,
@@ -361,13 +361,11 @@ class Engine:
         """
         ex = self._checked_execution(arn)
         rec = ex.record
-        body = None
         if client_token is not None:
             check_client_token(client_token)
-            body = checkpoints.body_digest(checkpoint_token, updates)
             last = rec.last_checkpoint
             if last is not None and last.client_token == client_token:
-                if last.checkpoint_token == checkpoint_token and last.body in (None, body):
+                if last.answers(checkpoint_token, updates):
                     return last.result
                 raise invalid_parameter(
                     f"ClientToken: {client_token!r} was already used for a checkpoint"
@@ -388,7 +386,9 @@ class Engine:
         receipt = (
             None
             if client_token is None
-            else CheckpointReceipt(client_token, checkpoint_token, result, body)
+            else CheckpointReceipt(
+                client_token, checkpoint_token, result, CheckpointBody(checkpoint_token, updates)
+            )
         )
         st.record = replace(st.record, checkpoint_token=new_token, last_checkpoint=receipt)
         self._tables.commit(action)
