@@ -55,18 +55,8 @@ ACTIONS: dict[OperationType, frozenset[OperationAction]] = {
 
 
 def payload_size(text: str) -> int:
-    return len(text.encode("utf-8"))
-
-
-def update_bytes(u: OperationUpdate) -> int:
-    """Bytes an update adds to the per-call limit; an EXECUTION result (which may
-    be larger than any other payload) is exempt."""
-    size = len(u.id) + len(u.parent_id or "") + len(u.name or "") + len(u.sub_type or "")
-    if u.payload is not None and u.type is not OperationType.EXECUTION:
-        size += payload_size(u.payload)
-    if u.error is not None:
-        size += error_size(u.error)
-    return size
+    """Bytes of ``text`` in UTF-8 (ASCII text, the usual JSON, is not encoded)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def coerce_update(index: int, u: OperationUpdate) -> OperationUpdate:
@@ -91,6 +81,15 @@ def check_text(where: str, value: object, low: int, high: int) -> None:
         raise invalid_parameter(f"{where}: must be text of {low} to {high} characters")
 
 
+def _text_length(where: str, label: str, value: str, high: int) -> int:
+    """The length of a text field of an update (1 to ``high`` characters; an
+    update built by hand may hold anything); its name is formatted only to
+    refuse it."""
+    if not isinstance(value, str) or not 1 <= len(value) <= high:
+        check_text(f"{where}.{label}", value, 1, high)
+    return len(value)
+
+
 def check_int(where: str, value: object, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise invalid_parameter(f"{where}: must be an integer from {low} to {high}")
@@ -103,44 +102,54 @@ def check_trace_header(where: str, value: object) -> None:
         raise invalid_parameter(f"{where}: {problem}")
 
 
-def check_error(where: str, error: ErrorObject) -> None:
+def check_error(where: str, error: ErrorObject) -> int:
+    """Refuses what is not an error object within its limit; returns its size."""
     if not isinstance(error, ErrorObject):
         raise invalid_parameter(f"{where}: must be an ErrorObject")
-    if error_size(error) > MAX_ERROR_BYTES:
+    size = error_size(error)
+    if size > MAX_ERROR_BYTES:
         raise invalid_parameter(f"{where}: the error object exceeds {MAX_ERROR_BYTES} bytes")
+    return size
 
 
-def check_update_fields(where: str, u: OperationUpdate) -> None:
-    """Field-level checks of one update (types, lengths, sizes, option placement)."""
-    check_text(f"{where}.Id", u.id, 1, MAX_OPERATION_ID_LENGTH)
+def check_update_fields(where: str, u: OperationUpdate) -> int:
+    """Field-level checks of one update (types, lengths, sizes, option placement).
+
+    Returns the bytes it adds to the per-call limit: its id, parent id, name,
+    subtype, payload and error (an EXECUTION result, which may be larger than
+    any other payload, is exempt)."""
+    size = _text_length(where, "Id", u.id, MAX_OPERATION_ID_LENGTH)
     if u.parent_id is not None:
-        check_text(f"{where}.ParentId", u.parent_id, 1, MAX_OPERATION_ID_LENGTH)
+        size += _text_length(where, "ParentId", u.parent_id, MAX_OPERATION_ID_LENGTH)
     if u.name is not None:
-        check_text(f"{where}.Name", u.name, 1, MAX_OPERATION_NAME_LENGTH)
+        size += _text_length(where, "Name", u.name, MAX_OPERATION_NAME_LENGTH)
     if u.sub_type is not None:
-        check_text(f"{where}.SubType", u.sub_type, 1, MAX_SUB_TYPE_LENGTH)
+        size += _text_length(where, "SubType", u.sub_type, MAX_SUB_TYPE_LENGTH)
     if u.action not in ACTIONS[u.type]:
         raise invalid_parameter(
             f"{where}.Action: {u.action.value} is not an action of {u.type.value} operations"
         )
-    if u.payload is not None:
-        if not isinstance(u.payload, str):
+    payload = u.payload
+    if payload is not None:
+        if not isinstance(payload, str):
             raise invalid_parameter(f"{where}.Payload: must be text")
-        limit = (
-            MAX_LAMBDA_RESPONSE_BYTES
-            if u.type is OperationType.EXECUTION
-            else MAX_OPERATION_PAYLOAD_BYTES
-        )
-        if payload_size(u.payload) > limit:
+        length = payload_size(payload)
+        if u.type is OperationType.EXECUTION:
+            limit = MAX_LAMBDA_RESPONSE_BYTES
+        else:
+            limit = MAX_OPERATION_PAYLOAD_BYTES
+            size += length
+        if length > limit:
             raise invalid_parameter(f"{where}.Payload: exceeds {limit} bytes")
-        if u.action in (OperationAction.FAIL, OperationAction.CANCEL):
+        if u.action is OperationAction.FAIL or u.action is OperationAction.CANCEL:
             raise invalid_parameter(f"{where}.Payload: not allowed for {u.action.value}")
     if u.error is not None:
-        check_error(f"{where}.Error", u.error)
+        size += check_error(f"{where}.Error", u.error)
         if u.action is OperationAction.SUCCEED or u.action is OperationAction.START:
             raise invalid_parameter(f"{where}.Error: not allowed for {u.action.value}")
     if _has_options(u):
         _check_options(where, u)
+    return size
 
 
 def _has_options(u: OperationUpdate) -> bool:

@@ -236,6 +236,25 @@ def test_update_count_and_call_size_limits() -> None:
     assert engine.operation(arn, "s0").status is OperationStatus.STARTED
 
 
+def test_sizes_count_the_bytes_of_text_not_its_characters() -> None:
+    engine, _, _ = make_engine()
+    arn, token, _ = start(engine)
+    half = MAX_OPERATION_PAYLOAD_BYTES // 2
+    with pytest.raises(ServiceError) as exc:  # fewer characters than the limit, more bytes
+        engine.checkpoint(arn, token, [step_succeed("s0", payload="\u00e9" * (half + 1))])
+    _invalid(exc, "Updates[0].Payload", str(MAX_OPERATION_PAYLOAD_BYTES))
+    token = engine.checkpoint(
+        arn, token, [step_succeed("s0", payload="\u00e9" * half)]
+    ).checkpoint_token
+    # Four payloads of 100,000 characters: 400 KB in ASCII, 800 KB in two-byte text.
+    ascii_call = [step_succeed(f"a{i}", payload="x" * 100_000) for i in range(4)]
+    token = engine.checkpoint(arn, token, ascii_call).checkpoint_token
+    wide_call = [step_succeed(f"w{i}", payload="\u00e9" * 100_000) for i in range(4)]
+    with pytest.raises(ServiceError) as exc:
+        engine.checkpoint(arn, token, wide_call)
+    _invalid(exc, "Updates", "bytes", "Updates[3]")
+
+
 def test_execution_update_must_come_last() -> None:
     engine, _, _ = make_engine()
     arn, token, _ = start(engine)

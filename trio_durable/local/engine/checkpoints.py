@@ -15,7 +15,6 @@ from trio_durable.local.validation import (
     check_same_identity,
     check_update_fields,
     coerce_update,
-    update_bytes,
 )
 from trio_durable.records import replace
 from trio_durable.wire import (
@@ -35,28 +34,65 @@ def apply_updates(
     now: float,
     start_child: chained_invoke.StartChild,
 ) -> None:
-    """Validate and stage ``updates`` in order; raises on the first bad one."""
+    """Validate and stage ``updates`` in order; raises on the first bad one.
+
+    The START of a new STEP or CONTEXT is held until the next update: when that
+    is its SUCCEED or FAIL (an async step's two updates, a child context that
+    had nothing to wait for), the two are staged as one record
+    (``start_and_end``); otherwise the START is staged before it. Either way
+    the records, events and errors are those of each update applied in turn."""
     if len(updates) > MAX_CHECKPOINT_UPDATES:
         raise invalid_parameter(
             f"Updates: {len(updates)} updates exceed the limit of {MAX_CHECKPOINT_UPDATES}"
         )
     total = 0
+    last = len(updates) - 1
     last_action: dict[str, OperationAction] = {}
+    held: tuple[str, OperationUpdate] | None = None
     for index, update in enumerate(updates):
         update = coerce_update(index, update)
-        check_update_fields(f"Updates[{index}]", update)
-        total += update_bytes(update)
+        where = f"Updates[{index}]"
+        total += check_update_fields(where, update)
         if total > MAX_CHECKPOINT_BYTES:
             raise invalid_parameter(
                 f"Updates: the call carries more than {MAX_CHECKPOINT_BYTES} bytes"
                 f" (at Updates[{index}])"
             )
         _check_duplicate(index, update, last_action)
-        if update.type is OperationType.EXECUTION and index != len(updates) - 1:
+        if update.type is OperationType.EXECUTION and index != last:
             raise invalid_parameter(
-                f"Updates[{index}]: an EXECUTION update must be the last update of the call"
+                f"{where}: an EXECUTION update must be the last update of the call"
             )
-        _apply_update(st, index, update, now, start_child)
+        if held is not None:
+            start = held[1]
+            if update.id == start.id and update.type is start.type and update.action in _ENDS:
+                START_AND_END[start.type](st, where, start, update, now)
+                held = None
+                continue
+            _apply(st, held[0], start, None, now, start_child)
+            held = None
+        if update.type is OperationType.EXECUTION:
+            _apply_execution(st, where, update, st.op(update.id), now)
+            continue
+        existing = _existing(st, where, update)
+        if (
+            existing is None
+            and update.action is OperationAction.START
+            and update.type in START_AND_END
+        ):
+            held = (where, update)
+        else:
+            _apply(st, where, update, existing, now, start_child)
+    if held is not None:
+        _apply(st, held[0], held[1], None, now, start_child)
+
+
+_ENDS = (OperationAction.SUCCEED, OperationAction.FAIL)
+# The types whose START and completion in one call are staged as one record.
+START_AND_END = {
+    OperationType.STEP: step.start_and_end,
+    OperationType.CONTEXT: context.start_and_end,
+}
 
 
 def _check_duplicate(
@@ -75,14 +111,10 @@ def _check_duplicate(
     last_action[update.id] = update.action
 
 
-def _apply_update(
-    st: Stage, index: int, u: OperationUpdate, now: float, start_child: chained_invoke.StartChild
-) -> None:
-    where = f"Updates[{index}]"
+def _existing(st: Stage, where: str, u: OperationUpdate) -> OperationRecord | None:
+    """The operation ``u`` updates, if recorded (the same identity), or else the
+    check of the parent it names."""
     existing = st.op(u.id)
-    if u.type is OperationType.EXECUTION:
-        _apply_execution(st, where, u, existing, now)
-        return
     if existing is not None:
         check_same_identity(where, u, existing.operation)
     elif u.parent_id is not None:
@@ -96,6 +128,18 @@ def _apply_update(
                 f"{where}.ParentId: {u.parent_id!r} is a"
                 f" {parent.operation.type.value}, not a CONTEXT"
             )
+    return existing
+
+
+def _apply(
+    st: Stage,
+    where: str,
+    u: OperationUpdate,
+    existing: OperationRecord | None,
+    now: float,
+    start_child: chained_invoke.StartChild,
+) -> None:
+    """Hand ``u`` (checked against ``existing``) to its type's state machine."""
     if u.type is OperationType.STEP:
         step.apply(st, where, u, existing, now)
     elif u.type is OperationType.WAIT:

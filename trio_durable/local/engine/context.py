@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from trio_durable.errors import invalid_parameter
 from trio_durable.local import history
-from trio_durable.local.engine.staging import Stage, new_record
+from trio_durable.local.engine.staging import Stage, ended_record, new_record, stage_ended
 from trio_durable.local.store import OperationRecord
 from trio_durable.records import replace
 from trio_durable.wire import OperationAction, OperationStatus, OperationUpdate
@@ -41,7 +41,6 @@ def apply(
             result=u.payload,
             replay_children=replay,
         )
-        st.transition(record, op, "ContextSucceeded", now, {"Result": history.payload(u.payload)})
     else:
         op = replace(
             record.operation,
@@ -50,4 +49,31 @@ def apply(
             error=u.error,
             replay_children=replay,
         )
-        st.transition(record, op, "ContextFailed", now, {"Error": history.error(u.error)})
+    kind, details = _ended(u)
+    st.transition(record, op, kind, now, details)
+
+
+def start_and_end(
+    st: Stage, where: str, start: OperationUpdate, u: OperationUpdate, now: float
+) -> None:
+    """A new CONTEXT's START and then ``u``, its SUCCEED or FAIL, in one call: the
+    record, events and errors of ``apply`` of each in turn, without building the
+    STARTED record in between (a child context with nothing to wait for ends so)."""
+    record = ended_record(
+        st,
+        start,
+        u,
+        now,
+        replay_children=(
+            u.replay_children if u.replay_children is not None else start.replay_children
+        ),
+    )
+    kind, details = _ended(u)
+    stage_ended(st, where, record, u, now, ("ContextStarted", kind), details)
+
+
+def _ended(u: OperationUpdate) -> tuple[str, history.Details]:
+    """The event of a SUCCEED or FAIL: its type and details."""
+    if u.action is OperationAction.SUCCEED:
+        return "ContextSucceeded", {"Result": history.payload(u.payload)}
+    return "ContextFailed", {"Error": history.error(u.error)}

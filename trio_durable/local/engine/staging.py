@@ -15,10 +15,12 @@ from typing import Any
 from trio_durable.local import history
 from trio_durable.local.history import HistoryEvent
 from trio_durable.local.store import ExecutionRecord, OperationRecord, StoredExecution
+from trio_durable.local.validation import check_same_identity
 from trio_durable.records import replace
 from trio_durable.wire import (
     ExecutionStatus,
     Operation,
+    OperationAction,
     OperationStatus,
     OperationUpdate,
 )
@@ -154,12 +156,19 @@ def operation_of(st: Stage, op_id: str) -> Operation:
     return record_of(st, op_id).operation
 
 
-def new_record(st: Stage, u: OperationUpdate, now: float, **fields: Any) -> OperationRecord:
-    """The record of an operation that ``u`` creates, STARTED now."""
+def new_record(
+    st: Stage,
+    u: OperationUpdate,
+    now: float,
+    status: OperationStatus = OperationStatus.STARTED,
+    **fields: Any,
+) -> OperationRecord:
+    """The record of an operation that ``u`` creates, started now (and ``status``
+    now: a START and its completion in one call are staged as one record)."""
     op = Operation(
         id=u.id,
         type=u.type,
-        status=OperationStatus.STARTED,
+        status=status,
         start_timestamp=now,
         parent_id=u.parent_id,
         name=u.name,
@@ -167,6 +176,48 @@ def new_record(st: Stage, u: OperationUpdate, now: float, **fields: Any) -> Oper
         **fields,
     )
     return OperationRecord(st.record.arn, st.new_seq(), op)
+
+
+ENDED = {
+    OperationAction.SUCCEED: OperationStatus.SUCCEEDED,
+    OperationAction.FAIL: OperationStatus.FAILED,
+}
+"""The status a SUCCEED or FAIL leaves."""
+
+
+def ended_record(
+    st: Stage, start: OperationUpdate, u: OperationUpdate, now: float, **fields: Any
+) -> OperationRecord:
+    """The record of an operation that ``start`` creates and ``u`` (its SUCCEED
+    or FAIL, in the same call) ends now; ``u`` holds a payload only to SUCCEED
+    and an error only to FAIL (validated)."""
+    return new_record(
+        st,
+        start,
+        now,
+        ENDED[u.action],
+        end_timestamp=now,
+        result=u.payload,
+        error=u.error,
+        **fields,
+    )
+
+
+def stage_ended(
+    st: Stage,
+    where: str,
+    record: OperationRecord,
+    u: OperationUpdate,
+    now: float,
+    events: tuple[str, str],
+    details: history.Details,
+) -> None:
+    """Stage ``record``, created already ended by ``u`` (its SUCCEED or FAIL, in
+    the call that started it), with the START's event and then ``u``'s; ``u``
+    must name the identity the START recorded."""
+    check_same_identity(where, u, record.operation)
+    st.transition(record, record.operation, events[0], now)
+    st.transition(record, record.operation, events[1], now, details)
 
 
 def wake(st: Stage) -> None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from trio_durable.errors import invalid_parameter
 from trio_durable.local import history
-from trio_durable.local.engine.staging import Stage, TimerKind, new_record
+from trio_durable.local.engine.staging import (
+    Stage,
+    TimerKind,
+    ended_record,
+    new_record,
+    stage_ended,
+)
 from trio_durable.local.store import OperationRecord
 from trio_durable.records import replace
 from trio_durable.wire import OperationAction, OperationStatus, OperationUpdate
@@ -50,11 +56,7 @@ def apply(
             result=u.payload,
             error=None,
         )
-        details = {
-            "Result": history.payload(u.payload),
-            "RetryDetails": history.retry_details(attempt),
-        }
-        st.transition(record, op, "StepSucceeded", now, details)
+        st.transition(record, op, "StepSucceeded", now, _succeeded(u, attempt))
     elif u.action is OperationAction.FAIL:
         op = replace(
             record.operation,
@@ -64,11 +66,7 @@ def apply(
             error=u.error,
             result=None,
         )
-        details = {
-            "Error": history.error(u.error),
-            "RetryDetails": history.retry_details(attempt),
-        }
-        st.transition(record, op, "StepFailed", now, details)
+        st.transition(record, op, "StepFailed", now, _failed(u, attempt))
     else:
         delay = u.next_attempt_delay_seconds
         if delay is None:
@@ -93,6 +91,28 @@ def apply(
             kind, details = "StepFailed", {"Error": history.error(u.error)}
         st.transition(record, op, kind, now, {**details, "RetryDetails": retry})
         st.timers.append((due, TimerKind.RETRY, u.id))
+
+
+def start_and_end(
+    st: Stage, where: str, start: OperationUpdate, u: OperationUpdate, now: float
+) -> None:
+    """A new STEP's START and then ``u``, its SUCCEED or FAIL, in one call: the
+    record, events and errors of ``apply`` of each in turn, without building the
+    STARTED record in between (an async step's updates arrive so)."""
+    record = ended_record(st, start, u, now, attempt=1)
+    if u.action is OperationAction.SUCCEED:
+        events, details = ("StepStarted", "StepSucceeded"), _succeeded(u, 1)
+    else:
+        events, details = ("StepStarted", "StepFailed"), _failed(u, 1)
+    stage_ended(st, where, record, u, now, events, details)
+
+
+def _succeeded(u: OperationUpdate, attempt: int) -> history.Details:
+    return {"Result": history.payload(u.payload), "RetryDetails": history.retry_details(attempt)}
+
+
+def _failed(u: OperationUpdate, attempt: int) -> history.Details:
+    return {"Error": history.error(u.error), "RetryDetails": history.retry_details(attempt)}
 
 
 def fire_retry(st: Stage, record: OperationRecord) -> None:
