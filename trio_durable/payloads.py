@@ -27,7 +27,7 @@ from typing import Any, TypeVar, cast
 from trio_durable.errors import SerializationError
 from trio_durable.serialization import JsonSerializer, Serializer
 
-__all__ = ["annotated_type", "as_type", "return_type"]
+__all__ = ["EXACT_TYPES", "annotated_type", "as_type", "return_type"]
 
 T = TypeVar("T")
 
@@ -36,13 +36,14 @@ _NONE_TYPE = type(None)
 
 def as_type(value: Any, tp: type[T] | Any, *, what: str) -> T:
     """``value`` as a ``tp`` (see the module doc); ``what`` names it in errors."""
-    if tp is Any or (type(value) is tp and tp in _TAKEN_AS_IS):
+    if tp is Any or (type(value) is tp and tp in EXACT_TYPES):
         return cast(T, value)  # the common cases, before any look at the type's form
     return cast(T, _convert(value, tp, what))
 
 
-# A value of exactly one of these types is already what that type asks for.
-_TAKEN_AS_IS = frozenset({int, str, bool, float})
+EXACT_TYPES = frozenset({int, str, bool, float})
+"""A value of exactly one of these types is already what that type asks for
+(``as_type``'s first test, which a hot path may make itself before building ``what``)."""
 
 
 def return_type(fn: Callable[..., Any]) -> Any:

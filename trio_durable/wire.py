@@ -465,70 +465,81 @@ def operation_from_wire(data: Mapping[str, Any]) -> Operation:
     )
 
 
-def recorded_operations(records: Sequence[Mapping[str, Any]]) -> list[Operation | WireDict]:
-    """The operations of an invocation's first state page: each one parsed now,
-    or left as its wire dict (see ``deferrable``) to be parsed on first use.
+RecordedSuccess = tuple[OperationType, str | None, str | None, str | None, str | None]
+"""A SUCCEEDED record as a replay reads it: type, subtype, name, parent id and result."""
 
-    A replay answers most recorded operations from a few of their fields
-    (``succeeded_on_wire``); building the 16-field ``Operation`` of each was
-    over half of a replayed step's cost.
+
+@dataclass(frozen=True, slots=True)
+class RecordedPage:
+    """An invocation's first state page, as ``recorded_operations`` reads it.
+
+    ``operations``: by id, in page order, each record parsed or left as its
+    wire dict to be parsed on first use (only when that parse cannot fail).
+    ``successes``: each deferred SUCCEEDED record's type, subtype, name, parent
+    id and result, by id: what a replayed success is answered from without
+    parsing its record.
+    ``execution_id``: the id of the EXECUTION operation, if the page has one.
     """
-    return [
-        record if type(record) is dict and deferrable(record) else operation_from_wire(record)
-        for record in records
-    ]
+
+    operations: dict[str, Operation | WireDict]
+    successes: dict[str, RecordedSuccess]
+    execution_id: str | None
 
 
-def deferrable(data: WireDict) -> bool:
-    """Whether ``operation_from_wire`` cannot fail on ``data``, so that parsing it
-    may wait: its id a str, its type known (and not EXECUTION, which is read at
-    once), its status known, its timestamps floats (what a JSON event carries),
-    its details a dict of plain values (no error, no timestamps). Anything else
-    is parsed at once, so a malformed record is still refused before the
-    workflow runs."""
-    get = data.get
-    kind = _OPERATION_TYPES.get(get("Type"))  # type: ignore[arg-type]
-    if (
-        kind is None
-        or kind is _EXECUTION
-        or type(get("Id")) is not str
-        or get("Status") not in _OPERATION_STATUSES
-        or type(get("StartTimestamp")) is not float
-    ):
-        return False
-    end = get("EndTimestamp")
-    details = get(_DETAILS_KEY[kind])
-    return (end is None or type(end) is float) and (
-        details is None or (type(details) is dict and details.keys() <= _PLAIN_DETAILS)
-    )
+def recorded_operations(records: Sequence[Mapping[str, Any]]) -> RecordedPage:
+    """The records of an invocation's first state page (``RecordedPage``).
+
+    A record is deferred when ``operation_from_wire`` cannot fail on it: its id
+    a str, its type known (and not EXECUTION, which is read at once), its
+    status known, its timestamps floats (what a JSON event carries), its
+    details a dict of plain values (no error, no timestamps). Anything else is
+    parsed here, so a malformed record is still refused before the workflow
+    runs. One pass reads each record once: a replay answers most records from
+    a few fields, and building the 16-field ``Operation`` of each was over
+    half of a replayed step's cost.
+    """
+    operations: dict[str, Operation | WireDict] = {}
+    successes: dict[str, RecordedSuccess] = {}
+    execution_id = None
+    statuses, kinds, plain = _OPERATION_STATUSES, _DEFERRABLE_KINDS, _PLAIN_DETAILS
+    for record in records:
+        if type(record) is dict:
+            get = record.get
+            kind = kinds.get(get("Type"))  # type: ignore[arg-type]
+            op_id, status, end = get("Id"), get("Status"), get("EndTimestamp")
+            if (
+                kind is not None
+                and type(op_id) is str
+                and status in statuses
+                and type(get("StartTimestamp")) is float
+                and (end is None or type(end) is float)
+            ):
+                details = get(kind[1])
+                if details is None or (type(details) is dict and plain.issuperset(details)):
+                    operations[op_id] = record
+                    if status == "SUCCEEDED":
+                        result = None if details is None else details.get("Result")
+                        name, parent_id = get("Name"), get("ParentId")
+                        successes[op_id] = (kind[0], get("SubType"), name, parent_id, result)
+                    continue
+        if not isinstance(record, Mapping):
+            raise TypeError(f"an operation must be a mapping, got {type(record).__name__}")
+        op = operation_from_wire(record)
+        operations[op.id] = op
+        if op.type is _EXECUTION:
+            execution_id = op.id
+    return RecordedPage(operations, successes, execution_id)
 
 
 _EXECUTION = OperationType.EXECUTION  # an enum member read through the class costs 0.1 us
 
+# The types a record may be deferred for, by wire name: the member and its details' key.
+_DEFERRABLE_KINDS = {
+    kind.value: (kind, key) for kind, key in _DETAILS_KEY.items() if kind is not _EXECUTION
+}
+
 # Details ``operation_from_wire`` takes as they are (no error, no timestamps to read).
 _PLAIN_DETAILS = frozenset({"Result", "InputPayload", "ReplayChildren", "Attempt", "CallbackId"})
-
-
-def succeeded_on_wire(
-    data: WireDict,
-    op_type: OperationType,
-    sub_type: str | None,
-    name: str | None,
-    parent_id: str | None,
-) -> tuple[bool, str | None]:
-    """Whether the deferred record ``data`` (``deferrable``) is a SUCCEEDED
-    operation of ``op_type``, ``sub_type`` and ``name`` under ``parent_id``, and
-    its result: read from the wire dict, without parsing it."""
-    if (
-        data["Status"] == "SUCCEEDED"
-        and data["Type"] == op_type
-        and data.get("Name") == name
-        and data.get("SubType") == sub_type
-        and data.get("ParentId") == parent_id
-    ):
-        details = data.get(_DETAILS_KEY[op_type])
-        return True, None if details is None else details.get("Result")
-    return False, None
 
 
 def state_page_to_wire(page: StatePage) -> WireDict:

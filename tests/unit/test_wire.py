@@ -219,7 +219,8 @@ def _plain(op: Operation) -> dict[str, object]:
 @pytest.mark.parametrize("op", FULL_OPERATIONS, ids=lambda o: o.type.value)
 def test_recorded_operations_defer_only_records_whose_parse_cannot_fail(op: Operation) -> None:
     data = _plain(op)
-    (recorded,) = wire.recorded_operations([data])
+    page = wire.recorded_operations([data])
+    (recorded,) = page.operations.values()
     # EXECUTION is read at once; an error or a timestamp in the details is parsed now.
     deferred = op.type is not OperationType.EXECUTION and not (
         op.error or op.next_attempt_timestamp or op.scheduled_end_timestamp
@@ -227,6 +228,13 @@ def test_recorded_operations_defer_only_records_whose_parse_cannot_fail(op: Oper
     assert (recorded is data) is deferred
     later = wire.operation_from_wire(recorded) if isinstance(recorded, dict) else recorded
     assert later == op
+    # A deferred success is answered from its key and result alone.
+    if deferred and op.status is OperationStatus.SUCCEEDED:
+        success = (op.type, op.sub_type, op.name, op.parent_id, op.result)
+        assert page.successes == {op.id: success}
+    else:
+        assert page.successes == {}
+    assert page.execution_id == (op.id if op.type is OperationType.EXECUTION else None)
 
 
 @pytest.mark.parametrize(
@@ -242,39 +250,33 @@ def test_recorded_operations_defer_only_records_whose_parse_cannot_fail(op: Oper
 def test_a_record_of_another_shape_is_parsed_at_once(change: dict[str, object]) -> None:
     op = Operation("s", OperationType.STEP, OperationStatus.SUCCEEDED, 2.0, result="1")
     data = {**_plain(op), **change}
-    (recorded,) = wire.recorded_operations([data])
+    page = wire.recorded_operations([data])
+    (recorded,) = page.operations.values()
     assert isinstance(recorded, Operation)
     assert recorded == wire.operation_from_wire(data)
-
-
-def test_a_malformed_record_is_refused_before_anything_is_deferred() -> None:
-    good = _plain(Operation("s", OperationType.STEP, OperationStatus.SUCCEEDED, 2.0))
-    for bad in ({"Id": "x", "Type": "NOPE"}, {"Id": "x", "Type": "STEP", "Status": "?"}):
-        with pytest.raises((ValueError, KeyError)):
-            wire.recorded_operations([good, bad])
+    assert page.successes == {}  # a parsed record answers for itself
 
 
 @pytest.mark.parametrize(
-    ("asked", "expected"),
+    "bad",
     [
-        ((OperationType.STEP, "Step", "n", "p"), (True, '"r"')),
-        ((OperationType.STEP, "Step", "other", "p"), (False, None)),
-        ((OperationType.STEP, "Step", "n", None), (False, None)),
-        ((OperationType.STEP, "Other", "n", "p"), (False, None)),
-        ((OperationType.CALLBACK, "Step", "n", "p"), (False, None)),
+        {"Id": "x", "Type": "NOPE"},
+        {"Id": "x", "Type": "STEP", "Status": "?"},
+        {"Id": "x", "Type": "STEP", "Status": "SUCCEEDED", "StartTimestamp": 1.0,
+         "StepDetails": "not details"},
+        ["Id", "x"],
     ],
-)
-def test_succeeded_on_wire_answers_only_for_the_same_successful_operation(
-    asked: tuple[OperationType, str, str, str | None], expected: tuple[bool, str | None]
-) -> None:
-    op = Operation(
-        "s", OperationType.STEP, OperationStatus.SUCCEEDED, 2.0, parent_id="p", name="n",
-        sub_type="Step", result='"r"',
-    )  # fmt: skip
-    assert wire.succeeded_on_wire(_plain(op), *asked) == expected
-    started = wire.operation_to_wire(
-        Operation("s", OperationType.STEP, OperationStatus.STARTED, 2.0)
-    )
-    assert wire.succeeded_on_wire(started, OperationType.STEP, None, None, None) == (False, None)
-    no_result = _plain(Operation("s", OperationType.STEP, OperationStatus.SUCCEEDED, 2.0))
-    assert wire.succeeded_on_wire(no_result, OperationType.STEP, None, None, None) == (True, None)
+)  # fmt: skip
+def test_a_malformed_record_is_refused_before_anything_is_deferred(bad: object) -> None:
+    good = _plain(Operation("s", OperationType.STEP, OperationStatus.SUCCEEDED, 2.0))
+    with pytest.raises((ValueError, KeyError, TypeError, AttributeError)):
+        wire.recorded_operations([good, bad])  # type: ignore[list-item]
+
+
+def test_a_success_without_details_or_result_is_kept_with_no_result() -> None:
+    op = Operation("s", OperationType.STEP, OperationStatus.SUCCEEDED, 2.0, name="n")
+    bare = {k: v for k, v in _plain(op).items() if k != "StepDetails"}
+    for details in (None, {}, {"Attempt": 1}):
+        data = bare if details is None else {**bare, "StepDetails": details}
+        page = wire.recorded_operations([data])
+        assert page.successes == {"s": (OperationType.STEP, None, "n", None, None)}

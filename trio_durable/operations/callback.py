@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from trio_durable.operations.protocols import InvocationParts, OperationScope
 
 SUB_TYPE = "Callback"
+_CALLBACK = OperationType.CALLBACK  # an enum member read once
 T = TypeVar("T")
 _WAITING = frozenset({OperationStatus.STARTED, OperationStatus.PENDING})
 
@@ -56,6 +57,7 @@ class Callback(Generic[T]):
     (a ``T``: the ``result_type`` it was created with)."""
 
     __slots__ = (
+        "_ended",
         "_invocation",
         "_op_id",
         "_owner",
@@ -71,6 +73,8 @@ class Callback(Generic[T]):
         invocation: InvocationParts,
         serializer: Serializer,
         result_type: Any = Any,
+        *,
+        ended: Operation | None = None,
     ) -> None:
         self.callback_id = callback_id
         self._result_type = result_type
@@ -78,6 +82,7 @@ class Callback(Generic[T]):
         self._invocation = invocation
         self._owner = invocation.current_task()
         self._serializer = serializer
+        self._ended = ended  # its record, when it was replayed with its outcome
 
     def __repr__(self) -> str:
         return f"Callback(callback_id={self.callback_id!r})"
@@ -92,7 +97,11 @@ class Callback(Generic[T]):
             raise ValidationError(
                 f"callback {self.callback_id}: await result() in the task that created it"
             )
-        op = await self._invocation.state.wait_for(self._op_id, _completed)
+        op = self._ended
+        if op is not None:  # replayed: the outcome is final, no state to look at
+            await self._invocation.replay_checkpoint()
+        else:
+            op = await self._invocation.state.wait_for(self._op_id, _completed)
         if op.status is OperationStatus.SUCCEEDED:
             try:
                 value = self._serializer.deserialize(op.result)
@@ -135,31 +144,34 @@ async def create_callback(
     elif not isinstance(config, CallbackConfig):
         raise ValidationError(f"config must be a CallbackConfig, got {type(config).__name__}")
     invocation = ctx.invocation
-    op_id, recorded = ctx.next_operation(OperationType.CALLBACK, SUB_TYPE, name)
-    if recorded is not None:
+    serializer = config.serializer or invocation.serializer
+    recorded: Operation | None
+    replayed = ctx.replayed_record(_CALLBACK, SUB_TYPE, name)
+    if replayed is not None:  # the common replay: the callback has its outcome
+        op_id, recorded = replayed
+        ended = recorded
         await invocation.replay_checkpoint()
     else:
-        timeout = config.timeout_seconds
-        heartbeat = config.heartbeat_timeout_seconds
-        await invocation.batcher.checkpoint(
-            OperationUpdate(
-                id=op_id,
-                type=OperationType.CALLBACK,
-                action=OperationAction.START,
-                parent_id=ctx.parent_id,
-                name=name,
-                sub_type=SUB_TYPE,
-                callback_timeout_seconds=timeout or None,
-                callback_heartbeat_timeout_seconds=heartbeat or None,
+        ended = None
+        op_id, recorded = ctx.next_operation(_CALLBACK, SUB_TYPE, name)
+        if recorded is not None:
+            await invocation.replay_checkpoint()
+        else:
+            timeout = config.timeout_seconds
+            heartbeat = config.heartbeat_timeout_seconds
+            await invocation.batcher.checkpoint(
+                OperationUpdate(
+                    id=op_id,
+                    type=_CALLBACK,
+                    action=OperationAction.START,
+                    parent_id=ctx.parent_id,
+                    name=name,
+                    sub_type=SUB_TYPE,
+                    callback_timeout_seconds=timeout or None,
+                    callback_heartbeat_timeout_seconds=heartbeat or None,
+                )
             )
-        )
-        recorded = invocation.state.get(op_id)
+            recorded = invocation.state.get(op_id)
     if recorded is None or not recorded.callback_id:
         raise DurableExecutionError(f"the service recorded callback {op_id} without a CallbackId")
-    return Callback(
-        recorded.callback_id,
-        op_id,
-        invocation,
-        config.serializer or invocation.serializer,
-        result_type,
-    )
+    return Callback(recorded.callback_id, op_id, invocation, serializer, result_type, ended=ended)

@@ -112,6 +112,14 @@ class OperationScope(Protocol):
         operation (it is then numbered); else ``None``, and ``next_operation`` follows."""
         ...
 
+    def replayed_record(
+        self, type: OperationType, sub_type: str | None, name: str | None
+    ) -> tuple[str, Operation] | None:
+        """The id and record of the next operation when it is recorded as this
+        operation and has ended (it is then numbered); else ``None``, and
+        ``next_operation`` follows."""
+        ...
+
     def updates(
         self, op_id: str, type: OperationType, sub_type: str | None, name: str | None
     ) -> UpdateBuilder:

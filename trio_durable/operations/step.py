@@ -35,7 +35,7 @@ from trio_durable.errors import (
     ValidationError,
     error_object_from_exception,
 )
-from trio_durable.payloads import as_type
+from trio_durable.payloads import EXACT_TYPES, annotated_type, as_type
 from trio_durable.runtime.failures import rebuild
 from trio_durable.runtime.logger import DurableLogger, never_replaying
 from trio_durable.runtime.step_context import StepContext, callable_traits
@@ -113,6 +113,48 @@ def checked_payload(payload: str | None, what: str = "step result") -> str | Non
     return payload
 
 
+NOT_REPLAYED: Any = object()
+"""What ``replayed_step`` answers when ``run_step`` must run the step."""
+
+ANNOTATED: Any = object()
+"""``replayed_step``'s default ``result_type``: the step function's return annotation."""
+
+
+def replayed_step(
+    ctx: OperationScope,
+    fn: Callable[..., Any],
+    name: str | None,
+    config: StepConfig | None,
+    result_type: Any = ANNOTATED,
+) -> Any:
+    """The result of step ``fn`` (as ``run_step`` returns it) when its operation
+    is recorded SUCCEEDED: the operation is then numbered and the caller owes a
+    ``replay_checkpoint``. Else ``NOT_REPLAYED``, nothing is numbered, and
+    ``run_step`` runs the step with every check.
+
+    The common replay, as a plain call: ``run_step``'s coroutine and its checks
+    of arguments that replay reads none of cost as much as the rest.
+    """
+    if type(fn) is not FunctionType and not callable(fn):
+        return NOT_REPLAYED  # run_step names the problem
+    serializer = ctx.invocation.serializer
+    if config is not None:
+        if not isinstance(config, StepConfig):
+            return NOT_REPLAYED
+        serializer = config.serializer or serializer
+    if name is None:
+        name = callable_name(fn)
+    replayed = ctx.replayed_success(_STEP, SUB_TYPE, name)
+    if replayed is None:
+        return NOT_REPLAYED
+    value = serializer.deserialize(replayed[1])
+    if result_type is ANNOTATED:
+        result_type = annotated_type(fn, serializer)
+    if result_type is Any or (type(value) is result_type and result_type in EXACT_TYPES):
+        return value
+    return as_type(value, result_type, what=f"step {name or replayed[0]!r}")
+
+
 async def run_step(
     ctx: OperationScope,
     fn: Callable[..., Any],
@@ -131,18 +173,14 @@ async def run_step(
         config = _DEFAULT_CONFIG
     elif not isinstance(config, StepConfig):
         raise ValidationError(f"config must be a StepConfig, got {type(config).__name__}")
+    invocation = ctx.invocation
+    value = replayed_step(ctx, fn, name, config, result_type)
+    if value is not NOT_REPLAYED:  # replay: the common case, answered from the wire record
+        await invocation.replay_checkpoint()
+        return value
     if name is None:
         name = callable_name(fn)
-    invocation = ctx.invocation
     serializer = config.serializer or invocation.serializer
-    replayed = ctx.replayed_success(_STEP, SUB_TYPE, name)
-    if replayed is not None:  # replay: the common case, answered from the wire record
-        op_id, result = replayed
-        await invocation.replay_checkpoint()
-        value = serializer.deserialize(result)
-        if result_type is Any:
-            return value
-        return as_type(value, result_type, what=f"step {name or op_id!r}")
     op_id, recorded = ctx.next_operation(_STEP, SUB_TYPE, name)
     plugins = invocation.plugins
     info = None

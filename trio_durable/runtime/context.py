@@ -110,6 +110,14 @@ def check_name(name: str | None) -> str | None:
     return name
 
 
+def _other_task_error() -> ValidationError:
+    return ValidationError(
+        "a durable context was used from a task other than the one running it: "
+        "concurrent tasks would number their operations in scheduling order, "
+        "which replay cannot reproduce"
+    )
+
+
 class ContextScope:
     """One context as the operation modules see it (``operations.protocols.OperationScope``).
 
@@ -123,6 +131,7 @@ class ContextScope:
         "_id_prefix",
         "_next_id",
         "_owner",
+        "_plain",
         "_replaying",
         "context",
         "invocation",
@@ -151,6 +160,8 @@ class ContextScope:
         # branch) context: numbered under the branch, recorded under the batch.
         self._id_prefix = parent_id if id_prefix is None else id_prefix
         self._replaying = replaying
+        # No plugin and no replay hook sees the operations: replays may take the short path.
+        self._plain = invocation.plugins is None and invocation.replay_hook is None
 
     def is_replaying(self) -> bool:
         return self._replaying
@@ -199,30 +210,57 @@ class ContextScope:
         record (``ExecutionState.succeeded``). ``None`` also when plugins or a
         replay hook must see the operation: ``next_operation`` serves those.
         """
-        invocation = self.invocation
-        if (
-            not self._replaying
-            or invocation.plugins is not None
-            or invocation.replay_hook is not None
-        ):
+        if not (self._replaying and self._plain):
             return None
-        op_id = self._next_id or operation_id(self._id_prefix, self._counter + 1)
-        self._next_id = op_id
-        succeeded, result = invocation.state.succeeded(op_id, type, sub_type, name, self.parent_id)
+        op_id = self._next_id = self._next_id or operation_id(self._id_prefix, self._counter + 1)
+        state = self.invocation.state
+        succeeded, result = state.succeeded(op_id, type, sub_type, name, self.parent_id)
         if not succeeded:
             return None
-        self._number()
-        self._look_ahead(True)
+        self._replayed(state)
         return op_id, result
+
+    def replayed_record(
+        self, type: OperationType, sub_type: str | None, name: str | None
+    ) -> tuple[str, Operation] | None:
+        """The id and record of the next operation when it is recorded as this
+        operation and has ended: then it is numbered, else nothing is.
+
+        ``next_operation`` for a replayed operation that has an outcome, minus
+        what only a mismatch, a plugin or a replay hook needs: ``None`` sends
+        those (and an operation still under way) to ``next_operation``.
+        """
+        if not (self._replaying and self._plain):
+            return None
+        op_id = self._next_id = self._next_id or operation_id(self._id_prefix, self._counter + 1)
+        state = self.invocation.state
+        recorded = state.get(op_id)
+        if (
+            recorded is None
+            or not recorded.status.is_terminal
+            or recorded.type is not type
+            or recorded.name != name
+            or recorded.sub_type != sub_type
+            or recorded.parent_id != self.parent_id
+        ):
+            return None
+        self._replayed(state)
+        return op_id, recorded
+
+    def _replayed(self, state: ExecutionState) -> None:
+        """Number the operation just answered from its record (``_number`` and
+        ``_look_ahead`` in one: this runs once per replayed operation)."""
+        if self.invocation.current_task() != self._owner:
+            raise _other_task_error()
+        counter = self._counter = self._counter + 1
+        self._next_id = following = operation_id(self._id_prefix, counter + 1)
+        if following not in state:
+            self._replaying = False
 
     def _number(self) -> str:
         """Number the next operation of this context, from the task that owns it."""
         if self.invocation.current_task() != self._owner:
-            raise ValidationError(
-                "a durable context was used from a task other than the one running it: "
-                "concurrent tasks would number their operations in scheduling order, "
-                "which replay cannot reproduce"
-            )
+            raise _other_task_error()
         self._counter += 1
         op_id = self._next_id or operation_id(self._id_prefix, self._counter)
         self._next_id = None
@@ -480,14 +518,21 @@ class DurableContext:
         back as ``fn``'s return annotation says (a tuple, a dataclass, a pydantic
         model: ``payloads.py``).
         """
+        scope = self._scope
+        if name is not None:
+            name = check_name(name)
+        value = step_op.replayed_step(scope, fn, name, config)
+        if value is not step_op.NOT_REPLAYED:  # the common replay, without run_step's coroutine
+            await scope.invocation.replay_checkpoint()
+            return value
         return await step_op.run_step(
-            self._scope,
+            scope,
             fn,
             args,
-            name=None if name is None else check_name(name),
+            name=name,
             config=config,
             result_type=annotated_type(
-                fn, getattr(config, "serializer", None) or self._scope.invocation.serializer
+                fn, getattr(config, "serializer", None) or scope.invocation.serializer
             ),
         )
 

@@ -54,7 +54,7 @@ from trio_durable.wire import (
     OperationAction,
     OperationType,
     OperationUpdate,
-    WireDict,
+    RecordedPage,
     error_from_wire,
     error_to_wire,
     recorded_operations,
@@ -68,8 +68,8 @@ _SMALL_RESULT_CHARS = MAX_LAMBDA_RESPONSE_BYTES // 8
 
 def parse_event(
     event: Mapping[str, Any],
-) -> tuple[str, str, list[Operation | WireDict], str | None]:
-    """ARN, checkpoint token, the operations of the first state page (some left
+) -> tuple[str, str, RecordedPage, str | None]:
+    """ARN, checkpoint token, the records of the first state page (some left
     unparsed: ``wire.recorded_operations``) and the marker of the next page."""
     if not isinstance(event, Mapping):
         raise ValidationError(
@@ -87,12 +87,10 @@ def parse_event(
     if state is None:
         state = {}
     operations = state.get("Operations", []) if isinstance(state, Mapping) else None
-    if not isinstance(operations, list) or not all(
-        type(op) is dict or isinstance(op, Mapping) for op in operations
-    ):
+    if not isinstance(operations, list):
         raise ValidationError("InitialExecutionState must be {'Operations': [operation, ...]}")
     try:
-        recorded = recorded_operations(operations)
+        recorded = recorded_operations(operations)  # refuses a record that is not a mapping
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise ValidationError(f"malformed InitialExecutionState: {exc!r}") from exc
     marker = state.get("NextMarker") or None
@@ -126,7 +124,7 @@ async def run_invocation(
     more = await fetch_more_pages(client, arn, token, marker)
     activity = Activity()
     replay_checkpoint = ReplayCheckpoint()
-    state = ExecutionState([*recorded, *more], activity, replay_checkpoint)
+    state = ExecutionState(more, activity, replay_checkpoint, page=recorded)
     execution = state.get(state.execution_id or "")
     if execution is None:
         raise ValidationError(f"the state of {arn} has no EXECUTION operation")

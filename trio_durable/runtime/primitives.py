@@ -9,7 +9,7 @@ running (one thread-local read) and fall back to anyio otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, Protocol
 
@@ -81,13 +81,14 @@ class ReplayCheckpoint:
             self._schedule_point = anyio.lowlevel.checkpoint
         self._left = REPLAY_SCHEDULE_EVERY
 
-    async def __call__(self) -> None:
+    def __call__(self) -> Awaitable[None]:
+        # Not ``async def``: it hands over the backend's own checkpoint to await,
+        # without a coroutine of its own around it (one per replayed operation).
         self._left -= 1
         if self._left:
-            await self._cancel_point()
-        else:
-            self._left = REPLAY_SCHEDULE_EVERY
-            await self._schedule_point()
+            return self._cancel_point()
+        self._left = REPLAY_SCHEDULE_EVERY
+        return self._schedule_point()
 
 
 def runnable_tasks() -> int:

@@ -27,10 +27,14 @@ from trio_durable.wire import (
     Operation,
     OperationStatus,
     OperationType,
+    RecordedPage,
+    RecordedSuccess,
     WireDict,
     operation_from_wire,
-    succeeded_on_wire,
 )
+
+_SUCCEEDED = OperationStatus.SUCCEEDED
+_NOT_SUCCEEDED: tuple[bool, str | None] = (False, None)
 
 
 def ended(op: Operation) -> bool:
@@ -85,26 +89,43 @@ class ExecutionState:
 
     Records of the first state page may arrive unparsed (``wire.recorded_operations``):
     each is parsed on its first ``get``, and ``succeeded`` answers a replayed
-    operation from its wire dict without parsing it at all.
+    operation from that page's ``successes`` without parsing its record at all.
     """
 
-    __slots__ = ("_activity", "_operations", "_parked", "execution_id", "replay_checkpoint")
+    __slots__ = (
+        "_activity",
+        "_operations",
+        "_parked",
+        "_successes",
+        "execution_id",
+        "replay_checkpoint",
+    )
 
     def __init__(
         self,
         operations: Iterable[Operation | WireDict],
         activity: Activity,
         replay_checkpoint: Callable[[], Awaitable[None]] = checkpoint,
+        *,
+        page: RecordedPage | None = None,
     ) -> None:
+        """``page`` (the first state page; its dicts are taken over, not copied)
+        comes first, then ``operations`` (the records of later pages)."""
         self.replay_checkpoint = replay_checkpoint
         self._operations: dict[str, Operation | WireDict] = {}
+        self._successes: dict[str, RecordedSuccess] = {}
         self._parked: dict[str, list[Event]] = {}
         self._activity = activity
         self.execution_id: str | None = None
-        known = self._operations
+        if page is not None:
+            self._operations, self._successes = page.operations, page.successes
+            self.execution_id = page.execution_id
+        known, successes = self._operations, self._successes
         for op in operations:
             if isinstance(op, Operation):
                 known[op.id] = op
+                if successes:  # a later page's record replaces the first page's
+                    successes.pop(op.id, None)
                 if op.type is OperationType.EXECUTION:
                     self.execution_id = op.id
             else:
@@ -132,22 +153,30 @@ class ExecutionState:
     ) -> tuple[bool, str | None]:
         """Whether ``op_id`` is recorded SUCCEEDED as an operation of ``op_type``,
         ``sub_type`` and ``name`` under ``parent_id``, and its result; an
-        unparsed record stays unparsed. ``(False, None)`` for anything else,
-        which the full replay check then looks at."""
+        unparsed record stays unparsed (its page's ``successes`` answer).
+        ``(False, None)`` for anything else, which the full replay check then
+        looks at."""
+        success = self._successes.get(op_id)
+        if success is not None:
+            if (
+                success[0] is op_type
+                and success[1] == sub_type
+                and success[2] == name
+                and success[3] == parent_id
+            ):
+                return True, success[4]
+            return _NOT_SUCCEEDED
         op = self._operations.get(op_id)
-        if op is None:
-            return False, None
-        if isinstance(op, dict):
-            return succeeded_on_wire(op, op_type, sub_type, name, parent_id)
         if (
-            op.status is OperationStatus.SUCCEEDED
+            type(op) is Operation
+            and op.status is _SUCCEEDED
             and op.type is op_type
-            and op.name == name
             and op.sub_type == sub_type
+            and op.name == name
             and op.parent_id == parent_id
         ):
             return True, op.result
-        return False, None
+        return _NOT_SUCCEEDED
 
     def view(self) -> Mapping[str, Operation]:
         """The operations by id (live: read-only, do not keep)."""
@@ -166,9 +195,11 @@ class ExecutionState:
 
     def apply(self, operations: Iterable[Operation]) -> None:
         """Merge ``operations`` (newer replaces older) and wake who is parked on them."""
-        known, parked = self._operations, self._parked
+        known, parked, successes = self._operations, self._parked, self._successes
         for op in operations:
             known[op.id] = op
+            if successes:  # the record it replaces is no longer the answer
+                successes.pop(op.id, None)
             if op.type is OperationType.EXECUTION:
                 self.execution_id = op.id
             if parked:  # most merges wake nobody

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from trio_durable.runtime.state import Activity, ExecutionState
 from trio_durable.wire import (
     Operation,
@@ -24,7 +26,12 @@ FAILED = Operation("f", OperationType.STEP, S.STARTED, 2.0, name="n", sub_type="
 
 def _state() -> ExecutionState:
     wire = [operation_to_wire(op) for op in (EXECUTION, *STEPS, FAILED)]
-    return ExecutionState(recorded_operations(wire), Activity())
+    return ExecutionState([], Activity(), page=recorded_operations(wire))
+
+
+def _key(name: str, parent_id: str | None = None) -> tuple[OperationType, str, str, str | None]:
+    """What a step named ``name`` under ``parent_id`` asks ``succeeded`` for."""
+    return (OperationType.STEP, "Step", name, parent_id)
 
 
 def test_a_deferred_record_is_parsed_once_on_first_get() -> None:
@@ -50,11 +57,19 @@ def test_succeeded_reads_unparsed_and_parsed_records_alike() -> None:
         state = _state()
         if parse_first:
             state.snapshot()
-        assert state.succeeded("s0", OperationType.STEP, "Step", "n", None) == (True, "0")
-        assert state.succeeded("s0", OperationType.STEP, "Step", "other", None) == (False, None)
-        assert state.succeeded("s0", OperationType.STEP, "Step", "n", "p") == (False, None)
-        assert state.succeeded("f", OperationType.STEP, "Step", "n", None) == (False, None)
-        assert state.succeeded("none", OperationType.STEP, "Step", "n", None) == (False, None)
+        assert state.succeeded("s0", *_key("n")) == (True, "0")
+        assert state.succeeded("s0", *_key("other")) == (False, None)
+        assert state.succeeded("s0", *_key("n", "p")) == (False, None)
+        assert state.succeeded("s0", OperationType.CALLBACK, "Step", "n", None) == (False, None)
+        assert state.succeeded("f", *_key("n")) == (False, None)
+        assert state.succeeded("none", *_key("n")) == (False, None)
+
+
+def test_parsed_records_answer_succeeded_without_a_page() -> None:
+    state = ExecutionState([EXECUTION, *STEPS, FAILED], Activity())
+    assert state.succeeded("s2", *_key("n")) == (True, "2")
+    assert state.succeeded("s2", OperationType.STEP, "Other", "n", None) == (False, None)
+    assert state.succeeded("f", *_key("n")) == (False, None)
 
 
 def test_a_merge_replaces_an_unparsed_record() -> None:
@@ -64,4 +79,23 @@ def test_a_merge_replaces_an_unparsed_record() -> None:
     )
     state.apply([newer])
     assert state.get("f") is newer
-    assert state.succeeded("f", OperationType.STEP, "Step", "n", None) == (True, "9")
+    assert state.succeeded("f", *_key("n")) == (True, "9")
+
+
+def test_a_merge_replaces_a_recorded_success() -> None:
+    state = _state()
+    assert state.succeeded("s1", *_key("n")) == (True, "1")
+    state.apply([replace(STEPS[1], result="changed")])
+    assert state.succeeded("s1", *_key("n")) == (True, "changed")
+    state.apply([replace(STEPS[1], status=S.STARTED)])
+    assert state.succeeded("s1", *_key("n")) == (False, None)
+
+
+def test_a_later_page_replaces_a_recorded_success() -> None:
+    wire = [operation_to_wire(op) for op in (EXECUTION, *STEPS)]
+    later = replace(STEPS[0], status=S.PENDING, result=None)
+    state = ExecutionState([later], Activity(), page=recorded_operations(wire))
+    assert state.execution_id == "e"
+    assert state.succeeded("s0", *_key("n")) == (False, None)
+    assert state.get("s0") is later
+    assert state.succeeded("s1", *_key("n")) == (True, "1")
