@@ -82,11 +82,11 @@ def test_classes_it_cannot_copy_positionally_go_to_dataclasses() -> None:
         replace(Derived(1), b=2)
 
 
-def _twins() -> tuple[type, type]:
+def _twins(slots: bool) -> tuple[type, type]:
     """The same frozen dataclass twice: with its own ``__init__`` and with ``quick_init``'s."""
 
     def make() -> type:
-        @dataclasses.dataclass(frozen=True, slots=True)
+        @dataclasses.dataclass(frozen=True, slots=slots)
         class Record:
             a: int
             b: str
@@ -98,8 +98,9 @@ def _twins() -> tuple[type, type]:
     return make(), quick_init(make())
 
 
-def test_quick_init_builds_what_the_dataclass_init_builds() -> None:
-    plain, quick = _twins()
+@pytest.mark.parametrize("slots", [True, False], ids=["slots", "dict"])
+def test_quick_init_builds_what_the_dataclass_init_builds(slots: bool) -> None:
+    plain, quick = _twins(slots)
     assert inspect.signature(quick) == inspect.signature(plain)
     assert vars(quick)["__init__"].__qualname__.endswith("Record.__init__")
     for args, kwargs in [((1, "x"), {}), ((1, "x", 2.5, (3,)), {}), ((1,), {"b": "y", "d": (4,)})]:

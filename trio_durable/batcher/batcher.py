@@ -18,7 +18,7 @@ import functools
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 
@@ -62,9 +62,12 @@ _UPDATE_OVERHEAD = 160
 def update_size(update: OperationUpdate) -> int:
     """An upper estimate of the update's size on the wire, in bytes."""
     size = _UPDATE_OVERHEAD + len(update.id) + len(update.parent_id or "")
-    for text in (update.name, update.sub_type, update.payload):
+    for text in (update.name, update.sub_type):
         if text:
             size += len(text) if text.isascii() else len(text.encode())
+    payload = update.payload
+    if payload:
+        size += len(payload) if payload.isascii() else len(payload.encode())
     error = update.error
     if error is not None:
         for text in (error.message, error.type, error.data):
@@ -89,10 +92,9 @@ class BatcherStatistics:
     retries: int
 
 
-class _Item(NamedTuple):
-    update: OperationUpdate | None  # None: a flush marker
-    ack: Event | None
-    size: int
+_Item = tuple[OperationUpdate | None, Event | None, int]
+"""A queued update (None: a flush marker), the ack to set once it is merged,
+and its size (``update_size``). A plain tuple: one is built per update."""
 
 
 class CheckpointBatcher:
@@ -141,7 +143,7 @@ class CheckpointBatcher:
         """
         if self.failure is not None:
             raise self.failure
-        self._put(_Item(update, ack, update_size(update)))
+        self._put(update, ack, update_size(update))
 
     async def checkpoint(self, update: OperationUpdate) -> None:
         """Record ``update`` and return once the service's answer is merged."""
@@ -163,7 +165,7 @@ class CheckpointBatcher:
                 await checkpoint()
                 return
             ack = new_event()
-            self._put(_Item(None, ack, 0))
+            self._put(None, ack, 0)
             await ack.wait()
 
     def statistics(self) -> BatcherStatistics:
@@ -174,17 +176,17 @@ class CheckpointBatcher:
             retries=self._retries,
         )
 
-    def _put(self, item: _Item) -> None:
+    def _put(self, update: OperationUpdate | None, ack: Event | None, size: int) -> None:
         if self._gone:
-            if item.ack is not None:
-                item.ack.set()
+            if ack is not None:
+                ack.set()
             return
         was_empty = self._queued == 0
         self._queued += 1
-        if item.ack is not None:
+        if ack is not None:
             self._urgent += 1
-        self._queued_bytes += item.size
-        self._mailbox.put(item, wake=was_empty or self._due())
+        self._queued_bytes += size
+        self._mailbox.put((update, ack, size), wake=was_empty or self._due())
 
     def _due(self) -> bool:
         """Whether the queue should be sent without lingering."""
@@ -226,9 +228,9 @@ class CheckpointBatcher:
         holds, and from now on every ack as it is queued."""
         self._gone = True
         while self._mailbox:
-            item = self._mailbox.popleft()
-            if item.ack is not None:
-                acks.append(item.ack)
+            _, ack, _ = self._mailbox.popleft()
+            if ack is not None:
+                acks.append(ack)
         for ack in acks:
             ack.set()
 
@@ -249,26 +251,25 @@ class CheckpointBatcher:
     def _next_batch(self) -> tuple[list[OperationUpdate], list[Event]]:
         """The oldest queued items that fit in one call (acks of flushes included)."""
         mailbox = self._mailbox
+        max_updates = self._max_updates
+        max_bytes = self._max_bytes
         updates: list[OperationUpdate] = []
         acks: list[Event] = []
-        size = 0
+        size = taken = 0
         while mailbox:
-            item = mailbox.peek()
-            if (
-                item.update is not None
-                and updates
-                and (len(updates) >= self._max_updates or size + item.size > self._max_bytes)
-            ):
-                break
+            update, ack, item_size = mailbox.peek()
+            if update is not None:
+                if updates and (len(updates) >= max_updates or size + item_size > max_bytes):
+                    break
+                updates.append(update)
+                size += item_size  # (a flush marker's is 0)
+            if ack is not None:
+                acks.append(ack)
             mailbox.popleft()
-            self._queued -= 1
-            self._queued_bytes -= item.size
-            if item.update is not None:
-                updates.append(item.update)
-                size += item.size
-            if item.ack is not None:
-                acks.append(item.ack)
-                self._urgent -= 1
+            taken += 1
+        self._queued -= taken
+        self._queued_bytes -= size
+        self._urgent -= len(acks)
         return updates, acks
 
     async def _send_batch(self, updates: Sequence[OperationUpdate]) -> tuple[Operation, ...]:

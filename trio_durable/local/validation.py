@@ -54,6 +54,15 @@ ACTIONS: dict[OperationType, frozenset[OperationAction]] = {
 }
 
 
+# Enum members read through their class cost about 0.1 us each; these are read
+# for every update.
+_EXECUTION = OperationType.EXECUTION
+_START = OperationAction.START
+_SUCCEED = OperationAction.SUCCEED
+_FAIL = OperationAction.FAIL
+_CANCEL = OperationAction.CANCEL
+
+
 def payload_size(text: str) -> int:
     """Bytes of ``text`` in UTF-8 (ASCII text, the usual JSON, is not encoded)."""
     return len(text) if text.isascii() else len(text.encode("utf-8"))
@@ -134,18 +143,18 @@ def check_update_fields(where: str, u: OperationUpdate) -> int:
         if not isinstance(payload, str):
             raise invalid_parameter(f"{where}.Payload: must be text")
         length = payload_size(payload)
-        if u.type is OperationType.EXECUTION:
+        if u.type is _EXECUTION:
             limit = MAX_LAMBDA_RESPONSE_BYTES
         else:
             limit = MAX_OPERATION_PAYLOAD_BYTES
             size += length
         if length > limit:
             raise invalid_parameter(f"{where}.Payload: exceeds {limit} bytes")
-        if u.action is OperationAction.FAIL or u.action is OperationAction.CANCEL:
+        if u.action is _FAIL or u.action is _CANCEL:
             raise invalid_parameter(f"{where}.Payload: not allowed for {u.action.value}")
     if u.error is not None:
         size += check_error(f"{where}.Error", u.error)
-        if u.action is OperationAction.SUCCEED or u.action is OperationAction.START:
+        if u.action is _SUCCEED or u.action is _START:
             raise invalid_parameter(f"{where}.Error: not allowed for {u.action.value}")
     if _has_options(u):
         _check_options(where, u)

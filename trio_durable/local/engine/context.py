@@ -74,6 +74,9 @@ def start_and_end(
 
 def _ended(u: OperationUpdate) -> tuple[str, history.Details]:
     """The event of a SUCCEED or FAIL: its type and details."""
-    if u.action is OperationAction.SUCCEED:
+    if u.action is _SUCCEED:
         return "ContextSucceeded", {"Result": history.payload(u.payload)}
     return "ContextFailed", {"Error": history.error(u.error)}
+
+
+_SUCCEED = OperationAction.SUCCEED  # read once: through the class it costs 0.1 us

@@ -100,7 +100,7 @@ def start_and_end(
     record, events and errors of ``apply`` of each in turn, without building the
     STARTED record in between (an async step's updates arrive so)."""
     record = ended_record(st, start, u, now, attempt=1)
-    if u.action is OperationAction.SUCCEED:
+    if u.action is _SUCCEED:
         events, details = ("StepStarted", "StepSucceeded"), _succeeded(u, 1)
     else:
         events, details = ("StepStarted", "StepFailed"), _failed(u, 1)
@@ -119,3 +119,6 @@ def fire_retry(st: Stage, record: OperationRecord) -> None:
     """The retry delay elapsed: the step is READY for its next attempt."""
     op = replace(record.operation, status=OperationStatus.READY)
     st.put(replace(record, operation=op))
+
+
+_SUCCEED = OperationAction.SUCCEED  # read once: through the class it costs 0.1 us
