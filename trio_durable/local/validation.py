@@ -233,10 +233,17 @@ def _check_options(where: str, u: OperationUpdate) -> None:
 
 
 def check_same_identity(where: str, u: OperationUpdate, op: Operation) -> None:
+    """``u`` names ``op``'s type, and its subtype, name and parent if it gives them."""
     if u.type is not op.type:
         raise invalid_parameter(
             f"{where}.Type: operation {u.id!r} is a {op.type.value}, not a {u.type.value}"
         )
+    if (
+        (u.sub_type is None or u.sub_type == op.sub_type)
+        and (u.name is None or u.name == op.name)
+        and (u.parent_id is None or u.parent_id == op.parent_id)
+    ):
+        return
     for label, given, recorded in (
         ("SubType", u.sub_type, op.sub_type),
         ("Name", u.name, op.name),

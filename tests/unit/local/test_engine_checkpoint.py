@@ -25,6 +25,7 @@ from trio_durable.wire import (
     MAX_OPERATION_PAYLOAD_BYTES,
     ErrorObject,
     OperationStatus,
+    OperationType,
     OperationUpdate,
 )
 
@@ -204,6 +205,28 @@ def test_identity_of_an_existing_operation_cannot_change() -> None:
             engine.checkpoint(arn, token, [bad])
         _invalid(exc, f"Updates[0].{field}", "'s1'")
     assert engine.operation(arn, "s1").status is OperationStatus.STARTED
+
+
+def test_identity_cannot_change_between_a_start_and_its_end_in_one_call() -> None:
+    engine, _, store = make_engine()
+    arn, token, _ = start(engine)
+    token = engine.checkpoint(arn, token, [upd("ctx", "CONTEXT", "START")]).checkpoint_token
+    stored = store.load()
+    started = step_start("s1", parent_id="ctx")
+    for bad, field in (
+        (step_succeed("s1", name="other"), "Name"),
+        (step_succeed("s1", sub_type="Other"), "SubType"),
+        (step_succeed("s1", parent_id="elsewhere"), "ParentId"),
+        (upd("s1", "STEP", "FAIL", parent_id="elsewhere"), "ParentId"),
+        (upd("ctx2", "CONTEXT", "SUCCEED", name="other"), "Name"),
+    ):
+        first = started if bad.type is OperationType.STEP else upd("ctx2", "CONTEXT", "START")
+        with pytest.raises(ServiceError) as exc:
+            engine.checkpoint(arn, token, [first, bad])
+        _invalid(exc, f"Updates[1].{field}", repr(bad.id))
+    assert store.load() == stored
+    engine.checkpoint(arn, token, [started, step_succeed("s1", name="step", parent_id="ctx")])
+    assert engine.operation(arn, "s1").status is OperationStatus.SUCCEEDED
 
 
 def test_unknown_type_or_action_text_is_refused() -> None:

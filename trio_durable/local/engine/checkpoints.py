@@ -104,6 +104,8 @@ START_AND_END: dict[OperationType, StartAndEnd] = {
 # Enum members read through their class cost about 0.1 us each; these are read
 # for every update.
 _EXECUTION = OperationType.EXECUTION
+_STEP = OperationType.STEP
+_CONTEXT = OperationType.CONTEXT
 _START = OperationAction.START
 _SUCCEED = OperationAction.SUCCEED
 _FAIL = OperationAction.FAIL
@@ -113,9 +115,9 @@ def _check_duplicate(index: int, update: OperationUpdate, previous: OperationAct
     """An operation updated again in the same call: only a STEP or CONTEXT START
     may be followed by its completion."""
     if not (
-        update.type in (OperationType.STEP, OperationType.CONTEXT)
-        and previous is OperationAction.START
-        and update.action is not OperationAction.START
+        (update.type is _STEP or update.type is _CONTEXT)
+        and previous is _START
+        and update.action is not _START
     ):
         raise invalid_parameter(
             f"Updates[{index}].Id: operation {update.id!r} is updated twice in one call"

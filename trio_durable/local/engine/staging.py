@@ -215,9 +215,12 @@ def stage_ended(
     """Stage ``record``, created already ended by ``u`` (its SUCCEED or FAIL, in
     the call that started it), with the START's event and then ``u``'s; ``u``
     must name the identity the START recorded."""
-    check_same_identity(where, u, record.operation)
-    st.transition(record, record.operation, events[0], now)
-    st.transition(record, record.operation, events[1], now, details)
+    op = record.operation
+    check_same_identity(where, u, op)
+    st.put(record)
+    first = st.next_event_id()
+    st.events.append(history.operation_event(events[0], first, now, op, history.NO_DETAILS))
+    st.events.append(history.operation_event(events[1], first + 1, now, op, details))
 
 
 def wake(st: Stage) -> None:
