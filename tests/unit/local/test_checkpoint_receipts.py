@@ -7,6 +7,7 @@ earlier versions wrote (so their files still compare)."""
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -187,3 +188,25 @@ def test_the_file_holds_the_digest_of_the_body(tmp_path: Path) -> None:
     assert receipt["client_token"] == "call-1" and receipt["checkpoint_token"] == token
     assert receipt["body"] == body_digest(token, body)
     assert set(receipt) == {"client_token", "checkpoint_token", "result", "body"}
+
+
+def test_the_updates_are_let_go_once_the_execution_ends() -> None:
+    engine = _engine(MemoryStore(), ManualClock())
+    arn, token, request_id = start(engine)
+    ended = step_succeed()
+    engine.checkpoint(arn, token, [step_start(), ended], client_token="call-1")
+    held = sys.getrefcount(ended)  # the receipt holds the call's updates
+    engine.finish_invocation(arn, request_id, {"Status": "SUCCEEDED", "Result": '"done"'})
+    assert engine.is_closed(arn)
+    assert sys.getrefcount(ended) == held - 1
+
+
+def test_a_store_that_writes_the_receipt_digests_it_at_once(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    engine = _engine(store, ManualClock())
+    arn, token, _ = start(engine)
+    ended = step_succeed()
+    before = sys.getrefcount(ended)
+    engine.checkpoint(arn, token, [step_start(), ended], client_token="call-1")
+    assert sys.getrefcount(ended) == before  # written as its digest: no update kept
+    store.close()
