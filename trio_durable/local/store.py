@@ -126,6 +126,7 @@ class ControlReceipt:
     timeout_paused: bool = False
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ExecutionRecord:
     """One durable execution: identity, status, outcome, and the scheduler's state.

@@ -390,7 +390,12 @@ class Engine:
                 client_token, checkpoint_token, result, CheckpointBody(checkpoint_token, updates)
             )
         )
-        st.record = replace(st.record, checkpoint_token=new_token, last_checkpoint=receipt)
+        st.record = replace(
+            st.record,
+            checkpoint_token=new_token,
+            last_checkpoint=receipt,
+            event_count=st.event_count(),  # (so that the commit need not copy it again)
+        )
         self._tables.commit(action)
         ex.dirty.clear()
         ex.delta = None if rest_marker is None else (rest_marker.rpartition(":")[0], rest)

@@ -105,6 +105,10 @@ class Stage:
     def new_seq(self) -> int:
         return len(self.ex.order) + len(self.new_ops)
 
+    def event_count(self) -> int:
+        """Events in the history once this stage is committed."""
+        return len(self.ex.events) + len(self.events)
+
     def next_event_id(self) -> int:
         return len(self.ex.events) + len(self.events) + 1
 

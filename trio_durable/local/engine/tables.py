@@ -157,7 +157,9 @@ class Tables:
         """Write the action's stages in one store write, then apply them to memory."""
         changes = []
         for st in action.stages.values():
-            st.record = replace(st.record, event_count=len(st.ex.events) + len(st.events))
+            count = st.event_count()
+            if st.record.event_count != count:
+                st.record = replace(st.record, event_count=count)
             changes.append(ExecutionChange(st.record, tuple(st.ops.values()), tuple(st.events)))
         self.store.write(changes)
         for st in action.stages.values():
