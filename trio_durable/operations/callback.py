@@ -105,6 +105,8 @@ class Callback(Generic[T]):
         if op.status is OperationStatus.SUCCEEDED:
             try:
                 value = self._serializer.deserialize(op.result)
+                if self._result_type is Any:
+                    return value  # type: ignore[no-any-return]
                 result: T = as_type(value, self._result_type, what="result")
                 return result
             except SerializationError as exc:
@@ -131,6 +133,34 @@ class Callback(Generic[T]):
         )
 
 
+def replayed_callback(
+    ctx: OperationScope,
+    name: str | None,
+    config: CallbackConfig | None,
+    result_type: Any = Any,
+) -> Callback[Any] | None:
+    """The callback when its operation is recorded with its outcome (the common
+    replay): the operation is then numbered and the caller owes a
+    ``replay_checkpoint``. Else ``None``, nothing is numbered, and
+    ``create_callback`` follows with every check. A plain call: the replay of
+    a callback does not need ``create_callback``'s coroutine."""
+    if config is None:
+        config = _DEFAULT_CONFIG
+    elif not isinstance(config, CallbackConfig):
+        return None  # create_callback names the problem
+    replayed = ctx.replayed_record(_CALLBACK, SUB_TYPE, name)
+    if replayed is None:
+        return None
+    op_id, recorded = replayed
+    if not recorded.callback_id:
+        raise _no_callback_id(op_id)
+    invocation = ctx.invocation
+    serializer = config.serializer or invocation.serializer
+    return Callback(
+        recorded.callback_id, op_id, invocation, serializer, result_type, ended=recorded
+    )
+
+
 async def create_callback(
     ctx: OperationScope,
     *,
@@ -139,39 +169,39 @@ async def create_callback(
     result_type: Any = Any,
 ) -> Callback[Any]:
     """Create (or, on replay, find) the callback; see the module doc."""
+    invocation = ctx.invocation
+    callback = replayed_callback(ctx, name, config, result_type)
+    if callback is not None:
+        await invocation.replay_checkpoint()
+        return callback
     if config is None:
         config = _DEFAULT_CONFIG
     elif not isinstance(config, CallbackConfig):
         raise ValidationError(f"config must be a CallbackConfig, got {type(config).__name__}")
-    invocation = ctx.invocation
-    serializer = config.serializer or invocation.serializer
-    recorded: Operation | None
-    replayed = ctx.replayed_record(_CALLBACK, SUB_TYPE, name)
-    if replayed is not None:  # the common replay: the callback has its outcome
-        op_id, recorded = replayed
-        ended = recorded
+    op_id, recorded = ctx.next_operation(_CALLBACK, SUB_TYPE, name)
+    if recorded is not None:
         await invocation.replay_checkpoint()
     else:
-        ended = None
-        op_id, recorded = ctx.next_operation(_CALLBACK, SUB_TYPE, name)
-        if recorded is not None:
-            await invocation.replay_checkpoint()
-        else:
-            timeout = config.timeout_seconds
-            heartbeat = config.heartbeat_timeout_seconds
-            await invocation.batcher.checkpoint(
-                OperationUpdate(
-                    id=op_id,
-                    type=_CALLBACK,
-                    action=OperationAction.START,
-                    parent_id=ctx.parent_id,
-                    name=name,
-                    sub_type=SUB_TYPE,
-                    callback_timeout_seconds=timeout or None,
-                    callback_heartbeat_timeout_seconds=heartbeat or None,
-                )
+        timeout = config.timeout_seconds
+        heartbeat = config.heartbeat_timeout_seconds
+        await invocation.batcher.checkpoint(
+            OperationUpdate(
+                id=op_id,
+                type=_CALLBACK,
+                action=OperationAction.START,
+                parent_id=ctx.parent_id,
+                name=name,
+                sub_type=SUB_TYPE,
+                callback_timeout_seconds=timeout or None,
+                callback_heartbeat_timeout_seconds=heartbeat or None,
             )
-            recorded = invocation.state.get(op_id)
+        )
+        recorded = invocation.state.get(op_id)
     if recorded is None or not recorded.callback_id:
-        raise DurableExecutionError(f"the service recorded callback {op_id} without a CallbackId")
-    return Callback(recorded.callback_id, op_id, invocation, serializer, result_type, ended=ended)
+        raise _no_callback_id(op_id)
+    serializer = config.serializer or invocation.serializer
+    return Callback(recorded.callback_id, op_id, invocation, serializer, result_type)
+
+
+def _no_callback_id(op_id: str) -> DurableExecutionError:
+    return DurableExecutionError(f"the service recorded callback {op_id} without a CallbackId")

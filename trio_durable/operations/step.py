@@ -35,10 +35,11 @@ from trio_durable.errors import (
     ValidationError,
     error_object_from_exception,
 )
-from trio_durable.payloads import EXACT_TYPES, annotated_type, as_type
+from trio_durable.payloads import EXACT_TYPES, annotated_type, as_type, return_type
 from trio_durable.runtime.failures import rebuild
 from trio_durable.runtime.logger import DurableLogger, never_replaying
 from trio_durable.runtime.step_context import StepContext, callable_traits
+from trio_durable.serialization import JsonSerializer
 from trio_durable.wire import (
     MAX_OPERATION_PAYLOAD_BYTES,
     ErrorObject,
@@ -135,21 +136,28 @@ def replayed_step(
     The common replay, as a plain call: ``run_step``'s coroutine and its checks
     of arguments that replay reads none of cost as much as the rest.
     """
-    if type(fn) is not FunctionType and not callable(fn):
+    plain = type(fn) is FunctionType
+    if not plain and not callable(fn):
         return NOT_REPLAYED  # run_step names the problem
     serializer = ctx.invocation.serializer
     if config is not None:
         if not isinstance(config, StepConfig):
             return NOT_REPLAYED
         serializer = config.serializer or serializer
+    # callable_name and annotated_type written out for a plain function and the
+    # default serializer: their calls were a tenth of this path.
     if name is None:
-        name = callable_name(fn)
+        name = fn.__name__ if plain and fn.__name__ != "<lambda>" else callable_name(fn)
     replayed = ctx.replayed_success(_STEP, SUB_TYPE, name)
     if replayed is None:
         return NOT_REPLAYED
     value = serializer.deserialize(replayed[1])
     if result_type is ANNOTATED:
-        result_type = annotated_type(fn, serializer)
+        result_type = (
+            return_type(fn)
+            if type(serializer) is JsonSerializer
+            else annotated_type(fn, serializer)
+        )
     if result_type is Any or (type(value) is result_type and result_type in EXACT_TYPES):
         return value
     return as_type(value, result_type, what=f"step {name or replayed[0]!r}")

@@ -54,6 +54,7 @@ from trio_durable.wire import (
     MAX_OPERATION_NAME_LENGTH,
     Operation,
     OperationAction,
+    OperationStatus,
     OperationType,
     OperationUpdate,
 )
@@ -108,6 +109,9 @@ def check_name(name: str | None) -> str | None:
             f"got {len(name)}"
         )
     return name
+
+
+_SUCCEEDED = OperationStatus.SUCCEEDED  # the common outcome, tested before the others
 
 
 def _other_task_error() -> ValidationError:
@@ -237,7 +241,7 @@ class ContextScope:
         recorded = state.get(op_id)
         if (
             recorded is None
-            or not recorded.status.is_terminal
+            or not (recorded.status is _SUCCEEDED or recorded.status.is_terminal)
             or recorded.type is not type
             or recorded.name != name
             or recorded.sub_type != sub_type
@@ -254,7 +258,7 @@ class ContextScope:
             raise _other_task_error()
         counter = self._counter = self._counter + 1
         self._next_id = following = operation_id(self._id_prefix, counter + 1)
-        if following not in state:
+        if following not in state.ids:
             self._replaying = False
 
     def _number(self) -> str:
@@ -602,8 +606,14 @@ class DurableContext:
         ``result()`` returns a ``result_type`` (``SerializationError`` naming the
         field when the result does not fit).
         """
+        scope = self._scope
+        name = check_name(name)
+        callback = callback_op.replayed_callback(scope, name, config, result_type)
+        if callback is not None:  # the common replay, without create_callback's coroutine
+            await scope.invocation.replay_checkpoint()
+            return callback
         return await callback_op.create_callback(
-            self._scope, name=check_name(name), config=config, result_type=result_type
+            scope, name=name, config=config, result_type=result_type
         )
 
     @overload

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import cast
 
 from trio_durable.runtime.mailbox import Mailbox
@@ -98,6 +99,7 @@ class ExecutionState:
         "_parked",
         "_successes",
         "execution_id",
+        "ids",
         "replay_checkpoint",
     )
 
@@ -120,6 +122,7 @@ class ExecutionState:
         if page is not None:
             self._operations, self._successes = page.operations, page.successes
             self.execution_id = page.execution_id
+        self.ids: Mapping[str, object] = MappingProxyType(self._operations)
         known, successes = self._operations, self._successes
         for op in operations:
             if isinstance(op, Operation):

@@ -242,3 +242,23 @@ async def test_a_replayed_callback_is_awaited_in_the_task_that_created_it(
     assert answer == {"Status": "SUCCEEDED", "Result": '"yes"'}
     assert len(outcome) == 1
     assert "await result() in the task that created it" in outcome[0]
+
+
+@FORMS
+async def test_a_recorded_callback_still_refuses_a_bad_config(page_size: int) -> None:
+    @durable_execution
+    async def first(event: Any, ctx: DurableContext) -> Any:
+        return await (await ctx.create_callback(name="cb")).result()
+
+    @durable_execution
+    async def changed(event: Any, ctx: DurableContext) -> Any:
+        return await ctx.create_callback(name="cb", config={"timeout": 1})  # type: ignore[call-overload]
+
+    service = FakeService(page_size=page_size)
+    service.start()
+    assert (await first.invoke(service.event(), client=service))["Status"] == "PENDING"
+    service.complete_callback(service.callback("cb").id, S.SUCCEEDED, result="1")
+    assert (await first.invoke(service.event(), client=service))["Result"] == "1"
+    error = failure(await changed.invoke(service.event(), client=service))
+    assert error.type == ValidationError.__name__
+    assert "config must be a CallbackConfig" in (error.message or "")
