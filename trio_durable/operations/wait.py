@@ -20,6 +20,7 @@ from trio_durable.wire import (
 )
 
 SUB_TYPE = "Wait"
+_WAIT = OperationType.WAIT  # an enum member read once
 
 
 async def run_wait(ctx: OperationScope, duration: timedelta | float, *, name: str | None) -> None:
@@ -27,13 +28,16 @@ async def run_wait(ctx: OperationScope, duration: timedelta | float, *, name: st
     seconds = duration_seconds(
         duration, "wait duration", allow_zero=False, maximum=MAX_WAIT_SECONDS
     )
-    op_id, recorded = ctx.next_operation(OperationType.WAIT, SUB_TYPE, name)
     invocation = ctx.invocation
+    if ctx.replayed_record(_WAIT, SUB_TYPE, name) is not None:
+        await invocation.replay_checkpoint()  # the common replay: the wait has ended
+        return
+    op_id, recorded = ctx.next_operation(_WAIT, SUB_TYPE, name)
     if recorded is None:
         invocation.batcher.submit(
             OperationUpdate(
                 id=op_id,
-                type=OperationType.WAIT,
+                type=_WAIT,
                 action=OperationAction.START,
                 parent_id=ctx.parent_id,
                 name=name,

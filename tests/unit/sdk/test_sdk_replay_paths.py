@@ -262,3 +262,31 @@ async def test_a_recorded_callback_still_refuses_a_bad_config(page_size: int) ->
     error = failure(await changed.invoke(service.event(), client=service))
     assert error.type == ValidationError.__name__
     assert "config must be a CallbackConfig" in (error.message or "")
+
+
+@FORMS
+@pytest.mark.parametrize(
+    ("call", "error_type", "message"),
+    [
+        (lambda ctx: ctx.wait(0.5), "ValidationError", "wait duration must be at least 1"),
+        (lambda ctx: ctx.wait(1, name="other"), "NonDeterministicExecutionError", "name"),
+        (lambda ctx: ctx.step(double, 1), "NonDeterministicExecutionError", "type 'STEP'"),
+    ],
+)
+async def test_a_recorded_wait_still_checks_what_the_code_asks_for(
+    page_size: int, call: Any, error_type: str, message: str
+) -> None:
+    @durable_execution
+    async def first(event: Any, ctx: DurableContext) -> str:
+        await ctx.wait(1, name="pause")
+        return "done"
+
+    @durable_execution
+    async def changed(event: Any, ctx: DurableContext) -> Any:
+        return await call(ctx)
+
+    service, replay = await record_then_replay(first, page_size)
+    assert replay == {"Status": "SUCCEEDED", "Result": '"done"'}
+    error = failure(await changed.invoke(service.event(), client=service))
+    assert error.type == error_type
+    assert message in (error.message or "")
