@@ -99,6 +99,26 @@ def test_an_execution_started_without_a_header_has_no_trace_header(
     assert "TraceHeader" not in server.client.get_durable_execution(DurableExecutionArn=arn)
 
 
+def test_a_repeated_named_invoke_keeps_the_first_trace_header(
+    server: Server, fn: tuple[str, ParkedInvoker]
+) -> None:
+    """An Invoke that names an execution already started returns that execution:
+    its trace header stays the one it started under, whatever the repeat sends."""
+    name, invoker = fn
+    first_arn = traced_client(server.endpoint, HEADER).invoke(
+        FunctionName=name, InvocationType="Event", DurableExecutionName="traced-once"
+    )["DurableExecutionArn"]
+    first = invoker.next()
+    again = traced_client(server.endpoint, CHILD_HEADER).invoke(
+        FunctionName=name, InvocationType="Event", DurableExecutionName="traced-once"
+    )
+    assert again["DurableExecutionArn"] == first_arn
+    described = server.client.get_durable_execution(DurableExecutionArn=first_arn)
+    assert described["TraceHeader"] == {"XAmznTraceId": HEADER}
+    assert first.request.trace_header == invocation_header(HEADER, first.request.request_id)
+    first.answer({"Status": "SUCCEEDED"})
+
+
 def test_a_chained_invoke_starts_its_target_under_its_trace_header(
     server: Server, fn: tuple[str, ParkedInvoker]
 ) -> None:
