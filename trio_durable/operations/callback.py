@@ -142,12 +142,12 @@ def replayed_callback(
     """The callback when its operation is recorded with its outcome (the common
     replay): the operation is then numbered and the caller owes a
     ``replay_checkpoint``. Else ``None``, nothing is numbered, and
-    ``create_callback`` follows with every check. A plain call: the replay of
-    a callback does not need ``create_callback``'s coroutine."""
+    ``create_callback_fully`` follows with every check. A plain call: the
+    replay of a callback does not need ``create_callback``'s coroutine."""
     if config is None:
         config = _DEFAULT_CONFIG
     elif not isinstance(config, CallbackConfig):
-        return None  # create_callback names the problem
+        return None  # create_callback_fully names the problem
     replayed = ctx.replayed_record(_CALLBACK, SUB_TYPE, name)
     if replayed is None:
         return None
@@ -169,11 +169,23 @@ async def create_callback(
     result_type: Any = Any,
 ) -> Callback[Any]:
     """Create (or, on replay, find) the callback; see the module doc."""
-    invocation = ctx.invocation
     callback = replayed_callback(ctx, name, config, result_type)
     if callback is not None:
-        await invocation.replay_checkpoint()
+        await ctx.invocation.replay_checkpoint()
         return callback
+    return await create_callback_fully(ctx, name=name, config=config, result_type=result_type)
+
+
+async def create_callback_fully(
+    ctx: OperationScope,
+    *,
+    name: str | None,
+    config: CallbackConfig | None,
+    result_type: Any = Any,
+) -> Callback[Any]:
+    """``create_callback`` once ``replayed_callback`` has answered ``None``: the
+    config check, then the recorded callback or a new START."""
+    invocation = ctx.invocation
     if config is None:
         config = _DEFAULT_CONFIG
     elif not isinstance(config, CallbackConfig):

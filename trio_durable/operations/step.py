@@ -131,14 +131,14 @@ def replayed_step(
     """The result of step ``fn`` (as ``run_step`` returns it) when its operation
     is recorded SUCCEEDED: the operation is then numbered and the caller owes a
     ``replay_checkpoint``. Else ``NOT_REPLAYED``, nothing is numbered, and
-    ``run_step`` runs the step with every check.
+    ``run_step_fully`` runs the step with every check.
 
     The common replay, as a plain call: ``run_step``'s coroutine and its checks
     of arguments that replay reads none of cost as much as the rest.
     """
     plain = type(fn) is FunctionType
     if not plain and not callable(fn):
-        return NOT_REPLAYED  # run_step names the problem
+        return NOT_REPLAYED  # run_step_fully names the problem
     serializer = ctx.invocation.serializer
     if config is not None:
         if not isinstance(config, StepConfig):
@@ -175,6 +175,33 @@ async def run_step(
 ) -> Any:
     """Run one step (see the module doc); returns the recorded result, as a
     ``result_type`` (``payloads.py``)."""
+    value = replayed_step(ctx, fn, name, config, result_type)
+    if value is not NOT_REPLAYED:  # replay: the common case, answered from the record
+        await ctx.invocation.replay_checkpoint()
+        return value
+    return await run_step_fully(
+        ctx,
+        fn,
+        args,
+        name=name,
+        config=config,
+        context_factory=context_factory,
+        result_type=result_type,
+    )
+
+
+async def run_step_fully(
+    ctx: OperationScope,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    *,
+    name: str | None,
+    config: StepConfig | None,
+    context_factory: ContextFactory = make_step_context,
+    result_type: Any = Any,
+) -> Any:
+    """``run_step`` once ``replayed_step`` has answered ``NOT_REPLAYED``: every
+    argument check, then the step's recorded state or a new attempt."""
     if not callable(fn):
         raise ValidationError(f"step needs a callable, got {type(fn).__name__}")
     if config is None:
@@ -182,10 +209,6 @@ async def run_step(
     elif not isinstance(config, StepConfig):
         raise ValidationError(f"config must be a StepConfig, got {type(config).__name__}")
     invocation = ctx.invocation
-    value = replayed_step(ctx, fn, name, config, result_type)
-    if value is not NOT_REPLAYED:  # replay: the common case, answered from the wire record
-        await invocation.replay_checkpoint()
-        return value
     if name is None:
         name = callable_name(fn)
     serializer = config.serializer or invocation.serializer

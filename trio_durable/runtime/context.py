@@ -539,7 +539,7 @@ class DurableContext:
         if value is not step_op.NOT_REPLAYED:  # the common replay, without run_step's coroutine
             await scope.invocation.replay_checkpoint()
             return value
-        return await step_op.run_step(
+        return await step_op.run_step_fully(
             scope,
             fn,
             args,
@@ -622,7 +622,7 @@ class DurableContext:
         if callback is not None:  # the common replay, without create_callback's coroutine
             await scope.invocation.replay_checkpoint()
             return callback
-        return await callback_op.create_callback(
+        return await callback_op.create_callback_fully(
             scope, name=name, config=config, result_type=result_type
         )
 
