@@ -219,22 +219,11 @@ class ContextScope:
         op_id = self._next_id = self._next_id or operation_id(self._id_prefix, self._counter + 1)
         invocation = self.invocation
         state = invocation.state
-        # ``state.succeeded`` and the numbering (``_number``, ``_look_ahead``)
-        # written out for a first page's success: the calls were a tenth of a replay.
-        success = state.successes.get(op_id)
-        if success is not None:
-            if not (
-                success[0] is type
-                and success[1] == sub_type
-                and success[2] == name
-                and success[3] == self.parent_id
-            ):
-                return None
-            result = success[4]
-        else:
-            succeeded, result = state.succeeded(op_id, type, sub_type, name, self.parent_id)
-            if not succeeded:
-                return None
+        succeeded, result = state.succeeded(op_id, type, sub_type, name, self.parent_id)
+        if not succeeded:
+            return None
+        # The numbering (``_number`` and ``_look_ahead``) written out: once per
+        # replayed operation, their calls were a tenth of a replay.
         if invocation.current_task() != self._owner:
             raise _other_task_error()
         counter = self._counter = self._counter + 1

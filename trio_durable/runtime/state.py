@@ -101,7 +101,6 @@ class ExecutionState:
         "execution_id",
         "ids",
         "replay_checkpoint",
-        "successes",
     )
 
     def __init__(
@@ -124,7 +123,6 @@ class ExecutionState:
             self._operations, self._successes = page.operations, page.successes
             self.execution_id = page.execution_id
         self.ids: Mapping[str, object] = MappingProxyType(self._operations)
-        self.successes: Mapping[str, RecordedSuccess] = MappingProxyType(self._successes)
         known, successes = self._operations, self._successes
         for op in operations:
             if isinstance(op, Operation):
