@@ -5,10 +5,12 @@ ids never depend on task scheduling; for that, a context may only be used from
 the task that runs it. A context is *replaying* until it reaches
 its last recorded operation; its logger is silent until then.
 
-Longer than 600 lines for one reason: the public methods' overloads, which give
+Longer than 600 lines for two reasons: the public methods' overloads, which give
 each operation its precise types (checked arguments, ``step_context`` callables
-of each arity, ``result_type=``); the bodies are one-line calls into
-``operations/``.
+of each arity, ``result_type=``), whose bodies are short calls into
+``operations/`` (the replay short path first, where an operation has one); and
+``ContextScope``, which makes the ``DurableContext`` of every child context and
+so lives beside it.
 """
 
 from __future__ import annotations
