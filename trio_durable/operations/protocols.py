@@ -62,7 +62,7 @@ class InvocationParts(Protocol):
     @property
     def replay_checkpoint(self) -> Callable[[], Awaitable[None]]:
         """The checkpoint of an operation answered from its record: a cancel point,
-        and a schedule point once in a while (``primitives.ReplayCheckpoint``)."""
+        and a schedule point once in a while (``primitives.new_replay_checkpoint``)."""
         ...
 
     @property

@@ -43,6 +43,7 @@ from trio_durable.payloads import annotated_type, as_type
 from trio_durable.runtime.ids import operation_id
 from trio_durable.runtime.logger import DurableLogger
 from trio_durable.runtime.replay import ReplayHook, check_replay
+from trio_durable.runtime.state import NOT_SUCCEEDED
 from trio_durable.runtime.step_context import (
     StepContext,
     WaitForCallbackContext,
@@ -221,8 +222,8 @@ class ContextScope:
         op_id = self._next_id = self._next_id or operation_id(self._id_prefix, self._counter + 1)
         invocation = self.invocation
         state = invocation.state
-        succeeded, result = state.succeeded(op_id, type, sub_type, name, self.parent_id)
-        if not succeeded:
+        result = state.succeeded(op_id, type, sub_type, name, self.parent_id)
+        if result is NOT_SUCCEEDED:
             return None
         # The numbering (``_number`` and ``_look_ahead``) written out: once per
         # replayed operation, their calls were a tenth of a replay.

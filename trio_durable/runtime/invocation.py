@@ -38,9 +38,9 @@ from trio_durable.plugins import (
 from trio_durable.runtime.context import DurableContext, Invocation
 from trio_durable.runtime.logger import WORKFLOW_LOGGER, DurableLogger
 from trio_durable.runtime.primitives import (
-    ReplayCheckpoint,
     TaskGroup,
     cancel_scope,
+    new_replay_checkpoint,
     open_task_group,
 )
 from trio_durable.runtime.replay import ReplayHook
@@ -123,7 +123,7 @@ async def run_invocation(
     arn, token, recorded, marker = parse_event(event)
     more = await fetch_more_pages(client, arn, token, marker)
     activity = Activity()
-    replay_checkpoint = ReplayCheckpoint()
+    replay_checkpoint = new_replay_checkpoint()
     state = ExecutionState(more, activity, replay_checkpoint, page=recorded)
     execution = state.get(state.execution_id or "")
     if execution is None:

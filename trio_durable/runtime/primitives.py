@@ -59,8 +59,9 @@ REPLAY_SCHEDULE_EVERY = 64
 """A replayed operation is a schedule point once in this many (always a cancel point)."""
 
 
-class ReplayCheckpoint:
-    """The checkpoint of an operation answered from its record, without waiting.
+def new_replay_checkpoint() -> Callable[[], Awaitable[None]]:
+    """The checkpoint of an operation answered from its record, without waiting:
+    a fresh one per invocation (it counts that invocation's calls).
 
     Each call is a cancel point; every ``REPLAY_SCHEDULE_EVERY``-th is also a
     schedule point. A full Trio checkpoint costs about as much as everything
@@ -68,27 +69,28 @@ class ReplayCheckpoint:
     each time would give the other tasks nothing but the loop's own overhead;
     pacing still keeps any run of replayed operations from holding the loop
     for more than a fraction of a millisecond.
+
+    A closure, not ``async def`` nor an object with ``__call__``: a plain
+    function call hands over the backend's own checkpoint to await, without a
+    coroutine of its own around it (calling an instance costs three times as much).
     """
+    if under_trio():
+        cancel_point = trio.lowlevel.checkpoint_if_cancelled
+        schedule_point = trio.lowlevel.checkpoint
+    else:
+        cancel_point = anyio.lowlevel.checkpoint_if_cancelled
+        schedule_point = anyio.lowlevel.checkpoint
+    left = REPLAY_SCHEDULE_EVERY
 
-    __slots__ = ("_cancel_point", "_left", "_schedule_point")
+    def replayed() -> Awaitable[None]:
+        nonlocal left
+        left -= 1
+        if left:
+            return cancel_point()
+        left = REPLAY_SCHEDULE_EVERY
+        return schedule_point()
 
-    def __init__(self) -> None:
-        if under_trio():
-            self._cancel_point = trio.lowlevel.checkpoint_if_cancelled
-            self._schedule_point = trio.lowlevel.checkpoint
-        else:
-            self._cancel_point = anyio.lowlevel.checkpoint_if_cancelled
-            self._schedule_point = anyio.lowlevel.checkpoint
-        self._left = REPLAY_SCHEDULE_EVERY
-
-    def __call__(self) -> Awaitable[None]:
-        # Not ``async def``: it hands over the backend's own checkpoint to await,
-        # without a coroutine of its own around it (one per replayed operation).
-        self._left -= 1
-        if self._left:
-            return self._cancel_point()
-        self._left = REPLAY_SCHEDULE_EVERY
-        return self._schedule_point()
+    return replayed
 
 
 def runnable_tasks() -> int:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import cast
+from typing import Any, cast
 
 from trio_durable.runtime.mailbox import Mailbox
 from trio_durable.runtime.primitives import Event, checkpoint, new_event
@@ -35,7 +35,8 @@ from trio_durable.wire import (
 )
 
 _SUCCEEDED = OperationStatus.SUCCEEDED
-_NOT_SUCCEEDED: tuple[bool, str | None] = (False, None)
+NOT_SUCCEEDED: Any = object()
+"""What ``ExecutionState.succeeded`` answers for anything but a recorded success."""
 
 
 def ended(op: Operation) -> bool:
@@ -153,12 +154,12 @@ class ExecutionState:
         sub_type: str | None,
         name: str | None,
         parent_id: str | None,
-    ) -> tuple[bool, str | None]:
-        """Whether ``op_id`` is recorded SUCCEEDED as an operation of ``op_type``,
-        ``sub_type`` and ``name`` under ``parent_id``, and its result; an
-        unparsed record stays unparsed (its page's ``successes`` answer).
-        ``(False, None)`` for anything else, which the full replay check then
-        looks at."""
+    ) -> Any:
+        """The recorded result of ``op_id`` when it is recorded SUCCEEDED as an
+        operation of ``op_type``, ``sub_type`` and ``name`` under ``parent_id``
+        (an unparsed record stays unparsed: its page's ``successes`` answer).
+        ``NOT_SUCCEEDED`` for anything else, which the full replay check then
+        looks at. A result, not a pair: once per replayed operation."""
         success = self._successes.get(op_id)
         if success is not None:
             if (
@@ -167,8 +168,8 @@ class ExecutionState:
                 and success[2] == name
                 and success[3] == parent_id
             ):
-                return True, success[4]
-            return _NOT_SUCCEEDED
+                return success[4]
+            return NOT_SUCCEEDED
         op = self._operations.get(op_id)
         if (
             type(op) is Operation
@@ -178,8 +179,8 @@ class ExecutionState:
             and op.name == name
             and op.parent_id == parent_id
         ):
-            return True, op.result
-        return _NOT_SUCCEEDED
+            return op.result
+        return NOT_SUCCEEDED
 
     def view(self) -> Mapping[str, Operation]:
         """The operations by id (live: read-only, do not keep)."""

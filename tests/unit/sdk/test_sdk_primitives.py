@@ -81,7 +81,7 @@ def test_under_asyncio_they_are_anyios() -> None:
 
 
 async def test_a_replay_checkpoint_is_a_cancel_point_every_time() -> None:
-    replayed = primitives.ReplayCheckpoint()
+    replayed = primitives.new_replay_checkpoint()
     with trio.CancelScope() as scope:
         scope.cancel()
         await replayed()
@@ -90,7 +90,7 @@ async def test_a_replay_checkpoint_is_a_cancel_point_every_time() -> None:
 
 
 async def test_a_replay_checkpoint_lets_other_tasks_run_every_so_often() -> None:
-    replayed = primitives.ReplayCheckpoint()
+    replayed = primitives.new_replay_checkpoint()
     turns: list[int] = []
     calls = 10 * primitives.REPLAY_SCHEDULE_EVERY
 

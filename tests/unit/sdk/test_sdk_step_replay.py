@@ -603,7 +603,7 @@ async def _invoke_cancelled_soon(handler: DurableHandler, service: FakeService) 
 
 async def test_a_long_replay_lets_the_host_run_and_stays_cancellable() -> None:
     """Replayed operations skip most schedule points (runtime/primitives.py's
-    ReplayCheckpoint), yet a replay of many never holds the loop to itself."""
+    new_replay_checkpoint), yet a replay of many never holds the loop to itself."""
     steps = 20 * primitives.REPLAY_SCHEDULE_EVERY
 
     async def same(value: int) -> int:

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from trio_durable.runtime.state import Activity, ExecutionState
+from trio_durable.runtime.state import NOT_SUCCEEDED, Activity, ExecutionState
 from trio_durable.wire import (
     Operation,
     OperationStatus,
@@ -59,19 +59,19 @@ def test_succeeded_reads_unparsed_and_parsed_records_alike() -> None:
         state = _state()
         if parse_first:
             state.snapshot()
-        assert state.succeeded("s0", *_key("n")) == (True, "0")
-        assert state.succeeded("s0", *_key("other")) == (False, None)
-        assert state.succeeded("s0", *_key("n", "p")) == (False, None)
-        assert state.succeeded("s0", OperationType.CALLBACK, "Step", "n", None) == (False, None)
-        assert state.succeeded("f", *_key("n")) == (False, None)
-        assert state.succeeded("none", *_key("n")) == (False, None)
+        assert state.succeeded("s0", *_key("n")) == "0"
+        assert state.succeeded("s0", *_key("other")) is NOT_SUCCEEDED
+        assert state.succeeded("s0", *_key("n", "p")) is NOT_SUCCEEDED
+        assert state.succeeded("s0", OperationType.CALLBACK, "Step", "n", None) is NOT_SUCCEEDED
+        assert state.succeeded("f", *_key("n")) is NOT_SUCCEEDED
+        assert state.succeeded("none", *_key("n")) is NOT_SUCCEEDED
 
 
 def test_parsed_records_answer_succeeded_without_a_page() -> None:
     state = ExecutionState([EXECUTION, *STEPS, FAILED], Activity())
-    assert state.succeeded("s2", *_key("n")) == (True, "2")
-    assert state.succeeded("s2", OperationType.STEP, "Other", "n", None) == (False, None)
-    assert state.succeeded("f", *_key("n")) == (False, None)
+    assert state.succeeded("s2", *_key("n")) == "2"
+    assert state.succeeded("s2", OperationType.STEP, "Other", "n", None) is NOT_SUCCEEDED
+    assert state.succeeded("f", *_key("n")) is NOT_SUCCEEDED
 
 
 def test_a_merge_replaces_an_unparsed_record() -> None:
@@ -81,16 +81,16 @@ def test_a_merge_replaces_an_unparsed_record() -> None:
     )
     state.apply([newer])
     assert state.get("f") is newer
-    assert state.succeeded("f", *_key("n")) == (True, "9")
+    assert state.succeeded("f", *_key("n")) == "9"
 
 
 def test_a_merge_replaces_a_recorded_success() -> None:
     state = _state()
-    assert state.succeeded("s1", *_key("n")) == (True, "1")
+    assert state.succeeded("s1", *_key("n")) == "1"
     state.apply([replace(STEPS[1], result="changed")])
-    assert state.succeeded("s1", *_key("n")) == (True, "changed")
+    assert state.succeeded("s1", *_key("n")) == "changed"
     state.apply([replace(STEPS[1], status=S.STARTED)])
-    assert state.succeeded("s1", *_key("n")) == (False, None)
+    assert state.succeeded("s1", *_key("n")) is NOT_SUCCEEDED
 
 
 def test_a_later_page_replaces_a_recorded_success() -> None:
@@ -98,17 +98,17 @@ def test_a_later_page_replaces_a_recorded_success() -> None:
     later = replace(STEPS[0], status=S.PENDING, result=None)
     state = ExecutionState([later], Activity(), page=recorded_operations(wire))
     assert state.execution_id == "e"
-    assert state.succeeded("s0", *_key("n")) == (False, None)
+    assert state.succeeded("s0", *_key("n")) is NOT_SUCCEEDED
     assert state.get("s0") is later
-    assert state.succeeded("s1", *_key("n")) == (True, "1")
+    assert state.succeeded("s1", *_key("n")) == "1"
 
 
 def test_the_ids_view_and_the_kept_successes_follow_merges() -> None:
     state = _state()
     assert "s1" in state.ids and "new" not in state.ids
-    assert state.succeeded("s1", *_key("n")) == (True, "1")
+    assert state.succeeded("s1", *_key("n")) == "1"
     state.apply([replace(STEPS[1], status=S.STARTED), replace(STEPS[1], id="new")])
     assert "new" in state.ids
-    assert state.succeeded("s1", *_key("n")) == (False, None)  # the merged record answers now
+    assert state.succeeded("s1", *_key("n")) is NOT_SUCCEEDED  # the merged record answers now
     with pytest.raises(TypeError):
         state.ids["s0"] = state.ids["s0"]  # type: ignore[index]
