@@ -24,6 +24,7 @@ from trio_durable.errors import ValidationError
 from trio_durable.payloads import as_type
 from trio_durable.plugin_registry import Registered, plugin_registry
 from trio_durable.runtime.context import DurableContext
+from trio_durable.runtime.held import HeldWorkflow
 from trio_durable.runtime.invocation import Workflow, run_invocation
 from trio_durable.runtime.step_context import callable_traits
 from trio_durable.serialization import DEFAULT_SERIALIZER, Serializer
@@ -123,6 +124,25 @@ class DurableHandler:
             lambda_context=lambda_context,
             plugins=self._plugins,
         )
+
+    def warm_refusal(self) -> str | None:
+        """Why this handler cannot be held between invocations (``runtime/held.py``),
+        or None: plugins and the asyncio backend assume every invocation replays."""
+        if self._plugins is not None:
+            return (
+                "a handler with plugins cannot run warm: plugins' per-invocation hooks "
+                "assume every invocation replays"
+            )
+        if self.backend != "trio":
+            return f"a handler on the {self.backend} backend cannot run warm: warm runs on Trio"
+        return None
+
+    def hold(self, client: Any) -> HeldWorkflow:
+        """A ``HeldWorkflow`` of this handler reaching the service through ``client``."""
+        refusal = self.warm_refusal()
+        if refusal is not None:
+            raise ValidationError(refusal)
+        return HeldWorkflow(self._run, client=as_service_client(client), serializer=self.serializer)
 
     def _boto3_client(self) -> Boto3ServiceClient:
         if self._boto3 is None:

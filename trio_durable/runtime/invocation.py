@@ -6,12 +6,16 @@ inside its own cancel scope. The
 supervisor waits until every live workflow task is parked on something only a
 later invocation delivers, flushes the checkpoints (shielded), and, if that
 flush woke nobody, cancels the workflow scope: the invocation answers PENDING.
+Given ``suspend`` (a held workflow's: ``runtime/held.py``), the supervisor calls it
+instead: the workflow stays parked until ``suspend`` returns, which the next
+invocation's operations make it do.
 A fatal batcher error cancels everything and is raised to the caller (an
 invocation error: the service retries it), never recorded as the workflow's.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -61,6 +65,12 @@ from trio_durable.wire import (
 )
 
 Workflow = Callable[[Any, DurableContext], Awaitable[Any]]
+
+Suspend = Callable[[Invocation, StateActor], Awaitable[None]]
+"""Called, instead of cancelling the workflow, each time an invocation would
+answer PENDING (every task parked, checkpoints flushed); the workflow goes on
+when it returns. It receives what a later invocation changes: the invocation's
+shared parts (the batcher's token, the Lambda context) and the state actor."""
 
 # Below this many characters a result cannot make the answer exceed 6 MB.
 _SMALL_RESULT_CHARS = MAX_LAMBDA_RESPONSE_BYTES // 8
@@ -117,9 +127,14 @@ async def run_invocation(
     lambda_context: Any = None,
     plugins: PluginRegistry | None = None,
     replay_hook: ReplayHook | None = None,
+    suspend: Suspend | None = None,
 ) -> dict[str, Any]:
     """Run one invocation and return the handler's answer (``{"Status": ...}``);
-    ``replay_hook`` is a replay check's (``runtime/replay.py``)."""
+    ``replay_hook`` is a replay check's (``runtime/replay.py``). With ``suspend``
+    the answer is the workflow's end: PENDING answers go through ``suspend``
+    (no plugins, no replay hook: their hooks assume every invocation replays)."""
+    if suspend is not None and (plugins is not None or replay_hook is not None):
+        raise ValidationError("a held workflow runs without plugins and without a replay hook")
     arn, token, recorded, marker = parse_event(event)
     more = await fetch_more_pages(client, arn, token, marker)
     activity = Activity()
@@ -159,7 +174,8 @@ async def run_invocation(
         if runner is not None and start_info is not None:
             runner.emit("on_invocation_start", start_info)
             runner.ended_before(start_info.updated_operations)
-        answer = await _run_workflow(workflow, invocation, execution, group)
+        held = None if suspend is None else functools.partial(suspend, invocation, actor)
+        answer = await _run_workflow(workflow, invocation, execution, group, held)
         group.cancel_scope.cancel()
     if batcher.failure is not None:
         raise batcher.failure
@@ -214,6 +230,7 @@ async def _run_workflow(
     invocation: Invocation,
     execution: Operation,
     group: TaskGroup,
+    suspend: Callable[[], Awaitable[None]] | None,
 ) -> dict[str, Any]:
     state, batcher, activity = invocation.state, invocation.batcher, invocation.activity
     root = DurableContext(invocation, replaying=len(state) > 1)
@@ -222,10 +239,16 @@ async def _run_workflow(
         async def supervise() -> None:
             while True:
                 await activity.wait_quiescent()
+                calm, wakes = activity.is_quiescent, activity.wakes
                 await batcher.flush()
                 if activity.is_quiescent:
-                    workflow_scope.cancel()
-                    return
+                    if suspend is None:
+                        workflow_scope.cancel()  # what unwinding submits, the last flush sends
+                        return
+                    if calm and activity.wakes == wakes:
+                        # Nobody ran during the flush, so nothing is left unsent
+                        # for a later token: the workflow may stay parked.
+                        await suspend()
 
         group.start_soon(supervise)
         activity.task_started()

@@ -45,13 +45,14 @@ def ended(op: Operation) -> bool:
 
 
 class Activity:
-    """Running and parked workflow tasks of one invocation."""
+    """Running and parked workflow tasks of one invocation; ``wakes`` counts unparkings."""
 
-    __slots__ = ("_quiescent", "parked", "running")
+    __slots__ = ("_quiescent", "parked", "running", "wakes")
 
     def __init__(self) -> None:
         self.running = 0
         self.parked = 0
+        self.wakes = 0
         self._quiescent = new_event()
 
     @property
@@ -74,6 +75,7 @@ class Activity:
     def unpark(self) -> None:
         self.parked -= 1
         self.running += 1
+        self.wakes += 1
 
     def _changed(self) -> None:
         if self.is_quiescent:
