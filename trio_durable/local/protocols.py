@@ -56,6 +56,10 @@ class ServiceAPI(Protocol):
         (an invoker waiting for a free worker or thread)."""
         ...
 
+    async def wait_until_terminal(self, arn: str) -> dict[str, Any]:
+        """The ``GetDurableExecution`` answer once the execution has ended."""
+        ...
+
     def checkpoint(
         self,
         arn: str,

@@ -20,7 +20,6 @@ from trio_durable.wire import (
     InvocationStatus,
     OperationStatus,
     OperationType,
-    StatePage,
     error_from_wire,
 )
 
@@ -58,11 +57,6 @@ def take(tables: Tables, config: Config) -> list[InvocationRequest]:
             wake=False,
             last_checkpoint=None,
         )
-        first, rest_marker, _ = pages.first_page(
-            tuple(ex.ops[op_id].operation for op_id in ex.order[: page_size + 1]),
-            "s",
-            page_size,
-        )
         # Changed since the handler last saw the state: every change a checkpoint
         # answered is cleared from ``dirty`` (the execution's own start is no update).
         updated = tuple(
@@ -76,12 +70,15 @@ def take(tables: Tables, config: Config) -> list[InvocationRequest]:
                 rec.function_name,
                 request_id,
                 token,
-                StatePage(first, rest_marker),
+                pages.LazyStatePage(ex, page_size),
                 updated,
                 rec.tenant_id,
                 None
                 if rec.trace_header is None
                 else xray.invocation_header(rec.trace_header, request_id),
+                updated_operations=tuple(ex.ops[op_id].operation for op_id in updated),
+                after_pending=ex.pending_answer,
+                operation_count=len(ex.order),
             )
         )
     if action.stages:
@@ -92,6 +89,7 @@ def take(tables: Tables, config: Config) -> list[InvocationRequest]:
         ex = tables.executions[request.execution_arn]
         ex.dirty.clear()
         ex.delta = None
+        ex.pending_answer = None
         tables.in_flight.add(request.execution_arn)
     tables.invocations_total += len(requests)
     return requests
@@ -140,6 +138,7 @@ def finish(
         deliver_held_outcomes(st, tables.executions, now)
     after_invocation(tables, config, action, st, status, answer, failure, now)
     tables.commit(action)
+    ex.pending_answer = request_id if status is InvocationStatus.PENDING and not cut else None
     tables.cut.discard(arn)
     tables.in_flight.discard(arn)
 

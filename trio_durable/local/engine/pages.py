@@ -21,22 +21,54 @@ START_MARKER = "0"
 """The marker of a state listing's first page (``get_execution_state`` offsets)."""
 
 
+class LazyStatePage:
+    """An invocation's first state page, built on first use: only invokers that
+    send the event somewhere need it, and building it costs a pass over up to a
+    page of operations. It shows the operations as they are then (an outside
+    change made meanwhile is in it: as if the handler had read the state a
+    moment later)."""
+
+    __slots__ = ("_ex", "_page", "_page_size")
+
+    def __init__(self, ex: Execution, page_size: int) -> None:
+        self._ex = ex
+        self._page_size = page_size
+        self._page: StatePage | None = None
+
+    def get(self) -> StatePage:
+        if self._page is None:
+            ex, size = self._ex, self._page_size
+            first, rest_marker, _ = first_page(
+                tuple(ex.ops[op_id].operation for op_id in ex.order[: size + 1]), "s", size
+            )
+            self._page = StatePage(first, rest_marker)
+        return self._page
+
+
 @dataclass(frozen=True, slots=True)
 class InvocationRequest:
-    """One invocation the engine asks for, with the first page of the state as it
-    was when the invocation started, the operations that changed since the
-    handler last saw the state (a timer, a callback, a chained invoke's end), the
-    tenant the execution was invoked for, and the X-Ray header of the invocation
-    (the execution's, its ``Parent`` the invocation's segment: ``local/xray.py``)."""
+    """One invocation the engine asks for, with the first page of the state, the
+    operations that changed since the handler last saw the state (a timer, a
+    callback, a chained invoke's end), the tenant the execution was invoked for,
+    and the X-Ray header of the invocation (the execution's, its ``Parent`` the
+    invocation's segment: ``local/xray.py``)."""
 
     execution_arn: str
     function_name: str
     request_id: str
     checkpoint_token: str
-    first_page: StatePage
+    lazy_first_page: LazyStatePage
     updated_operation_ids: tuple[str, ...] = ()
     tenant_id: str | None = None
     trace_header: str | None = None
+    updated_operations: tuple[Operation, ...] = ()
+    after_pending: str | None = None
+    operation_count: int = 0
+
+    @property
+    def first_page(self) -> StatePage:
+        """The first page of the state (built on first use: ``LazyStatePage``)."""
+        return self.lazy_first_page.get()
 
     @property
     def event(self) -> dict[str, Any]:

@@ -43,9 +43,20 @@ class Execution:
     handler last saw them; ``waiters``: operations that a timer or an outside
     event can still complete; ``delta``: the rest of a paged NewExecutionState.
     ``resident``: false once the execution ended and only its record stays in
-    memory (``Tables.full`` reads the rest from the store)."""
+    memory (``Tables.full`` reads the rest from the store). ``pending_answer``:
+    the request id of the last invocation if it answered PENDING (memory only)."""
 
-    __slots__ = ("delta", "dirty", "events", "ops", "order", "record", "resident", "waiters")
+    __slots__ = (
+        "delta",
+        "dirty",
+        "events",
+        "ops",
+        "order",
+        "pending_answer",
+        "record",
+        "resident",
+        "waiters",
+    )
 
     def __init__(self, record: ExecutionRecord) -> None:
         self.record = record
@@ -56,6 +67,7 @@ class Execution:
         self.dirty: dict[str, None] = {}
         self.waiters: set[str] = set()
         self.delta: tuple[str, tuple[Operation, ...]] | None = None
+        self.pending_answer: str | None = None
 
     @classmethod
     def from_stored(cls, stored: StoredExecution) -> Execution:
