@@ -128,14 +128,14 @@ def sqlite_steps(n: int) -> float:
     return _timed(body, n)
 
 
-def _complete_callbacks(n: int) -> float:
-    """Seconds to run one execution of ``n`` callbacks, each completed from outside."""
+def _complete_callbacks(n: int, *, warm: bool = False) -> float:
+    """Seconds to run one execution of ``n`` callbacks, each completed from outside
+    (``warm``: the invoker keeps the workflow parked between invocations)."""
 
     async def body() -> dict[str, Any]:
-        async with open_local_service() as service:
-            service.register_function(
-                "callbacks", InProcessInvoker(our_workflows.HANDLERS["callbacks"])
-            )
+        invoker = InProcessInvoker(our_workflows.HANDLERS["callbacks"], warm=warm)
+        async with open_local_service() as service, invoker:
+            service.register_function("callbacks", invoker)
             arn = service.start_execution("callbacks", json.dumps({"n": n})).arn
             for i in range(n):
                 callback_id = await _wait_for_callback(service, arn, i)
@@ -153,6 +153,11 @@ def callback_roundtrip(n: int) -> float:
 def sequential_callbacks(n: int) -> float:
     """Seconds for one execution completing ``n`` callbacks one after another."""
     return _complete_callbacks(n)
+
+
+def sequential_callbacks_warm(n: int) -> float:
+    """As ``sequential_callbacks``, with the workflow held warm between invocations."""
+    return _complete_callbacks(n, warm=True)
 
 
 async def _wait_for_callback(service: LocalService, arn: str, index: int) -> str:

@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import outcome
 import trio
@@ -37,6 +37,12 @@ from trio_durable.local.protocols import (
     Invoker,
     ServiceAPI,
 )
+from trio_durable.local.workflow_cache import (
+    DEFAULT_WARM_LIMIT,
+    WorkflowCache,
+    WorkflowCacheStatistics,
+)
+from trio_durable.runtime.entrypoint import DurableHandler
 from trio_durable.runtime.threads import virtual_time_held
 
 __all__ = [
@@ -49,6 +55,7 @@ __all__ = [
     "LocalLambdaContext",
     "ThreadInvoker",
     "ThreadInvokerStatistics",
+    "WorkflowCacheStatistics",
     "is_async_handler",
 ]
 
@@ -86,7 +93,7 @@ class LocalLambdaContext:
 
 
 def _context(
-    request: InvocationRequest, client: LocalServiceClient, service: ServiceAPI
+    request: InvocationRequest, client: LocalServiceClient, *, service: ServiceAPI
 ) -> LocalLambdaContext:
     function_arn = request.execution_arn.split("/durable-execution/", 1)[0]
     return LocalLambdaContext(
@@ -146,9 +153,16 @@ class InProcessInvoker:
     exception out of the handler, ``SystemExit`` and other ``BaseException``
     included, crashes only the invocation; ``KeyboardInterrupt`` is let through
     (on this loop it may be the user's Ctrl-C).
+
+    ``warm=True`` (a ``@durable_execution`` handler on Trio, no plugins, no
+    ``loop``) keeps each execution's workflow parked between its invocations
+    instead of replaying it (``local/workflow_cache.py``), at most ``warm_limit``
+    executions at once; the invoker must then be open (``async with invoker:``),
+    which owns the held workflows and drops them at its end. Off by default:
+    replaying is how local runs catch a workflow that is not deterministic.
     """
 
-    __slots__ = ("_asyncio", "_handler", "_loop")
+    __slots__ = ("_asyncio", "_cache", "_handler", "_loop", "_opened")
 
     def __init__(
         self,
@@ -156,16 +170,59 @@ class InProcessInvoker:
         *,
         loop: asyncio.AbstractEventLoop | None = None,
         backend: str | None = None,
+        warm: bool = False,
+        warm_limit: int = DEFAULT_WARM_LIMIT,
     ) -> None:
         self._handler = handler
         self._loop = loop
         self._asyncio = (backend or getattr(handler, "backend", "trio")) == "asyncio"
+        self._cache: WorkflowCache | None = None
+        self._opened: contextlib.AsyncExitStack | None = None
+        if warm:
+            if not isinstance(handler, DurableHandler):
+                raise ValueError("warm=True needs a @durable_execution handler")
+            if loop is not None or self._asyncio:
+                raise ValueError(
+                    "warm=True runs on the service's Trio loop: it cannot be combined "
+                    "with loop= or the asyncio backend"
+                )
+            refusal = handler.warm_refusal()
+            if refusal is not None:
+                raise ValueError(refusal)
+            self._cache = WorkflowCache(handler, limit=warm_limit)
+
+    async def __aenter__(self) -> Self:
+        """Open the invoker: with ``warm=True`` its held workflows live until the exit."""
+        if self._cache is not None:
+            stack = contextlib.AsyncExitStack()
+            await stack.enter_async_context(self._cache.open())
+            self._opened = stack
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        stack, self._opened = self._opened, None
+        if stack is not None:
+            await stack.aclose()
+
+    def statistics(self) -> WorkflowCacheStatistics | None:
+        """What warm mode did (None without ``warm=True``)."""
+        return None if self._cache is None else self._cache.statistics()
 
     async def invoke(self, request: InvocationRequest, service: ServiceAPI) -> dict[str, Any]:
+        if self._cache is not None:
+            cache = self._cache
+            return await _guarded(
+                functools.partial(
+                    cache.invoke,
+                    request,
+                    service,
+                    functools.partial(_context, request, service=service),
+                )
+            )
         elsewhere = self._loop is not None or self._asyncio
         token = trio.lowlevel.current_trio_token() if elsewhere else None
         client = LocalServiceClient(service, trio_token=token)
-        context = _context(request, client, service)
+        context = _context(request, client, service=service)
         invoke = getattr(self._handler, "invoke", None)
         call: Callable[[], Awaitable[Any]]
         if invoke is not None:  # trio-durable's own handler: it pages through the client
@@ -174,22 +231,37 @@ class InProcessInvoker:
             call = functools.partial(self._handler, request.event, context)
         try:
             if self._loop is not None:
-                with virtual_time_held():
-                    answer = await await_on_asyncio(self._loop, call())
-            elif elsewhere:
-                with virtual_time_held():
-                    answer = await run_on_new_asyncio_loop(call)
-            else:
-                answer = await call()
-        except (trio.Cancelled, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            if isinstance(exc, BaseExceptionGroup) and exc.subgroup(_passes_through) is not None:
-                raise
-            raise _raised(exc) from exc
+                loop = self._loop
+
+                async def on_loop() -> Any:
+                    with virtual_time_held():
+                        return await await_on_asyncio(loop, call())
+
+                return await _guarded(on_loop)
+            if elsewhere:
+
+                async def on_new_loop() -> Any:
+                    with virtual_time_held():
+                        return await run_on_new_asyncio_loop(call)
+
+                return await _guarded(on_new_loop)
+            return await _guarded(call)
         finally:
             client.close()
-        return _checked_answer(answer)
+
+
+async def _guarded(call: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
+    """``call()``'s answer, checked; whatever it raises is a crashed invocation's
+    ``InvocationError``, but for a cancellation or a ``KeyboardInterrupt``."""
+    try:
+        answer = await call()
+    except (trio.Cancelled, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        if isinstance(exc, BaseExceptionGroup) and exc.subgroup(_passes_through) is not None:
+            raise
+        raise _raised(exc) from exc
+    return _checked_answer(answer)
 
 
 def _passes_through(exc: BaseException) -> bool:
@@ -246,7 +318,7 @@ class ThreadInvoker:
             await self._limiter.acquire_on_behalf_of(place)
         self._invocations += 1
         client = LocalServiceClient(service, trio_token=trio.lowlevel.current_trio_token())
-        context = _context(request, client, service)
+        context = _context(request, client, service=service)
         call = _ThreadCall(self._handler, self._is_async, request, context)
         try:
             answer = await self._in_thread(call, place, request)
