@@ -609,3 +609,33 @@ async def test_warm_mode_is_refused_with_a_loop() -> None:
             InProcessInvoker(callbacks, warm=True, loop=loop)
     finally:
         loop.close()
+
+
+async def test_warm_mode_does_not_catch_a_workflow_that_is_not_deterministic(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """Replay is what notices a workflow that takes another path on a re-run:
+    warm mode never re-runs it, so it cannot."""
+    runs = {"count": 0}
+
+    @durable_execution
+    async def drifting(event: Any, ctx: DurableContext) -> str:
+        runs["count"] += 1
+        name = "first-path" if runs["count"] == 1 else "other-path"
+        callback = await ctx.create_callback(name=name)
+        result: str = await callback.result()
+        return result
+
+    statuses = {}
+    for warm in (False, True):
+        runs["count"] = 0
+        invoker = InProcessInvoker(drifting, warm=warm)
+        async with open_local_service() as service, invoker:
+            service.register_function("wf", invoker)
+            arn = service.start_execution("wf", None).arn
+            result = await drive(service, arn)
+        statuses[warm] = (result["Status"], result.get("Error", {}).get("ErrorType"))
+    assert statuses == {
+        False: ("FAILED", "NonDeterministicExecutionError"),
+        True: ("SUCCEEDED", None),
+    }
