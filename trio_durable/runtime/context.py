@@ -40,7 +40,7 @@ from trio_durable.operations import wait_for_callback as wait_for_callback_op
 from trio_durable.operations import wait_for_condition as wait_for_condition_op
 from trio_durable.operations.protocols import UpdateBuilder
 from trio_durable.payloads import annotated_type, as_type
-from trio_durable.runtime.ids import operation_id
+from trio_durable.runtime.ids import known_ids, operation_id
 from trio_durable.runtime.logger import DurableLogger
 from trio_durable.runtime.replay import ReplayHook, check_replay
 from trio_durable.runtime.state import NOT_SUCCEEDED
@@ -136,6 +136,7 @@ class ContextScope:
     __slots__ = (
         "_counter",
         "_id_prefix",
+        "_known_ids",
         "_next_id",
         "_owner",
         "_plain",
@@ -166,6 +167,7 @@ class ContextScope:
         # Ids are numbered under the parent, except in a virtual (FLAT batch
         # branch) context: numbered under the branch, recorded under the batch.
         self._id_prefix = parent_id if id_prefix is None else id_prefix
+        self._known_ids = known_ids(self._id_prefix)
         self._replaying = replaying
         # No plugin and no replay hook sees the operations: replays may take the short path.
         self._plain = invocation.plugins is None and invocation.replay_hook is None
@@ -230,7 +232,10 @@ class ContextScope:
         if invocation.current_task() != self._owner:
             raise _other_task_error()
         counter = self._counter = self._counter + 1
-        self._next_id = following = operation_id(self._id_prefix, counter + 1)
+        known = self._known_ids  # the id of operation counter + 1 without a call, when known
+        self._next_id = following = (
+            known[counter] if counter < len(known) else operation_id(self._id_prefix, counter + 1)
+        )
         if following not in state.ids:
             self._replaying = False
         return op_id, result

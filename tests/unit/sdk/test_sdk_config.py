@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from datetime import timedelta
 
@@ -17,7 +18,7 @@ from trio_durable import (
     ValidationError,
     WaitForCallbackConfig,
 )
-from trio_durable.runtime.ids import operation_id
+from trio_durable.runtime.ids import MAX_KNOWN_ROOT_IDS, known_ids, operation_id
 
 
 @pytest.mark.parametrize(
@@ -107,9 +108,27 @@ def test_inline_is_off_by_default_and_must_be_a_bool() -> None:
 
 
 def test_operation_ids_follow_the_official_scheme() -> None:
-    import hashlib
-
     assert operation_id(None, 1) == hashlib.blake2b(b"1").hexdigest()[:64]
     child = operation_id(None, 3)
     assert operation_id(child, 2) == hashlib.blake2b(f"{child}-2".encode()).hexdigest()[:64]
+
+
+def test_the_root_ids_asked_for_are_known_by_index_every_one_before_them_too() -> None:
+    def scheme(counter: int) -> str:
+        return hashlib.blake2b(str(counter).encode()).hexdigest()[:64]
+
+    start = len(known_ids(None))  # earlier tests of this process asked for some
+    assert start + 45 <= MAX_KNOWN_ROOT_IDS
+    assert operation_id(None, start + 40) == scheme(start + 40)  # out of order: a gap first
+    assert operation_id(None, start + 45) == scheme(start + 45)
+    known = known_ids(None)
+    assert len(known) == start + 45
+    assert list(known) == [scheme(k) for k in range(1, start + 46)]
+    operation_id.cache_clear()
+    assert operation_id(None, start + 44) == known[start + 43]  # the same, cache cleared or not
+    # Bounded: beyond MAX_KNOWN_ROOT_IDS the cache answers, the list stays.
+    far = MAX_KNOWN_ROOT_IDS + 5
+    assert operation_id(None, far) == scheme(far)
+    assert len(known_ids(None)) == start + 45
+    assert known_ids(operation_id(None, 1)) == ()  # other contexts: hashed, cached
     assert operation_id(None, 1) != operation_id(None, 2)
