@@ -268,13 +268,22 @@ def _passes_through(exc: BaseException) -> bool:
     return isinstance(exc, trio.Cancelled | KeyboardInterrupt)
 
 
+def _event_for(handler: Any, request: InvocationRequest) -> dict[str, Any]:
+    """The event ``handler`` gets: a trio-durable handler (it has ``invoke``) pages
+    through its client; any other gets the first page in the event. Built where the
+    engine lives: the first page reads the engine's state (``LazyStatePage``)."""
+    if getattr(handler, "invoke", None) is not None:
+        return request.paged_event()
+    return request.event
+
+
 async def _call_handler(
-    handler: Any, request: InvocationRequest, context: LocalLambdaContext, client: Any
+    handler: Any, event: dict[str, Any], context: LocalLambdaContext, client: Any
 ) -> Any:
     invoke = getattr(handler, "invoke", None)
     if invoke is not None:  # trio-durable's own handler: it pages through the client
-        return await invoke(request.paged_event(), context, client=client)
-    return await handler(request.event, context)
+        return await invoke(event, context, client=client)
+    return await handler(event, context)
 
 
 DEFAULT_HANDLER_THREADS = 64
@@ -400,7 +409,7 @@ class _ThreadCall:
     """One invocation's handler, run by ``run`` in its thread; ``cancel`` (from the
     service's thread) asks its own Trio loop, if any, to cancel the handler."""
 
-    __slots__ = ("_cancelled", "_context", "_handler", "_is_async", "_loop", "_request", "_scope")
+    __slots__ = ("_cancelled", "_context", "_event", "_handler", "_is_async", "_loop", "_scope")
 
     def __init__(
         self,
@@ -411,7 +420,7 @@ class _ThreadCall:
     ) -> None:
         self._handler = handler
         self._is_async = is_async
-        self._request = request
+        self._event = _event_for(handler, request)  # here, on the service's loop
         self._context = context
         self._cancelled = False
         self._loop: trio.lowlevel.TrioToken | None = None
@@ -425,7 +434,7 @@ class _ThreadCall:
                 return asyncio.run(self._call())
             if self._is_async:
                 return trio.run(self._main)
-            return self._handler(self._request.event, self._context)
+            return self._handler(self._event, self._context)
         except BaseException as exc:
             return _Raised(exc)
 
@@ -440,7 +449,7 @@ class _ThreadCall:
 
     async def _call(self) -> Any:
         return await _call_handler(
-            self._handler, self._request, self._context, self._context.durable_client
+            self._handler, self._event, self._context, self._context.durable_client
         )
 
     def cancel(self) -> None:
