@@ -281,7 +281,11 @@ class ContextScope:
         """While replaying: past the last recorded operation (this one is not
         recorded, or the next is not), what follows runs for the first time."""
         if recorded:
-            self._next_id = operation_id(self._id_prefix, self._counter + 1)
+            counter, known = self._counter, self._known_ids
+            if counter < len(known):
+                self._next_id = known[counter]
+            else:
+                self._next_id = operation_id(self._id_prefix, counter + 1)
             if self._next_id in self.invocation.state:
                 return
         self._replaying = False
