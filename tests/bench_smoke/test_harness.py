@@ -15,6 +15,7 @@ from bench.harness import (
     Unavailable,
     Workload,
     format_table,
+    not_rerun,
     run_workloads,
     write_json,
 )
@@ -122,3 +123,14 @@ def test_scaling_judges_ours_and_shows_theirs() -> None:
         f"  large / small: ours 3.20x (target <=3x: {MISSED}), theirs 5.00x"
     )
     assert Scaling("small", "absent", 3.0).report(rows) is None
+    assert Scaling("small", "large", None).report(rows) == (
+        "  large / small: ours 3.20x (no target), theirs 5.00x"
+    )
+
+
+def test_a_side_not_rerun_is_unavailable_and_names_where_it_ran() -> None:
+    wl = Workload("w-warm", "s", 1, 1, lambda n: 1.0, not_rerun("w"), reps=1)
+    [row] = run_workloads([wl], quick=False, out=io.StringIO())
+    assert row.ours.median == 1.0
+    assert row.theirs.unavailable == "not rerun: as in w"
+    assert row.theirs.median is None
