@@ -198,6 +198,39 @@ def test_one_invocation_in_flight_and_changes_during_it_reinvoke() -> None:
     only_invocation(engine, arn)
 
 
+def test_a_request_after_a_pending_answer_names_it_with_what_changed_since() -> None:
+    engine, clock, _ = make_engine()
+    arn, token, request_id = start(engine)
+    engine.checkpoint(arn, token, [upd("w", "WAIT", "START", wait_seconds=1)])
+    engine.finish_invocation(arn, request_id, {"Status": "PENDING"})
+    fire_next(engine, clock)
+    request = only_invocation(engine, arn)
+    assert request.after_pending == request_id
+    assert request.updated_operation_ids == ("w",)
+    assert [op.status for op in request.updated_operations] == [OperationStatus.SUCCEEDED]
+    assert request.operation_count == 2  # the EXECUTION and the wait
+    crash = ErrorObject(message="exit", type="Runtime.ExitError")
+    engine.finish_invocation(arn, request.request_id, failure=crash)
+    assert only_invocation(engine, arn).after_pending is None
+
+
+def test_the_first_page_is_built_when_first_read() -> None:
+    engine, clock, _ = make_engine()
+    arn, token, request_id = start(engine)
+    engine.checkpoint(
+        arn, token, [upd("w", "WAIT", "START", wait_seconds=1), upd("cb", "CALLBACK", "START")]
+    )
+    engine.finish_invocation(arn, request_id, {"Status": "PENDING"})
+    fire_next(engine, clock)
+    request = only_invocation(engine, arn)
+    callback_id = engine.operation(arn, "cb").callback_id
+    assert callback_id is not None
+    engine.send_callback_success(callback_id, b'"done"')  # before the invoker reads the page
+    page = request.first_page
+    assert {op.id: op.status for op in page.operations}["cb"] is OperationStatus.SUCCEEDED
+    assert request.first_page is page  # built once
+
+
 def test_paged_event_leads_to_the_same_state_through_get_execution_state() -> None:
     engine, clock, _ = make_engine(state_page_size=2)
     arn, token, request_id = start(engine)
