@@ -345,7 +345,9 @@ class DurableTestRunner:
     ``LocalService.register_function``). Under asyncio, ``virtual_time=True``
     skips durable waits, retry delays and timeouts (see the module doc); under
     Trio, virtual time is the test's clock, and ``virtual_time=True`` checks
-    that it is a MockClock.
+    that it is a MockClock. ``warm=True`` (Trio only) runs the handler on a warm
+    ``InProcessInvoker``: its workflow stays parked between invocations instead of
+    replaying, so the test no longer checks that it is deterministic.
     """
 
     def __init__(
@@ -357,13 +359,16 @@ class DurableTestRunner:
         serializer: Serializer = DEFAULT_SERIALIZER,
         invocation_timeout_seconds: float = MAX_INVOCATION_TIMEOUT_SECONDS,
         virtual_time: bool = False,
+        warm: bool = False,
     ) -> None:
         self.function_name = function_name
         self.serializer = serializer
         self.service = LocalService(store=store)
         self._handler = handler
         self._invocation_timeout = invocation_timeout_seconds
-        self._register(InProcessInvoker(handler))
+        self._invoker = InProcessInvoker(handler, warm=warm)
+        self._warm = warm
+        self._register(self._invoker)
         self._virtual_time = virtual_time
         self._invocation_event = trio.Event()
         self._stack: Any = None
@@ -387,6 +392,8 @@ class DurableTestRunner:
             self._stack = self._serve()
             await self._stack.__aenter__()
             return self
+        if self._warm:
+            raise ValidationError("DurableTestRunner(warm=True) runs on Trio only")
         loop = asyncio.get_running_loop()
         self._register(InProcessInvoker(self._handler, loop=loop), adjust_clock=False)
         self._service_loop = ServiceLoop(self.service.run, virtual_time=self._virtual_time)
@@ -417,7 +424,7 @@ class DurableTestRunner:
 
     @asynccontextmanager
     async def _serve(self) -> AsyncIterator[None]:
-        async with trio.open_nursery() as nursery:
+        async with self._invoker, trio.open_nursery() as nursery:
             await nursery.start(self.service.run)
             try:
                 yield

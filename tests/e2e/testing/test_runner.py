@@ -232,3 +232,41 @@ def test_a_failed_lookup_lists_at_most_twenty_names() -> None:
     message = str(exc.value)
     assert "'s19', ..." in message and "'s20'" not in message
     assert result.children(ops[0]) == ()
+
+
+tops: list[int] = []
+
+
+@durable_execution
+async def two_gates(event: Any, ctx: DurableContext) -> Any:
+    tops.append(1)
+    first = await ctx.create_callback(name="first")
+    one = await first.result()
+    second = await ctx.create_callback(name="second")
+    return [one, await second.result()]
+
+
+@pytest.mark.parametrize(("warm", "runs"), [(False, 3), (True, 1)])
+async def test_a_warm_runner_resumes_the_workflow_instead_of_replaying_it(
+    warm: bool, runs: int, autojump_clock: trio.testing.MockClock
+) -> None:
+    tops.clear()
+    async with DurableTestRunner(two_gates, warm=warm) as runner:
+        execution = await runner.start()
+        await runner.succeed_callback(await execution.wait_for_callback("first"), "a")
+        await runner.succeed_callback(await execution.wait_for_callback("second"), "b")
+        result = await execution.result()
+    assert result.value == ["a", "b"]
+    assert result.invocations == 3
+    assert len(tops) == runs
+
+
+def test_a_warm_runner_is_refused_under_asyncio() -> None:
+    import asyncio
+
+    async def enter() -> None:
+        async with DurableTestRunner(two_gates, warm=True):
+            pass
+
+    with pytest.raises(ValueError, match="warm=True\\) runs on Trio only"):
+        asyncio.run(enter())
