@@ -245,9 +245,10 @@ async def _run_workflow(
                     if suspend is None:
                         workflow_scope.cancel()  # what unwinding submits, the last flush sends
                         return
-                    if calm and activity.wakes == wakes:
+                    if calm and activity.wakes == wakes and batcher.failure is None:
                         # Nobody ran during the flush, so nothing is left unsent
-                        # for a later token: the workflow may stay parked.
+                        # for a later token: the workflow may stay parked. (A
+                        # failed batcher has cancelled everything: it is raised.)
                         await suspend()
 
         group.start_soon(supervise)

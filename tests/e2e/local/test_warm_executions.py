@@ -656,3 +656,82 @@ async def test_warm_mode_does_not_catch_a_workflow_that_is_not_deterministic(
         False: ("FAILED", "NonDeterministicExecutionError"),
         True: ("SUCCEEDED", None),
     }
+
+
+async def test_a_resumed_workflow_sees_each_invocations_lambda_context(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    seen: list[str] = []
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> None:
+        for i in range(2):
+            seen.append(ctx.lambda_context.aws_request_id)
+            callback = await ctx.create_callback(name=f"cb{i}")
+            await callback.result()
+        seen.append(ctx.lambda_context.aws_request_id)
+
+    async with warm_service(handler) as (service, invoker):
+        arn = service.start_execution("wf", None).arn
+        await drive(service, arn)
+        history = service.get_execution_history(arn)["Events"]
+        stats = invoker.statistics()
+    request_ids = [
+        e["InvocationCompletedDetails"]["RequestId"]
+        for e in history
+        if e["EventType"] == "InvocationCompleted"
+    ]
+    assert seen == request_ids
+    assert stats is not None and stats.resumed == 2
+
+
+async def test_updates_queued_as_the_workflow_parks_are_sent_before_it_suspends(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """A child context's SUCCEED, the next one's START and its wait's START linger
+    in the batcher (nobody waits for them) while the task parks at once on the
+    wait: the invocation may answer PENDING only once they are recorded. Many
+    rounds, as whether they miss the supervisor's flush depends on Trio's
+    scheduling order."""
+
+    async def gate(c: DurableContext, index: int) -> Any:
+        await c.wait(1, name=f"pause-{index}")
+        callback = await c.create_callback(name=f"gate-{index}")
+        return await callback.result()
+
+    @durable_execution
+    async def gates(event: Any, ctx: DurableContext) -> list[Any]:
+        return [await ctx.run_in_child_context(gate, i, name=f"child-{i}") for i in range(25)]
+
+    async with warm_service(gates) as (service, invoker):
+        arn = service.start_execution("wf", None).arn
+        result = await drive(service, arn)
+        stats = invoker.statistics()
+    assert result["Status"] == "SUCCEEDED", result.get("Error")
+    assert json.loads(result["Result"]) == [f"ok:gate-{i}" for i in range(25)]
+    assert stats is not None and (stats.resumed, stats.fell_back) == (50, 0)
+
+
+async def test_a_resumed_invocation_whose_checkpoint_is_refused_crashes_and_replays(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    TOPS.clear()
+    invoker = InProcessInvoker(two_callbacks, warm=True)
+    async with open_local_service() as service, invoker:
+        service.register_function("wf", Doctoring(invoker, checkpoint_token="not-the-token"))
+        arn = service.start_execution("wf", None).arn
+        result = await drive(service, arn)
+        stats = invoker.statistics()
+        history = service.get_execution_history(arn, include_execution_data=True)["Events"]
+    assert json.loads(result["Result"]) == ["ok:first", "ok:second"]
+    crashed = [
+        e["InvocationCompletedDetails"]["Error"]["Payload"]["ErrorMessage"]
+        for e in history
+        if e["EventType"] == "InvocationCompleted" and "Error" in e["InvocationCompletedDetails"]
+    ]
+    # The first resume checkpoints (the second callback) with the wrong token and
+    # crashes; its retry replays; the last resume checkpoints nothing (its result
+    # travels in the answer), so the wrong token goes unnoticed there.
+    assert len(crashed) == 1 and "checkpoint token" in crashed[0].lower()
+    assert len(TOPS) == 2
+    assert stats is not None and (stats.resumed, stats.replayed, stats.held) == (2, 2, 0)
