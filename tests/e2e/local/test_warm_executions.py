@@ -35,6 +35,7 @@ from trio_durable.local.protocols import ServiceAPI
 from trio_durable.local.service import LocalService, open_local_service
 from trio_durable.local.sqlite_store import SQLiteStore
 from trio_durable.local.subprocess_invoker import SubprocessInvoker
+from trio_durable.local.workflow_cache import WorkflowCacheStatistics
 
 Handler = Any
 
@@ -112,6 +113,19 @@ async def warm_service(
     async with open_local_service() as service, invoker:
         service.register_function("wf", invoker)
         yield service, invoker
+
+
+async def run_to_end(
+    invoker: InProcessInvoker, registered: Any = None, **options: Any
+) -> tuple[dict[str, Any], WorkflowCacheStatistics | None, list[dict[str, Any]]]:
+    """Run one execution through ``registered`` (default: ``invoker``, with
+    ``register_function`` ``options``): its end, the invoker's statistics, its history."""
+    async with open_local_service() as service, invoker:
+        service.register_function("wf", registered or invoker, **options)
+        arn = service.start_execution("wf", None).arn
+        result = await drive(service, arn)
+        history = service.get_execution_history(arn, include_execution_data=True)["Events"]
+    return result, invoker.statistics(), history
 
 
 async def run_both(handler: Handler, payload: Any = None) -> tuple[Any, Any]:
@@ -363,11 +377,7 @@ async def test_a_request_that_does_not_match_the_held_workflow_replays(
 ) -> None:
     TOPS.clear()
     invoker = InProcessInvoker(two_callbacks, warm=True)
-    async with open_local_service() as service, invoker:
-        service.register_function("wf", Doctoring(invoker, **changes))
-        arn = service.start_execution("wf", None).arn
-        result = await drive(service, arn)
-        stats = invoker.statistics()
+    result, stats, _ = await run_to_end(invoker, Doctoring(invoker, **changes))
     assert json.loads(result["Result"]) == ["ok:first", "ok:second"]
     assert len(TOPS) == 3  # every invocation ran from the top
     assert stats is not None
@@ -417,12 +427,7 @@ async def test_a_timed_out_resumed_invocation_is_dropped_and_replayed(
         return [got, await ctx.step(maybe_slow, name="maybe-slow")]
 
     invoker = InProcessInvoker(handler, warm=True)
-    async with open_local_service() as service, invoker:
-        service.register_function("wf", invoker, invocation_timeout_seconds=10)
-        arn = service.start_execution("wf", None).arn
-        result = await drive(service, arn)
-        stats = invoker.statistics()
-        history = service.get_execution_history(arn, include_execution_data=True)["Events"]
+    result, stats, history = await run_to_end(invoker, invocation_timeout_seconds=10)
     assert json.loads(result["Result"]) == ["ok:cb", "quick"]
     errors = [
         e["InvocationCompletedDetails"].get("Error", {}).get("Payload", {}).get("ErrorType")
@@ -717,12 +722,8 @@ async def test_a_resumed_invocation_whose_checkpoint_is_refused_crashes_and_repl
 ) -> None:
     TOPS.clear()
     invoker = InProcessInvoker(two_callbacks, warm=True)
-    async with open_local_service() as service, invoker:
-        service.register_function("wf", Doctoring(invoker, checkpoint_token="not-the-token"))
-        arn = service.start_execution("wf", None).arn
-        result = await drive(service, arn)
-        stats = invoker.statistics()
-        history = service.get_execution_history(arn, include_execution_data=True)["Events"]
+    doctored = Doctoring(invoker, checkpoint_token="not-the-token")
+    result, stats, history = await run_to_end(invoker, doctored)
     assert json.loads(result["Result"]) == ["ok:first", "ok:second"]
     crashed = [
         e["InvocationCompletedDetails"]["Error"]["Payload"]["ErrorMessage"]
