@@ -308,20 +308,13 @@ class ThreadInvoker:
     ``limiter`` bounds the invocations running at once (shared between invokers
     if given; default ``DEFAULT_HANDLER_THREADS`` per invoker). Waiting for it does
     not count against the Lambda timeout; an abandoned thread holds its place
-    until it really ends. Every invocation replays: ``warm=True`` raises ``ValueError``.
+    until it really ends. Every invocation replays (warm executions need the
+    service's loop: ``InProcessInvoker(warm=True)``).
     """
 
     __slots__ = ("_abandoned", "_handler", "_invocations", "_is_async", "_limiter", "_running")
 
-    def __init__(
-        self, handler: Any, *, limiter: trio.CapacityLimiter | None = None, warm: bool = False
-    ) -> None:
-        if warm:
-            raise ValueError(
-                "ThreadInvoker runs each invocation on a loop that ends with it, so it cannot"
-                " hold workflows between invocations (warm=True): use"
-                " InProcessInvoker(handler, warm=True), on the service's loop"
-            )
+    def __init__(self, handler: Any, *, limiter: trio.CapacityLimiter | None = None) -> None:
         self._handler = handler
         self._is_async = is_async_handler(handler)
         self._limiter = limiter or trio.CapacityLimiter(DEFAULT_HANDLER_THREADS)

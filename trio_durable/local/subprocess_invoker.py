@@ -97,7 +97,7 @@ class SubprocessInvoker:
     one, stopping the longest idle worker of another tenant when ``max_workers``
     are running. ``env`` adds to (and overrides) the environment the workers inherit. Use it as
     an async context manager, or call ``aclose`` to stop the idle workers. Every
-    invocation replays: ``warm=True`` raises ``ValueError``.
+    invocation replays (warm executions: ``InProcessInvoker(warm=True)``).
     """
 
     def __init__(
@@ -109,13 +109,7 @@ class SubprocessInvoker:
         max_workers: int = DEFAULT_MAX_WORKERS,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT_SECONDS,
         env: Mapping[str, str] | None = None,
-        warm: bool = False,
     ) -> None:
-        if warm:
-            raise ValueError(
-                "SubprocessInvoker does not hold workflows between invocations (warm=True):"
-                " use InProcessInvoker(handler, warm=True), on the service's loop"
-            )
         if max_workers < 1:
             raise ValidationError(f"max_workers must be at least 1, got {max_workers!r}")
         if not idle_timeout > 0:

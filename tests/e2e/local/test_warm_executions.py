@@ -30,11 +30,10 @@ from trio_durable import (
     StepContext,
     durable_execution,
 )
-from trio_durable.local.invokers import InProcessInvoker, InvocationRequest, ThreadInvoker
+from trio_durable.local.invokers import InProcessInvoker, InvocationRequest
 from trio_durable.local.protocols import ServiceAPI
 from trio_durable.local.service import LocalService, open_local_service
 from trio_durable.local.sqlite_store import SQLiteStore
-from trio_durable.local.subprocess_invoker import SubprocessInvoker
 from trio_durable.local.workflow_cache import WorkflowCacheStatistics
 
 Handler = Any
@@ -602,22 +601,6 @@ def plugin_factory(info: Any) -> Any:
 def test_warm_mode_is_refused_where_it_cannot_work(
     make: Callable[[], Awaitable[Any]], message: str
 ) -> None:
-    with pytest.raises(ValueError, match=message):
-        make()
-
-
-@pytest.mark.parametrize(
-    ("make", "message"),
-    [
-        (lambda: ThreadInvoker(callbacks, warm=True), "ThreadInvoker runs each invocation"),
-        (
-            lambda: SubprocessInvoker("m:f", endpoint="http://127.0.0.1:1", warm=True),
-            "SubprocessInvoker does not hold workflows",
-        ),
-    ],
-    ids=["thread", "subprocess"],
-)
-def test_the_other_invokers_refuse_warm_mode(make: Callable[[], Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make()
 
