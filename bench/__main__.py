@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.quick:
         our_side.REAL_TIME_LIMIT_SECONDS = QUICK_TIME_LIMIT_SECONDS
-    rows = run_workloads(selected, quick=args.quick, reps=args.reps)
+    pairs = [(scaling.small, scaling.large) for scaling in SCALINGS]
+    rows = run_workloads(selected, quick=args.quick, reps=args.reps, alternate=pairs)
 
     print()
     if args.quick:

@@ -5,7 +5,9 @@ same workflow once at a given size and return one number in the workload's
 unit. ``run_workloads`` warms each side up with one untimed size-1 run, then runs the
 two sides alternately (ours first on even repetitions, theirs first on odd
 ones) so that drift in the machine's load hits both alike, and keeps every
-sample; the report gives the median and the spread.
+sample; the report gives the median and the spread. The two workloads of a
+growth target (``Scaling``) are measured in turn, repetition by repetition, for
+the same reason.
 """
 
 from __future__ import annotations
@@ -199,45 +201,93 @@ def _measure(side: Side, fn: Measure, size: int) -> None:
         side.unavailable = f"{type(exc).__name__}: {exc}"
 
 
+class _RowRun:
+    """One workload's samples being taken: its warm-up, its repetitions, its summary."""
+
+    def __init__(self, wl: Workload, *, quick: bool, reps: int | None, out: TextIO) -> None:
+        self.wl = wl
+        self.out = out
+        self.n_reps = reps if reps is not None else (wl.quick_reps if quick else wl.reps)
+        self.row = Row(wl, wl.quick_size if quick else wl.size, Side(), Side())
+
+    @property
+    def header(self) -> str:
+        return f"{self.wl.name} (n={self.row.size}, {self.n_reps} reps)"
+
+    def warm_up(self) -> None:
+        if self.wl.warm_up:
+            _measure(self.row.ours, self.wl.ours, 1)
+            _measure(self.row.theirs, self.wl.theirs, 1)
+            self.row.ours.samples.clear()
+            self.row.theirs.samples.clear()
+
+    def rep(self, rep: int, *, tag: str = "") -> None:
+        """Repetition ``rep``: ours first on even ones, theirs first on odd ones."""
+        wl, row = self.wl, self.row
+        order = [("ours", row.ours, wl.ours), ("theirs", row.theirs, wl.theirs)]
+        if rep % 2:
+            order.reverse()
+        for label, side, fn in order:
+            _measure(side, fn, row.size)
+            shown = side.stopped or f"{_num(side.samples[-1])} {wl.unit}"
+            print(
+                f"   rep {rep + 1} {tag}{label:6} {shown.splitlines()[0]}",
+                file=self.out,
+                flush=True,
+            )
+
+    def summary(self, *, tag: str = "") -> None:
+        for label, side in (("ours", self.row.ours), ("theirs", self.row.theirs)):
+            if side.stopped is not None:
+                print(f"   {tag}{label}: {side.stopped}", file=self.out)
+            else:
+                print(
+                    f"   {tag}{label}: median {_num(side.median)} {self.wl.unit}, "
+                    f"spread {side.spread()}",
+                    file=self.out,
+                )
+
+
 def run_workloads(
     workloads: Sequence[Workload],
     *,
     quick: bool,
     reps: int | None = None,
     out: TextIO = sys.stdout,
+    alternate: Sequence[tuple[str, str]] = (),
 ) -> list[Row]:
-    """Run every workload, both sides alternately; print a line per sample."""
-    rows: list[Row] = []
+    """Run every workload, both sides alternately; print a line per sample.
+
+    The two workloads of a pair in ``alternate`` (a growth target's: both
+    selected) are measured repetition by repetition in turn, so that a change in
+    the machine's speed hits both of a ratio's rows alike, as it hits both sides.
+    """
+    by_name = {wl.name: wl for wl in workloads}
+    partner: dict[str, str] = {}
+    for small, large in alternate:
+        if small in by_name and large in by_name and not {small, large} & partner.keys():
+            partner[small], partner[large] = large, small
+    rows: dict[str, Row] = {}
     for wl in workloads:
-        size = wl.quick_size if quick else wl.size
-        n_reps = reps if reps is not None else (wl.quick_reps if quick else wl.reps)
-        row = Row(wl, size, Side(), Side())
-        print(f"== {wl.name} (n={size}, {n_reps} reps)", file=out, flush=True)
+        if wl.name in rows:
+            continue
+        group = [wl] if wl.name not in partner else [wl, by_name[partner[wl.name]]]
+        runs = [_RowRun(w, quick=quick, reps=reps, out=out) for w in group]
+        paired = len(runs) > 1
+        header = " and ".join(run.header for run in runs) + (", in turn" if paired else "")
+        print(f"== {header}", file=out, flush=True)
         started = time.monotonic()
-        if wl.warm_up:
-            _measure(row.ours, wl.ours, 1)
-            _measure(row.theirs, wl.theirs, 1)
-            row.ours.samples.clear()
-            row.theirs.samples.clear()
-        for rep in range(n_reps):
-            order = [("ours", row.ours, wl.ours), ("theirs", row.theirs, wl.theirs)]
-            if rep % 2:
-                order.reverse()
-            for label, side, fn in order:
-                _measure(side, fn, size)
-                shown = side.stopped or f"{_num(side.samples[-1])} {wl.unit}"
-                print(f"   rep {rep + 1} {label:6} {shown.splitlines()[0]}", file=out, flush=True)
-        for label, side in (("ours", row.ours), ("theirs", row.theirs)):
-            if side.stopped is not None:
-                print(f"   {label}: {side.stopped}", file=out)
-            else:
-                print(
-                    f"   {label}: median {_num(side.median)} {wl.unit}, spread {side.spread()}",
-                    file=out,
-                )
+        for run in runs:
+            run.warm_up()
+        for rep in range(max(run.n_reps for run in runs)):
+            for run in runs if rep % 2 == 0 else runs[::-1]:
+                if rep < run.n_reps:
+                    run.rep(rep, tag=f"{run.wl.name} " if paired else "")
+        for run in runs:
+            run.summary(tag=f"{run.wl.name} " if paired else "")
+            rows[run.wl.name] = run.row
         print(f"   ({time.monotonic() - started:.1f} s)", file=out, flush=True)
-        rows.append(row)
-    return rows
+    return [rows[wl.name] for wl in workloads]
 
 
 def _num(value: float | None) -> str:

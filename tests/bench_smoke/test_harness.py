@@ -134,3 +134,32 @@ def test_a_side_not_rerun_is_unavailable_and_names_where_it_ran() -> None:
     assert row.ours.median == 1.0
     assert row.theirs.unavailable == "not rerun: as in w"
     assert row.theirs.median is None
+
+
+def test_the_workloads_of_a_pair_are_measured_in_turn_and_reported_in_order() -> None:
+    calls: list[str] = []
+
+    def workload(name: str, reps: int) -> Workload:
+        def measure(label: str):  # type: ignore[no-untyped-def]
+            def fn(n: int) -> float:
+                calls.append(f"{name}:{label}")
+                return float(len(calls))
+
+            return fn
+
+        return Workload(name, "s", 1, 1, measure("ours"), measure("theirs"), reps=reps,
+                        warm_up=False)  # fmt: skip
+
+    workloads = [workload("small", 3), workload("alone", 1), workload("large", 2)]
+    out = io.StringIO()
+    rows = run_workloads(workloads, quick=False, out=out, alternate=[("small", "large")])
+    assert [row.workload.name for row in rows] == ["small", "alone", "large"]
+    assert calls == [
+        "small:ours", "small:theirs", "large:ours", "large:theirs",  # rep 1
+        "large:theirs", "large:ours", "small:theirs", "small:ours",  # rep 2, reversed
+        "small:ours", "small:theirs",  # rep 3: only small has one
+        "alone:ours", "alone:theirs",
+    ]  # fmt: skip
+    assert rows[0].ours.samples == [1.0, 8.0, 9.0] and rows[2].ours.samples == [3.0, 6.0]
+    assert "== small (n=1, 3 reps) and large (n=1, 2 reps), in turn" in out.getvalue()
+    assert "   rep 2 large theirs 5.000 s" in out.getvalue()
