@@ -223,12 +223,8 @@ class InProcessInvoker:
         token = trio.lowlevel.current_trio_token() if elsewhere else None
         client = LocalServiceClient(service, trio_token=token)
         context = _context(request, client, service=service)
-        invoke = getattr(self._handler, "invoke", None)
-        call: Callable[[], Awaitable[Any]]
-        if invoke is not None:  # trio-durable's own handler: it pages through the client
-            call = functools.partial(invoke, request.paged_event(), context, client=client)
-        else:
-            call = functools.partial(self._handler, request.event, context)
+        event = _event_for(self._handler, request)
+        call = functools.partial(_call_handler, self._handler, event, context, client)
         try:
             if self._loop is not None:
                 loop = self._loop

@@ -45,8 +45,7 @@ class HeldWorkflow:
 
     ``start`` runs the first invocation, spawning the workflow into ``nursery``;
     while ``suspended``, ``resume`` runs the next one. Each returns that
-    invocation's answer. ``ended`` once the workflow returned, failed or was
-    dropped; its tasks are gone once ``wait_ended`` returns.
+    invocation's answer. ``drop`` cancels the workflow.
     """
 
     __slots__ = (
@@ -58,8 +57,8 @@ class HeldWorkflow:
         "_resumed",
         "_scope",
         "_serializer",
+        "_started",
         "_workflow",
-        "invocations",
     )
 
     def __init__(
@@ -74,7 +73,7 @@ class HeldWorkflow:
         self._resumed = trio.Event()
         self._ended = trio.Event()
         self._parked: tuple[Invocation, StateActor] | None = None
-        self.invocations = 0
+        self._started = False
 
     @property
     def suspended(self) -> bool:
@@ -86,17 +85,13 @@ class HeldWorkflow:
         """How many operations the suspended workflow knows (-1 when not suspended)."""
         return -1 if self._parked is None else len(self._parked[0].state)
 
-    @property
-    def ended(self) -> bool:
-        return self._ended.is_set()
-
     async def start(
         self, nursery: trio.Nursery, event: dict[str, Any], lambda_context: Any
     ) -> dict[str, Any]:
         """Run the execution's invocation ``event`` with the workflow in ``nursery``."""
-        if self.invocations:
+        if self._started:
             raise RuntimeError("HeldWorkflow.start runs its first invocation only")
-        self.invocations = 1
+        self._started = True
         nursery.start_soon(self._main, event, lambda_context)
         return await self._wait_for_answer()
 
@@ -109,7 +104,6 @@ class HeldWorkflow:
         assert self._parked is not None
         invocation, actor = self._parked
         self._parked = None
-        self.invocations += 1
         invocation.batcher.checkpoint_token = checkpoint_token
         invocation.lambda_context = lambda_context
         invocation.to_thread = StepThread()
@@ -120,10 +114,6 @@ class HeldWorkflow:
     def drop(self) -> None:
         """Cancel the workflow, as a PENDING invocation cancels it (it unwinds in its nursery)."""
         self._scope.cancel()
-
-    async def wait_ended(self) -> None:
-        """Return once the workflow's tasks are gone."""
-        await self._ended.wait()
 
     async def _wait_for_answer(self) -> dict[str, Any]:
         try:
