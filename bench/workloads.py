@@ -9,6 +9,7 @@ interpreter for every sample (``bench.cold_start``, ``bench.child``).
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -128,8 +129,10 @@ WORKLOADS: tuple[Workload, ...] = (
     ),
     Workload(
         "concurrent-executions-10", "us/step", 10, 2,
-        our_side.concurrent_executions, aws_side.concurrent_executions, reps=5,
-        note="10 executions x 100 steps at once on one service (ours async steps, theirs sync)",
+        functools.partial(our_side.concurrent_executions, waves=30),
+        aws_side.concurrent_executions, reps=5,
+        note="10 executions x 100 steps at once on one service (ours async steps, theirs sync); "
+        "each sample of ours runs that 30 times in a row, 30,000 steps as in the 300 row",
     ),
     Workload(
         "concurrent-executions-300", "us/step", 300, 6,
