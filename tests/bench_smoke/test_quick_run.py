@@ -92,3 +92,32 @@ def test_concurrent_executions_times_every_wave(monkeypatch: pytest.MonkeyPatch)
     large = next(wl for wl in WORKLOADS if wl.name == "concurrent-executions-300")
     assert isinstance(small.ours, functools.partial)
     assert small.size * small.ours.keywords["waves"] == large.size
+
+
+def test_machine_speed_spread_shrinks_when_windows_outlast_the_phases() -> None:
+    from bench.machine_speed import window_spread
+
+    # 30 ms at 1 ms a run, then 30 ms at 2 ms a run, over and over: two speeds.
+    times = ([0.001] * 30 + [0.002] * 15) * 100
+    count, median, spread = window_spread(times, 0.015)
+    assert count > 300 and spread == pytest.approx(2.0)
+    count, median, spread = window_spread(times, 0.6)
+    assert count in (9, 10) and spread == pytest.approx(1.0, rel=0.02)
+    assert median == pytest.approx(0.06 / 45, rel=0.02)
+    with pytest.raises(ValueError, match="too few runs"):
+        window_spread(times, 10.0)
+
+
+def test_machine_speed_prints_a_line_per_window() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.machine_speed", "3.2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "window 15 ms", "window 150 ms", "window 1500 ms",
+    ]  # fmt: skip
+    for line in lines:
+        spread = float(line.rsplit(" ", 1)[1])
+        assert spread >= 1.0
