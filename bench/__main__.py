@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--json PATH] [--only NAME ...] [--reps N]``."""
+"""``python -m bench [--quick] [--json PATH] [--only NAME ...] [--reps N] [--min-sample S]``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from bench.harness import TARGETS_NOTE, failures, format_table, run_workloads, w
 from bench.workloads import SCALINGS, WORKLOADS
 
 QUICK_TIME_LIMIT_SECONDS = 60.0
+MIN_SAMPLE_SECONDS = 1.0
+"""A full run's shortest sample: shorter runs are repeated and averaged (``run_workloads``)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +25,13 @@ def main(argv: list[str] | None = None) -> int:
         "--only", action="append", metavar="NAME", help="run only this workload (repeatable)"
     )
     parser.add_argument("--reps", type=int, help="repetitions per side (overrides defaults)")
+    parser.add_argument(
+        "--min-sample",
+        type=float,
+        metavar="SECONDS",
+        help=f"repeat a shorter run within its sample, averaged (default {MIN_SAMPLE_SECONDS:g}; "
+        "0 with --quick)",
+    )
     args = parser.parse_args(argv)
 
     known = {wl.name for wl in WORKLOADS}
@@ -31,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     if args.reps is not None and args.reps < 1:
         parser.error("--reps must be at least 1")
+    if args.min_sample is not None and args.min_sample < 0:
+        parser.error("--min-sample must not be negative")
+    min_sample = args.min_sample
+    if min_sample is None:
+        min_sample = 0.0 if args.quick else MIN_SAMPLE_SECONDS
     selected = [wl for wl in WORKLOADS if not args.only or wl.name in args.only]
 
     # Both local runners talk boto3 to local endpoints; they need some credentials.
@@ -41,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         our_side.REAL_TIME_LIMIT_SECONDS = QUICK_TIME_LIMIT_SECONDS
     pairs = [(scaling.small, scaling.large) for scaling in SCALINGS]
-    rows = run_workloads(selected, quick=args.quick, reps=args.reps, alternate=pairs)
+    rows = run_workloads(
+        selected, quick=args.quick, reps=args.reps, alternate=pairs, min_sample_seconds=min_sample
+    )
 
     print()
     if args.quick:

@@ -61,6 +61,7 @@ class Workload:
     ours_at_most: float | None = None  # the most our median may be, in ``unit``
     note: str = ""
     warm_up: bool = True  # one untimed size-1 run per side first (imports, thread pools)
+    repeat_short: bool = True  # a short sample is repeated (``run_workloads``' min_sample_seconds)
 
 
 @dataclass
@@ -185,29 +186,48 @@ class Scaling:
         return line
 
 
-def _measure(side: Side, fn: Measure, size: int) -> None:
+def _measure(side: Side, fn: Measure, size: int, min_seconds: float = 0.0) -> int:
+    """Take one sample: ``fn(size)``, run again until the runs have lasted
+    ``min_seconds`` in all, their figures averaged. Returns how many runs it took."""
     if side.stopped is not None:
-        return
-    # Each sample starts from a collected heap, so neither side pays for the
-    # garbage the other (or its own previous sample) left behind.
-    gc.collect()
+        return 0
+    figures: list[float] = []
+    spent = 0.0
     try:
-        side.samples.append(fn(size))
+        while not figures or spent < min_seconds:
+            # Each run starts from a collected heap, so neither side pays for the
+            # garbage the other (or its own previous run) left behind.
+            gc.collect()
+            started = time.perf_counter()
+            figures.append(fn(size))
+            spent += time.perf_counter() - started
     except BenchError as exc:
         side.error = str(exc)
     except Unavailable as exc:
         side.unavailable = str(exc)
     except (ImportError, NotImplementedError) as exc:  # a piece not written yet
         side.unavailable = f"{type(exc).__name__}: {exc}"
+    else:
+        side.samples.append(statistics.fmean(figures))
+    return len(figures)
 
 
 class _RowRun:
     """One workload's samples being taken: its warm-up, its repetitions, its summary."""
 
-    def __init__(self, wl: Workload, *, quick: bool, reps: int | None, out: TextIO) -> None:
+    def __init__(
+        self,
+        wl: Workload,
+        *,
+        quick: bool,
+        reps: int | None,
+        out: TextIO,
+        min_sample_seconds: float,
+    ) -> None:
         self.wl = wl
         self.out = out
         self.n_reps = reps if reps is not None else (wl.quick_reps if quick else wl.reps)
+        self.min_seconds = min_sample_seconds if wl.repeat_short else 0.0
         self.row = Row(wl, wl.quick_size if quick else wl.size, Side(), Side())
 
     @property
@@ -228,8 +248,10 @@ class _RowRun:
         if rep % 2:
             order.reverse()
         for label, side, fn in order:
-            _measure(side, fn, row.size)
+            runs = _measure(side, fn, row.size, self.min_seconds)
             shown = side.stopped or f"{_num(side.samples[-1])} {wl.unit}"
+            if runs > 1 and side.stopped is None:
+                shown += f" (mean of {runs} runs)"
             print(
                 f"   rep {rep + 1} {tag}{label:6} {shown.splitlines()[0]}",
                 file=self.out,
@@ -255,8 +277,15 @@ def run_workloads(
     reps: int | None = None,
     out: TextIO = sys.stdout,
     alternate: Sequence[tuple[str, str]] = (),
+    min_sample_seconds: float = 0.0,
 ) -> list[Row]:
     """Run every workload, both sides alternately; print a line per sample.
+
+    A sample whose run lasts less than ``min_sample_seconds`` runs again until
+    its runs have lasted that long, and is the mean of their figures (unless
+    its workload says ``repeat_short=False``): the machine's speed changes
+    from one fraction of a second to the next, and a short run would give the
+    speed of one moment (``python -m bench.machine_speed``).
 
     The two workloads of a pair in ``alternate`` (a growth target's: both
     selected) are measured repetition by repetition in turn, so that a change in
@@ -272,7 +301,10 @@ def run_workloads(
         if wl.name in rows:
             continue
         group = [wl] if wl.name not in partner else [wl, by_name[partner[wl.name]]]
-        runs = [_RowRun(w, quick=quick, reps=reps, out=out) for w in group]
+        runs = [
+            _RowRun(w, quick=quick, reps=reps, out=out, min_sample_seconds=min_sample_seconds)
+            for w in group
+        ]
         paired = len(runs) > 1
         header = " and ".join(run.header for run in runs) + (", in turn" if paired else "")
         print(f"== {header}", file=out, flush=True)

@@ -182,14 +182,8 @@ CONCURRENT_STEPS = 100
 """Async steps per execution in ``concurrent_executions``."""
 
 
-def concurrent_executions(n: int, *, waves: int = 1) -> float:
-    """Microseconds per step: ``n`` executions of 100 async steps at once on one
-    service, ``waves`` times in a row (a fresh service each time).
-
-    A short sample lands in one of the machine's speed phases, which switch
-    within fractions of a second; ``waves`` lets a small ``n`` time as many
-    steps as a large one, so both rows of the growth ratio average alike.
-    """
+def concurrent_executions(n: int) -> float:
+    """Microseconds per step: ``n`` executions of 100 async steps at once on one service."""
 
     async def body() -> dict[str, Any]:
         async with open_local_service() as service:
@@ -199,15 +193,15 @@ def concurrent_executions(n: int, *, waves: int = 1) -> float:
             payload = json.dumps({"n": CONCURRENT_STEPS})
             arns = [service.start_execution("async_steps", payload).arn for _ in range(n)]
             executions = [await service.wait_until_terminal(arn) for arn in arns]
-        for execution in executions:
+        for execution in executions[1:]:
             _check(execution, CONCURRENT_STEPS)
         return executions[0]
 
     start = time.perf_counter()
-    for _ in range(waves):
-        run_trio(body)
+    execution = run_trio(body)
     elapsed = time.perf_counter() - start
-    return elapsed * 1e6 / (waves * n * CONCURRENT_STEPS)
+    _check(execution, CONCURRENT_STEPS)
+    return elapsed * 1e6 / (n * CONCURRENT_STEPS)
 
 
 def replay(n: int) -> float:

@@ -4,12 +4,12 @@ Sizes are the issues'; ``quick_size`` keeps every code path but makes a smoke ru
 (``--quick``) take seconds. ``target`` is the ratio (theirs / ours) the issue asks
 for, ``ours_at_most`` a ceiling on our median; ``SCALINGS`` are the targets on how
 one workload grows into another. Cold start and peak memory run in a fresh
-interpreter for every sample (``bench.cold_start``, ``bench.child``).
+interpreter for every sample (``bench.cold_start``, ``bench.child``); every
+other sample runs again until it has lasted ``MIN_SAMPLE_SECONDS`` (``bench.__main__``).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import subprocess
 import sys
@@ -97,7 +97,7 @@ WORKLOADS: tuple[Workload, ...] = (
     ),
     Workload(
         "cold-start", "s", 1, 1, _cold_start("ours"), _cold_start("theirs"), target=1.5,
-        warm_up=False,
+        warm_up=False, repeat_short=False,
         note="fresh interpreter: import the SDK, answer the first invocation over HTTP in "
         "Lambda's environment (theirs through boto3, ours its default client; "
         "bench/cold_start.py)",
@@ -105,13 +105,14 @@ WORKLOADS: tuple[Workload, ...] = (
     Workload(
         "cold-start-invocation", "s", 1, 1,
         _cold_start("ours", "invocation_seconds"), _cold_start("theirs", "invocation_seconds"),
-        warm_up=False,
+        warm_up=False, repeat_short=False,
         note="as cold-start, only the first invocation after the init phase (Lambda's "
         "first request duration; ours creates its client in the init phase)",
     ),
     Workload(
         "memory-steps-10000", "MB", 10_000, 200,
-        _peak_memory("ours"), _peak_memory("theirs"), reps=2, target=1, warm_up=False,
+        _peak_memory("ours"), _peak_memory("theirs"), reps=2, target=1,
+        warm_up=False, repeat_short=False,
         note="peak RSS of a fresh process running one execution",
     ),
     Workload(
@@ -129,10 +130,8 @@ WORKLOADS: tuple[Workload, ...] = (
     ),
     Workload(
         "concurrent-executions-10", "us/step", 10, 2,
-        functools.partial(our_side.concurrent_executions, waves=30),
-        aws_side.concurrent_executions, reps=5,
-        note="10 executions x 100 steps at once on one service (ours async steps, theirs sync); "
-        "each sample of ours runs that 30 times in a row, 30,000 steps as in the 300 row",
+        our_side.concurrent_executions, aws_side.concurrent_executions, reps=5,
+        note="10 executions x 100 steps at once on one service (ours async steps, theirs sync)",
     ),
     Workload(
         "concurrent-executions-300", "us/step", 300, 6,

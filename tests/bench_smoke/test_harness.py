@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import harness
 from bench.harness import (
     MISSED,
     BenchError,
@@ -163,3 +164,54 @@ def test_the_workloads_of_a_pair_are_measured_in_turn_and_reported_in_order() ->
     assert rows[0].ours.samples == [1.0, 8.0, 9.0] and rows[2].ours.samples == [3.0, 6.0]
     assert "== small (n=1, 3 reps) and large (n=1, 2 reps), in turn" in out.getvalue()
     assert "   rep 2 large theirs 5.000 s" in out.getvalue()
+
+
+def test_a_short_run_is_repeated_until_the_sample_lasts_long_enough(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each run of these takes 0.3 s of a fake clock: a 1 s sample is the mean of
+    four runs, unless the workload runs a fresh interpreter per sample."""
+    clock = [0.0]
+    monkeypatch.setattr(harness.time, "perf_counter", lambda: clock[0])
+    calls: list[str] = []
+
+    def workload(name: str, **kw: object) -> Workload:
+        def measure(label: str):  # type: ignore[no-untyped-def]
+            def fn(n: int) -> float:
+                clock[0] += 0.3
+                calls.append(f"{name}:{label}")
+                return float(len(calls))
+
+            return fn
+
+        return Workload(name, "s", 1, 1, measure("ours"), measure("theirs"), reps=1,
+                        warm_up=False, **kw)  # type: ignore[arg-type]  # fmt: skip
+
+    out = io.StringIO()
+    repeated, fresh = run_workloads(
+        [workload("repeated"), workload("fresh", repeat_short=False)],
+        quick=False,
+        out=out,
+        min_sample_seconds=1.0,
+    )
+    assert calls == ["repeated:ours"] * 4 + ["repeated:theirs"] * 4 + [
+        "fresh:ours", "fresh:theirs"
+    ]  # fmt: skip
+    assert repeated.ours.samples == [2.5] and repeated.theirs.samples == [6.5]
+    assert fresh.ours.samples == [9.0] and fresh.theirs.samples == [10.0]
+    assert "   rep 1 ours   2.500 s (mean of 4 runs)" in out.getvalue()
+    assert "   rep 1 ours   9.000 s\n" in out.getvalue()
+
+
+def test_a_failing_run_voids_its_sample_even_after_good_runs() -> None:
+    figures = iter([1.0, 2.0])
+
+    def flaky(n: int) -> float:
+        try:
+            return next(figures)
+        except StopIteration:
+            raise BenchError("wrong result on the third run") from None
+
+    wl = Workload("w", "s", 1, 1, flaky, not_rerun("elsewhere"), reps=1, warm_up=False)
+    [row] = run_workloads([wl], quick=False, out=io.StringIO(), min_sample_seconds=60.0)
+    assert row.ours.samples == [] and row.ours.error == "wrong result on the third run"

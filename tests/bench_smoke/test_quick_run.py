@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from bench import our_side
 from bench.workloads import WORKLOADS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,26 +69,6 @@ def test_thread_hop_prints_a_median_for_each_way_of_hopping() -> None:
     for line in lines:
         assert float(line.split(" us per round trip")[0].split()[-1]) > 0
         assert line.endswith("(median of 50)")
-
-
-def test_concurrent_executions_times_every_wave(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The small row's ``waves`` run one after another, each on a fresh service,
-    and the figure is per step of all of them (so both rows time 30,000 steps)."""
-    real_run_trio = our_side.run_trio
-    services: list[int] = []
-
-    def counting_run_trio(fn: Any, **kwargs: Any) -> Any:
-        services.append(len(services))
-        return real_run_trio(fn, **kwargs)
-
-    monkeypatch.setattr(our_side, "run_trio", counting_run_trio)
-    per_step = our_side.concurrent_executions(2, waves=3)
-    assert services == [0, 1, 2]
-    assert per_step > 0
-    small = next(wl for wl in WORKLOADS if wl.name == "concurrent-executions-10")
-    large = next(wl for wl in WORKLOADS if wl.name == "concurrent-executions-300")
-    assert isinstance(small.ours, functools.partial)
-    assert small.size * small.ours.keywords["waves"] == large.size
 
 
 def test_machine_speed_spread_shrinks_when_windows_outlast_the_phases() -> None:
