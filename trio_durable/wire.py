@@ -376,7 +376,7 @@ def update_from_wire(data: Mapping[str, Any]) -> OperationUpdate:
 
 # --- Operation ----------------------------------------------------------------
 
-_DETAILS_KEY = {
+DETAILS_KEYS: Mapping[OperationType, str] = {
     OperationType.EXECUTION: "ExecutionDetails",
     OperationType.CONTEXT: "ContextDetails",
     OperationType.STEP: "StepDetails",
@@ -384,7 +384,7 @@ _DETAILS_KEY = {
     OperationType.CALLBACK: "CallbackDetails",
     OperationType.CHAINED_INVOKE: "ChainedInvokeDetails",
 }
-
+"""The key of each operation type's details in a wire record."""
 
 _NO_DETAILS: Mapping[str, Any] = {}
 
@@ -426,7 +426,7 @@ def operation_to_wire(op: Operation) -> WireDict:
             details["Result"] = op.result
         if op.error is not None:
             details["Error"] = error_to_wire(op.error)
-    out[_DETAILS_KEY[op.type]] = details
+    out[DETAILS_KEYS[op.type]] = details
     return out
 
 
@@ -439,7 +439,7 @@ _OPERATION_STATUSES = {member.value: member for member in OperationStatus}
 def operation_from_wire(data: Mapping[str, Any]) -> Operation:
     kind, status = data["Type"], data["Status"]
     op_type = _OPERATION_TYPES.get(kind) or OperationType(kind)  # unknown: ValueError
-    details: Mapping[str, Any] = data.get(_DETAILS_KEY[op_type]) or _NO_DETAILS
+    details: Mapping[str, Any] = data.get(DETAILS_KEYS[op_type]) or _NO_DETAILS
     end, error = data.get("EndTimestamp"), details.get("Error")
     next_attempt = details.get("NextAttemptTimestamp")
     scheduled_end = details.get("ScheduledEndTimestamp")
@@ -465,89 +465,84 @@ def operation_from_wire(data: Mapping[str, Any]) -> Operation:
     )
 
 
-RecordedSuccess = tuple[OperationType, str | None, str | None, str | None, str | None]
-"""A SUCCEEDED record as a replay reads it: type, subtype, name, parent id and result."""
-
-
 @dataclass(frozen=True, slots=True)
 class RecordedPage:
     """An invocation's first state page, as ``recorded_operations`` reads it.
 
     ``operations``: by id, in page order, each record parsed or left as its
-    wire dict to be parsed on first use (only when that parse cannot fail).
-    ``successes``: each deferred SUCCEEDED record's type, subtype, name, parent
-    id and result, by id: what a replayed success is answered from without
-    parsing its record.
+    wire dict to be read on first use (only when parsing it cannot fail; a
+    replayed success is answered from the dict itself: ``ExecutionState.succeeded``).
     ``execution_id``: the id of the EXECUTION operation, if the page has one.
     """
 
     operations: dict[str, Operation | WireDict]
-    successes: dict[str, RecordedSuccess]
     execution_id: str | None
 
 
 def recorded_operations(records: Sequence[Mapping[str, Any]]) -> RecordedPage:
     """The records of an invocation's first state page (``RecordedPage``).
 
-    A record is deferred when ``operation_from_wire`` cannot fail on it: its id
-    a str, its type known (and not EXECUTION, which is read at once), its
+    A record is deferred when ``operation_from_wire`` cannot fail on it: a dict,
+    its id a str, its type known (and not EXECUTION, which is read at once), its
     status known, its timestamps floats (what a JSON event carries), its
-    details a dict of plain values (no error, no timestamps). Anything else is
-    parsed here, so a malformed record is still refused before the workflow
-    runs. One pass reads each record once: a replay answers most records from
-    a few fields, and building the 16-field ``Operation`` of each was over
-    half of a replayed step's cost.
+    details absent or a dict without the fields that parse would read (an
+    error, timestamps). Anything else is parsed here, so a malformed record is
+    still refused before the workflow runs. One pass checks each record and
+    keeps it as it is: building the 16-field ``Operation`` of each was over
+    half of a replayed step's cost, and building a key of the fields a replay
+    compares was a third of this pass's.
     """
     operations: dict[str, Operation | WireDict] = {}
-    successes: dict[str, RecordedSuccess] = {}
     execution_id = None
-    statuses, kinds, plain = _OPERATION_STATUSES, _DEFERRABLE_KINDS, _PLAIN_DETAILS
+    statuses, details_keys = _OPERATION_STATUSES, _DEFERRABLE_DETAILS
     for record in records:
         if type(record) is dict:
             # The four keys every record has, read by subscript (a fifth of this
             # pass's cost against dict.get); a missing one, an unknown or
             # EXECUTION type: the record is parsed below, which names the problem.
             try:
-                kind = kinds[record["Type"]]
+                details_key = details_keys[record["Type"]]
                 op_id, status = record["Id"], record["Status"]
                 start = record["StartTimestamp"]
             except (KeyError, TypeError):
                 pass
             else:
                 end = record.get("EndTimestamp")
+                details = record.get(details_key)
                 if (
                     type(op_id) is str
                     and status in statuses
                     and type(start) is float
                     and (end is None or type(end) is float)
+                    and (
+                        details is None
+                        or (
+                            # Three tests of a key, not a set operation: a third
+                            # of the cost (isdisjoint or issuperset is a call).
+                            type(details) is dict
+                            and "Error" not in details
+                            and "NextAttemptTimestamp" not in details
+                            and "ScheduledEndTimestamp" not in details
+                        )
+                    )
                 ):
-                    details = record.get(kind[1])
-                    if details is None or (type(details) is dict and plain.issuperset(details)):
-                        operations[op_id] = record
-                        if status == "SUCCEEDED":
-                            get = record.get
-                            result = None if details is None else details.get("Result")
-                            key = (kind[0], get("SubType"), get("Name"), get("ParentId"), result)
-                            successes[op_id] = key
-                        continue
+                    operations[op_id] = record
+                    continue
         if not isinstance(record, Mapping):
             raise TypeError(f"an operation must be a mapping, got {type(record).__name__}")
         op = operation_from_wire(record)
         operations[op.id] = op
         if op.type is _EXECUTION:
             execution_id = op.id
-    return RecordedPage(operations, successes, execution_id)
+    return RecordedPage(operations, execution_id)
 
 
 _EXECUTION = OperationType.EXECUTION  # an enum member read through the class costs 0.1 us
 
-# The types a record may be deferred for, by wire name: the member and its details' key.
-_DEFERRABLE_KINDS = {
-    kind.value: (kind, key) for kind, key in _DETAILS_KEY.items() if kind is not _EXECUTION
+# The types a record may be deferred for, by wire name: their details' key.
+_DEFERRABLE_DETAILS = {
+    kind.value: key for kind, key in DETAILS_KEYS.items() if kind is not _EXECUTION
 }
-
-# Details ``operation_from_wire`` takes as they are (no error, no timestamps to read).
-_PLAIN_DETAILS = frozenset({"Result", "InputPayload", "ReplayChildren", "Attempt", "CallbackId"})
 
 
 def state_page_to_wire(page: StatePage) -> WireDict:

@@ -228,12 +228,6 @@ def test_recorded_operations_defer_only_records_whose_parse_cannot_fail(op: Oper
     assert (recorded is data) is deferred
     later = wire.operation_from_wire(recorded) if isinstance(recorded, dict) else recorded
     assert later == op
-    # A deferred success is answered from its key and result alone.
-    if deferred and op.status is OperationStatus.SUCCEEDED:
-        success = (op.type, op.sub_type, op.name, op.parent_id, op.result)
-        assert page.successes == {op.id: success}
-    else:
-        assert page.successes == {}
     assert page.execution_id == (op.id if op.type is OperationType.EXECUTION else None)
 
 
@@ -244,7 +238,9 @@ def test_recorded_operations_defer_only_records_whose_parse_cannot_fail(op: Oper
         {"StartTimestamp": "2026-01-01T00:00:00Z"},
         {"EndTimestamp": 7},
         {"Id": 5},
-        {"StepDetails": {"Result": "1", "Unknown": 1}},
+        {"StepDetails": {"Result": "1", "Error": {"ErrorMessage": "m"}}},
+        {"StepDetails": {"NextAttemptTimestamp": 4}},
+        {"StepDetails": {"ScheduledEndTimestamp": 4.0}},
     ],
 )
 def test_a_record_of_another_shape_is_parsed_at_once(change: dict[str, object]) -> None:
@@ -254,7 +250,14 @@ def test_a_record_of_another_shape_is_parsed_at_once(change: dict[str, object]) 
     (recorded,) = page.operations.values()
     assert isinstance(recorded, Operation)
     assert recorded == wire.operation_from_wire(data)
-    assert page.successes == {}  # a parsed record answers for itself
+
+
+def test_details_the_parse_does_not_read_leave_a_record_deferred() -> None:
+    op = Operation("s", OperationType.STEP, OperationStatus.SUCCEEDED, 2.0, result="1")
+    data = {**_plain(op), "StepDetails": {"Result": "1", "Unknown": [1]}}
+    (recorded,) = wire.recorded_operations([data]).operations.values()
+    assert recorded is data
+    assert wire.operation_from_wire(recorded) == op
 
 
 @pytest.mark.parametrize(
@@ -264,6 +267,10 @@ def test_a_record_of_another_shape_is_parsed_at_once(change: dict[str, object]) 
         {"Id": "x", "Type": "STEP", "Status": "?"},
         {"Id": "x", "Type": "STEP", "Status": "SUCCEEDED", "StartTimestamp": 1.0,
          "StepDetails": "not details"},
+        {"Id": "x", "Type": "STEP", "Status": "FAILED", "StartTimestamp": 1.0,
+         "StepDetails": {"Error": "not an error"}},
+        {"Id": "x", "Type": "STEP", "Status": "PENDING", "StartTimestamp": 1.0,
+         "StepDetails": {"NextAttemptTimestamp": "not a time"}},
         ["Id", "x"],
     ],
 )  # fmt: skip
@@ -271,12 +278,3 @@ def test_a_malformed_record_is_refused_before_anything_is_deferred(bad: object) 
     good = _plain(Operation("s", OperationType.STEP, OperationStatus.SUCCEEDED, 2.0))
     with pytest.raises((ValueError, KeyError, TypeError, AttributeError)):
         wire.recorded_operations([good, bad])  # type: ignore[list-item]
-
-
-def test_a_success_without_details_or_result_is_kept_with_no_result() -> None:
-    op = Operation("s", OperationType.STEP, OperationStatus.SUCCEEDED, 2.0, name="n")
-    bare = {k: v for k, v in _plain(op).items() if k != "StepDetails"}
-    for details in (None, {}, {"Attempt": 1}):
-        data = bare if details is None else {**bare, "StepDetails": details}
-        page = wire.recorded_operations([data])
-        assert page.successes == {"s": (OperationType.STEP, None, "n", None, None)}

@@ -93,7 +93,7 @@ class Callback(Generic[T]):
         Await it in the task that created the callback: the invocation suspends
         when that task waits here, which it can only tell for its own tasks.
         """
-        if self._invocation.current_task() != self._owner:
+        if self._invocation.current_task() is not self._owner:
             raise ValidationError(
                 f"callback {self.callback_id}: await result() in the task that created it"
             )

@@ -67,7 +67,7 @@ class InvocationParts(Protocol):
 
     @property
     def current_task(self) -> Callable[[], object]:
-        """An identity of the running task."""
+        """The running task (the same object each time a task asks: compare with ``is``)."""
         ...
 
     @property
@@ -105,11 +105,14 @@ class OperationScope(Protocol):
         (``NonDeterministicExecutionError`` if the record is of another operation)."""
         ...
 
-    def replayed_success(
-        self, type: OperationType, sub_type: str | None, name: str | None
-    ) -> tuple[str, str | None] | None:
-        """The id and result of the next operation when its record SUCCEEDED as this
-        operation (it is then numbered); else ``None``, and ``next_operation`` follows."""
+    def replayed_success(self, type: OperationType, sub_type: str | None, name: str | None) -> Any:
+        """The recorded result of the next operation when its record SUCCEEDED as
+        this operation (it is then numbered); else ``NOT_SUCCEEDED``
+        (``runtime/state.py``), and ``next_operation`` follows."""
+        ...
+
+    def numbered_id(self) -> str:
+        """The id of the operation numbered last in this context."""
         ...
 
     def replayed_record(

@@ -38,6 +38,7 @@ from trio_durable.errors import (
 from trio_durable.payloads import EXACT_TYPES, annotated_type, as_type, return_type
 from trio_durable.runtime.failures import rebuild
 from trio_durable.runtime.logger import DurableLogger, never_replaying
+from trio_durable.runtime.state import NOT_SUCCEEDED
 from trio_durable.runtime.step_context import StepContext, callable_traits
 from trio_durable.serialization import JsonSerializer
 from trio_durable.wire import (
@@ -147,11 +148,13 @@ def replayed_step(
     # callable_name and annotated_type written out for a plain function and the
     # default serializer: their calls were a tenth of this path.
     if name is None:
-        name = fn.__name__ if plain and fn.__name__ != "<lambda>" else callable_name(fn)
-    replayed = ctx.replayed_success(_STEP, SUB_TYPE, name)
-    if replayed is None:
+        name = fn.__name__ if plain else callable_name(fn)
+        if name == "<lambda>":
+            name = None
+    recorded = ctx.replayed_success(_STEP, SUB_TYPE, name)
+    if recorded is NOT_SUCCEEDED:
         return NOT_REPLAYED
-    value = serializer.deserialize(replayed[1])
+    value = serializer.deserialize(recorded)
     if result_type is ANNOTATED:
         result_type = (
             return_type(fn)
@@ -160,7 +163,7 @@ def replayed_step(
         )
     if result_type is Any or (type(value) is result_type and result_type in EXACT_TYPES):
         return value
-    return as_type(value, result_type, what=f"step {name or replayed[0]!r}")
+    return as_type(value, result_type, what=f"step {name or ctx.numbered_id()!r}")
 
 
 async def run_step(

@@ -94,7 +94,7 @@ class Invocation:
     lambda_context: Any
     checkpoint: Callable[[], Awaitable[None]]  # the running backend's own checkpoint
     replay_checkpoint: Callable[[], Awaitable[None]]  # an operation answered from its record
-    current_task: Callable[[], object]  # an identity of the running task
+    current_task: Callable[[], object]  # the running task (compared by identity)
     to_thread: ToThread  # runs a sync step body in a worker thread
     plugins: PluginRunner | None = None  # None when no plugin is registered
     replay_hook: ReplayHook | None = None  # a replay check's (testing/replay_check.py)
@@ -209,27 +209,28 @@ class ContextScope:
                 invocation.plugins.emit("on_operation_start", info)
         return op_id, recorded
 
-    def replayed_success(
-        self, type: OperationType, sub_type: str | None, name: str | None
-    ) -> tuple[str, str | None] | None:
-        """The id and recorded result of the next operation when it is recorded
-        SUCCEEDED as this operation: then it is numbered, else nothing is.
+    def replayed_success(self, type: OperationType, sub_type: str | None, name: str | None) -> Any:
+        """The recorded result of the next operation when it is recorded
+        SUCCEEDED as this operation: then it is numbered, else nothing is and
+        the answer is ``NOT_SUCCEEDED``.
 
         The replay of a successful operation, answered without parsing its
-        record (``ExecutionState.succeeded``). ``None`` also when plugins or a
-        replay hook must see the operation: ``next_operation`` serves those.
+        record (``ExecutionState.succeeded``). ``NOT_SUCCEEDED`` also when
+        plugins or a replay hook must see the operation: ``next_operation``
+        serves those. A result, not an (id, result) pair: once per replayed
+        operation; ``numbered_id`` names the operation when needed.
         """
         if not (self._replaying and self._plain):
-            return None
+            return NOT_SUCCEEDED
         op_id = self._next_id = self._next_id or operation_id(self._id_prefix, self._counter + 1)
         invocation = self.invocation
         state = invocation.state
         result = state.succeeded(op_id, type, sub_type, name, self.parent_id)
         if result is NOT_SUCCEEDED:
-            return None
+            return result
         # The numbering (``_number`` and ``_look_ahead``) written out: once per
         # replayed operation, their calls were a tenth of a replay.
-        if invocation.current_task() != self._owner:
+        if invocation.current_task() is not self._owner:
             raise _other_task_error()
         counter = self._counter = self._counter + 1
         known = self._known_ids  # the id of operation counter + 1 without a call, when known
@@ -238,7 +239,11 @@ class ContextScope:
         )
         if following not in state.ids:
             self._replaying = False
-        return op_id, result
+        return result
+
+    def numbered_id(self) -> str:
+        """The id of the operation numbered last in this context."""
+        return operation_id(self._id_prefix, self._counter)
 
     def replayed_record(
         self, type: OperationType, sub_type: str | None, name: str | None
@@ -270,7 +275,7 @@ class ContextScope:
 
     def _number(self) -> str:
         """Number the next operation of this context, from the task that owns it."""
-        if self.invocation.current_task() != self._owner:
+        if self.invocation.current_task() is not self._owner:
             raise _other_task_error()
         self._counter += 1
         op_id = self._next_id or operation_id(self._id_prefix, self._counter)

@@ -301,7 +301,9 @@ def _backend_primitives() -> tuple[Callable[[], Awaitable[None]], Callable[[], o
     try:
         trio.lowlevel.current_task()
     except RuntimeError:
-        return anyio.lowlevel.checkpoint, lambda: anyio.get_current_task().id, anyio_run_sync
+        import asyncio  # anyio runs on asyncio or Trio: not Trio, so asyncio
+
+        return anyio.lowlevel.checkpoint, asyncio.current_task, anyio_run_sync
     return trio.lowlevel.checkpoint, trio.lowlevel.current_task, StepThread()
 
 

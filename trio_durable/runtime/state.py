@@ -25,11 +25,11 @@ from typing import Any, cast
 from trio_durable.runtime.mailbox import Mailbox
 from trio_durable.runtime.primitives import Event, checkpoint, new_event
 from trio_durable.wire import (
+    DETAILS_KEYS,
     Operation,
     OperationStatus,
     OperationType,
     RecordedPage,
-    RecordedSuccess,
     WireDict,
     operation_from_wire,
 )
@@ -93,14 +93,13 @@ class ExecutionState:
 
     Records of the first state page may arrive unparsed (``wire.recorded_operations``):
     each is parsed on its first ``get``, and ``succeeded`` answers a replayed
-    operation from that page's ``successes`` without parsing its record at all.
+    operation from the unparsed record without parsing it at all.
     """
 
     __slots__ = (
         "_activity",
         "_operations",
         "_parked",
-        "_successes",
         "execution_id",
         "ids",
         "replay_checkpoint",
@@ -118,20 +117,16 @@ class ExecutionState:
         comes first, then ``operations`` (the records of later pages)."""
         self.replay_checkpoint = replay_checkpoint
         self._operations: dict[str, Operation | WireDict] = {}
-        self._successes: dict[str, RecordedSuccess] = {}
         self._parked: dict[str, list[Event]] = {}
         self._activity = activity
         self.execution_id: str | None = None
         if page is not None:
-            self._operations, self._successes = page.operations, page.successes
-            self.execution_id = page.execution_id
+            self._operations, self.execution_id = page.operations, page.execution_id
         self.ids: Mapping[str, object] = MappingProxyType(self._operations)
-        known, successes = self._operations, self._successes
+        known = self._operations
         for op in operations:
             if isinstance(op, Operation):
                 known[op.id] = op
-                if successes:  # a later page's record replaces the first page's
-                    successes.pop(op.id, None)
                 if op.type is OperationType.EXECUTION:
                     self.execution_id = op.id
             else:
@@ -158,21 +153,23 @@ class ExecutionState:
         parent_id: str | None,
     ) -> Any:
         """The recorded result of ``op_id`` when it is recorded SUCCEEDED as an
-        operation of ``op_type``, ``sub_type`` and ``name`` under ``parent_id``
-        (an unparsed record stays unparsed: its page's ``successes`` answer).
+        operation of ``op_type``, ``sub_type`` and ``name`` under ``parent_id``;
         ``NOT_SUCCEEDED`` for anything else, which the full replay check then
-        looks at. A result, not a pair: once per replayed operation."""
-        success = self._successes.get(op_id)
-        if success is not None:
-            if (
-                success[0] is op_type
-                and success[1] == sub_type
-                and success[2] == name
-                and success[3] == parent_id
-            ):
-                return success[4]
-            return NOT_SUCCEEDED
+        looks at. Once per replayed operation: an unparsed record is read where
+        it is (``wire.recorded_operations`` vouched for its shape) rather than
+        parsed, and the answer is a result, not a pair."""
         op = self._operations.get(op_id)
+        if type(op) is dict:
+            if (
+                op["Status"] == "SUCCEEDED"
+                and op["Type"] == op_type
+                and op.get("Name") == name
+                and op.get("SubType") == sub_type
+                and op.get("ParentId") == parent_id
+            ):
+                details = op.get(DETAILS_KEYS[op_type])
+                return None if details is None else details.get("Result")
+            return NOT_SUCCEEDED
         if (
             type(op) is Operation
             and op.status is _SUCCEEDED
@@ -201,11 +198,9 @@ class ExecutionState:
 
     def apply(self, operations: Iterable[Operation]) -> None:
         """Merge ``operations`` (newer replaces older) and wake who is parked on them."""
-        known, parked, successes = self._operations, self._parked, self._successes
+        known, parked = self._operations, self._parked
         for op in operations:
             known[op.id] = op
-            if successes:  # the record it replaces is no longer the answer
-                successes.pop(op.id, None)
             if op.type is OperationType.EXECUTION:
                 self.execution_id = op.id
             if parked:  # most merges wake nobody

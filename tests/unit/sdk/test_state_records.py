@@ -103,7 +103,7 @@ def test_a_later_page_replaces_a_recorded_success() -> None:
     assert state.succeeded("s1", *_key("n")) == "1"
 
 
-def test_the_ids_view_and_the_kept_successes_follow_merges() -> None:
+def test_the_ids_view_and_the_answers_of_succeeded_follow_merges() -> None:
     state = _state()
     assert "s1" in state.ids and "new" not in state.ids
     assert state.succeeded("s1", *_key("n")) == "1"
@@ -112,3 +112,37 @@ def test_the_ids_view_and_the_kept_successes_follow_merges() -> None:
     assert state.succeeded("s1", *_key("n")) is NOT_SUCCEEDED  # the merged record answers now
     with pytest.raises(TypeError):
         state.ids["s0"] = state.ids["s0"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        Operation("k", OperationType.CONTEXT, S.SUCCEEDED, 2.0, parent_id="p", name="c",
+                  sub_type="RunInChildContext", result='"ctx"'),
+        Operation("c", OperationType.CALLBACK, S.SUCCEEDED, 2.0, name="cb",
+                  sub_type="Callback", callback_id="cb-1", result='"ok"'),
+        Operation("w", OperationType.WAIT, S.SUCCEEDED, 2.0, end_timestamp=3.0),
+        Operation("i", OperationType.CHAINED_INVOKE, S.SUCCEEDED, 2.0, name="f", result="7"),
+    ],
+    ids=lambda op: op.type.value,
+)  # fmt: skip
+def test_an_unparsed_success_of_each_type_answers_from_its_own_details(op: Operation) -> None:
+    state = ExecutionState([], Activity(), page=recorded_operations([operation_to_wire(op)]))
+    assert isinstance(state.ids[op.id], dict)  # deferred: read where it is
+    assert state.succeeded(op.id, op.type, op.sub_type, op.name, op.parent_id) == op.result
+    other = OperationType.STEP if op.type is not OperationType.STEP else OperationType.WAIT
+    assert state.succeeded(op.id, other, op.sub_type, op.name, op.parent_id) is NOT_SUCCEEDED
+    assert state.succeeded(op.id, op.type, op.sub_type, "renamed", op.parent_id) is NOT_SUCCEEDED
+    assert state.succeeded(op.id, op.type, "Other", op.name, op.parent_id) is NOT_SUCCEEDED
+    assert state.succeeded(op.id, op.type, op.sub_type, op.name, "q") is NOT_SUCCEEDED
+    assert isinstance(state.ids[op.id], dict)  # still unparsed
+
+
+def test_a_success_without_details_or_result_answers_none() -> None:
+    op = Operation("s", OperationType.STEP, S.SUCCEEDED, 2.0, name="n")
+    bare = {k: v for k, v in operation_to_wire(op).items() if k != "StepDetails"}
+    for details in (None, {}, {"Attempt": 1}):
+        data = bare if details is None else {**bare, "StepDetails": details}
+        state = ExecutionState([], Activity(), page=recorded_operations([data]))
+        assert state.succeeded("s", OperationType.STEP, None, "n", None) is None
+        assert state.succeeded("s", OperationType.STEP, None, None, None) is NOT_SUCCEEDED
