@@ -49,12 +49,14 @@ class JsonSerializer:
             ) from exc
 
     def deserialize(self, payload: str | None) -> Any:
-        if payload is None or payload == "":
+        if not payload:  # None or "": nothing recorded
             return None
         try:
-            return orjson.loads(payload)
+            return _loads(payload)  # once per replayed step: no module lookup
         except orjson.JSONDecodeError as exc:
             raise SerializationError(f"payload is not valid JSON: {exc}") from exc
 
+
+_loads = orjson.loads
 
 DEFAULT_SERIALIZER: Serializer = JsonSerializer()
