@@ -178,6 +178,33 @@ async def test_a_recorded_step_replayed_from_another_task_is_refused(page_size: 
 
 
 @FORMS
+def test_under_asyncio_the_owner_task_is_told_apart_too(page_size: int) -> None:
+    """Under asyncio a task's identity is its ``asyncio.Task``: the owner replays
+    its steps; another task is refused on the first run (the full path) and on
+    the replay, where the next record is a success it would match (the short path)."""
+    import anyio
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> list[Any]:
+        outcomes: list[Any] = [await ctx.step(double, 1)]
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(ctx.step, double, 2)
+        except ExceptionGroup as eg:
+            (exc,) = eg.exceptions
+            outcomes.append(f"{type(exc).__name__}: {exc}")
+        outcomes.append(await ctx.step(double, 3))
+        return outcomes
+
+    service, replay = anyio.run(record_then_replay, handler, page_size, backend="asyncio")
+    steps = {u.id for call in service.calls for u in call.updates if u.type is OperationType.STEP}
+    assert len(steps) == 2  # the refused step was never numbered nor recorded
+    doubled, refused, six = orjson.loads(replay["Result"])
+    assert (doubled, six) == (2, 6)
+    assert refused.startswith("ValidationError: a durable context was used from a task other")
+
+
+@FORMS
 async def test_replayed_callbacks_answer_from_their_records(page_size: int) -> None:
     seen: list[tuple[str, Any]] = []
 
