@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.machine_speed import window_spread
 from bench.workloads import WORKLOADS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,18 +31,27 @@ ISSUE_NAMES = {
 }
 
 
+def _run_module(*args: str, timeout: float = 120) -> list[str]:
+    """``python -m *args`` from the project root: its stdout lines (it must exit 0)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines()
+
+
 def test_every_workload_named_by_the_issue_exists() -> None:
     assert {wl.name for wl in WORKLOADS} >= ISSUE_NAMES
 
 
 def test_quick_json_schema(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--json", str(out),
-         "--only", "sequential-steps-1000", "--only", "cold-start"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    lines = _run_module(
+        "bench", "--quick", "--json", str(out),
+        "--only", "sequential-steps-1000", "--only", "cold-start",
+        timeout=300,
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
     rows = json.loads(out.read_text())
     assert [row["workload"] for row in rows] == ["sequential-steps-1000", "cold-start"]
     for row in rows:
@@ -49,16 +59,11 @@ def test_quick_json_schema(tmp_path: Path) -> None:
         assert row["unit"] == "s"
         assert row["ours"] > 0 and row["theirs"] > 0
         assert abs(row["ratio"] - row["theirs"] / row["ours"]) < 1e-3
-    assert proc.stdout.rstrip().splitlines()[-1] == f"wrote {out}"
+    assert lines[-1] == f"wrote {out}"
 
 
 def test_thread_hop_prints_a_median_for_each_way_of_hopping() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.thread_hop", "50"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.splitlines()
+    lines = _run_module("bench.thread_hop", "50")
     assert [line.split()[0] for line in lines] == [
         "StepThread.run_sync",
         "trio.to_thread.run_sync",
@@ -72,8 +77,6 @@ def test_thread_hop_prints_a_median_for_each_way_of_hopping() -> None:
 
 
 def test_machine_speed_spread_shrinks_when_windows_outlast_the_phases() -> None:
-    from bench.machine_speed import window_spread
-
     # 30 ms at 1 ms a run, then 30 ms at 2 ms a run, over and over: two speeds.
     times = ([0.001] * 30 + [0.002] * 15) * 100
     count, median, spread = window_spread(times, 0.015)
@@ -86,12 +89,7 @@ def test_machine_speed_spread_shrinks_when_windows_outlast_the_phases() -> None:
 
 
 def test_machine_speed_prints_a_line_per_window() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.machine_speed", "3.2"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.splitlines()
+    lines = _run_module("bench.machine_speed", "3.2")
     assert [line.split(":")[0] for line in lines] == [
         "window 15 ms", "window 150 ms", "window 1500 ms",
     ]  # fmt: skip
