@@ -7,7 +7,8 @@ two sides alternately (ours first on even repetitions, theirs first on odd
 ones) so that drift in the machine's load hits both alike, and keeps every
 sample; the report gives the median and the spread. The two workloads of a
 growth target (``Scaling``) are measured in turn, repetition by repetition, for
-the same reason.
+the same reason. A sample may be the mean of several runs: a full run repeats a
+run shorter than a second (``min_sample_seconds``).
 """
 
 from __future__ import annotations
