@@ -96,3 +96,19 @@ def test_machine_speed_prints_a_line_per_window() -> None:
     for line in lines:
         spread = float(line.rsplit(" ", 1)[1])
         assert spread >= 1.0
+
+
+def test_quick_runs_each_sample_once_unless_told_otherwise() -> None:
+    """``--quick`` takes one run per sample; ``--min-sample`` repeats short runs."""
+    quick = _run_module("bench", "--quick", "--only", "parallel-100", "--reps", "2")
+    assert [line for line in quick if line.startswith("   rep ")]
+    assert not [line for line in quick if "(mean of" in line]
+    repeated = _run_module(
+        "bench", "--quick", "--only", "parallel-100", "--reps", "1", "--min-sample", "0.5"
+    )
+    assert [line for line in repeated if line.startswith("   rep 1 ours") and "(mean of" in line]
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--min-sample", "-1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "--min-sample must not be negative" in proc.stderr
