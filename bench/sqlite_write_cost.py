@@ -15,7 +15,7 @@ from pathlib import Path
 
 import trio
 
-from trio_durable.local.history import NO_DETAILS, HistoryEvent
+from trio_durable.local.history import NO_DETAILS, new_event
 from trio_durable.local.sqlite_store import SQLiteStore
 from trio_durable.local.store import ExecutionChange, ExecutionRecord, OperationRecord
 from trio_durable.wire import ExecutionStatus, Operation, OperationStatus, OperationType
@@ -45,8 +45,8 @@ def _change(record: ExecutionRecord, n: int) -> tuple[ExecutionRecord, list[Exec
         result=str(n),
     )
     events = (
-        HistoryEvent("StepStarted", record.event_count - 1, 1.7e9, NO_DETAILS, op_id=op.id),
-        HistoryEvent("StepSucceeded", record.event_count, 1.7e9, NO_DETAILS, op_id=op.id),
+        new_event("StepStarted", record.event_count - 1, 1.7e9, NO_DETAILS, op_id=op.id),
+        new_event("StepSucceeded", record.event_count, 1.7e9, NO_DETAILS, op_id=op.id),
     )
     return record, [ExecutionChange(record, (OperationRecord(record.arn, n, op),), events)]
 

@@ -28,6 +28,7 @@ from typing import Any, Literal, TextIO
 import orjson
 
 from trio_durable.cli.render import describe_event, iso_utc, short
+from trio_durable.local import history
 from trio_durable.local.logbook import LogEntry
 from trio_durable.local.store import ExecutionChange, ExecutionRecord, StoredExecution
 from trio_durable.wire import ExecutionStatus
@@ -74,7 +75,7 @@ class LiveLog:
         self._names[record.arn] = record.name
         self._invocation[record.arn] = None
         self._invocations[record.arn] = sum(
-            1 for event in stored.events if event.event_type == "InvocationCompleted"
+            1 for event in stored.events if history.event_type(event) == "InvocationCompleted"
         )
 
     def on_write(self, changes: Sequence[ExecutionChange]) -> None:
@@ -82,7 +83,7 @@ class LiveLog:
             record = change.execution
             self._names[record.arn] = record.name
             for event in change.events:
-                self._event(record, event.to_wire())
+                self._event(record, history.to_wire(event))
             previous = self._invocation.get(record.arn)
             if record.invocation_id is not None and record.invocation_id != previous:
                 count = self._invocations.get(record.arn, 0) + 1

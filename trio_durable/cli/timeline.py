@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from trio_durable.cli.render import callback_commands, clock_text, describe_event
 from trio_durable.cli.tree import EventTree
+from trio_durable.local import history
 from trio_durable.local.store import ExecutionChange, ExecutionRecord, StoredExecution
 from trio_durable.wire import ExecutionStatus
 
@@ -52,7 +53,7 @@ class Timeline:
         self._starts[record.arn] = record.start_timestamp
         print(f"{'':14}history so far of {record.arn}:", file=self.out, flush=True)
         for event in stored.events:
-            self._print_event(record, event.to_wire())
+            self._print_event(record, history.to_wire(event))
         self._note_pause(record)
         self._hold_clock()
 
@@ -63,7 +64,7 @@ class Timeline:
                 continue
             self._starts.setdefault(record.arn, record.start_timestamp)
             for event in change.events:
-                self._print_event(record, event.to_wire())
+                self._print_event(record, history.to_wire(event))
             if record.invocation_id is not None and record.invocation_id != self._invocation_id:
                 self.invocations += 1
                 replay = " (replay)" if self.invocations > 1 else ""

@@ -1,8 +1,12 @@
-"""History events: ``HistoryEvent`` as the engine keeps them, and their builders.
+"""History events: ``HistoryEvent`` as the engine and the stores keep them, and their builders.
 
-An event is kept compact (a slotted record; empty and repeated details shared)
-and rendered to the botocore ``Event`` shape only when read: a 10,000-step
-history held as botocore dicts took 9 MB. Every rendered event has
+An event is kept as an exact tuple of strings, numbers and None (its details as
+JSON text) and rendered to the botocore ``Event`` shape only when read. Such a
+tuple is dropped from the garbage collector's tracking at its first collection,
+so a long history costs the full collections nothing: as slotted records, the
+two events of each step were a third of the collector's work in
+``concurrent-executions-300`` (docs/performance.md, "Concurrency, round 6"); as
+botocore dicts, a 10,000-step history took 9 MB. Every rendered event has
 ``EventType``, ``EventId``, ``EventTimestamp`` (epoch seconds) and its
 ``<EventType>Details`` key, present even when empty (the conformance validator
 requires the key). Operation events also carry ``Id`` and, when the operation
@@ -13,95 +17,125 @@ here, so ``Truncated`` is always false.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
-from trio_durable.records import quick_init
+import orjson
+
 from trio_durable.wire import ErrorObject, Operation, error_to_wire
 
 Event = dict[str, Any]
 """A history event in the botocore ``Event`` shape, JSON-ready."""
 
 Details = Mapping[str, Any]
-"""The body of an event's ``<EventType>Details``; kept read-only once recorded."""
+"""The body of an event's ``<EventType>Details``, as the builders below make it."""
 
 NO_DETAILS: Details = MappingProxyType({})
 
-
-@quick_init
-@dataclass(frozen=True, slots=True)
-class HistoryEvent:
-    """One history event; ``to_wire`` renders it (a fresh dict each time, so a
-    caller cannot change what is recorded)."""
-
-    event_type: str
-    event_id: int
-    timestamp: float
-    details: Details
-    op_id: str | None = None
-    name: str | None = None
-    parent_id: str | None = None
-    sub_type: str | None = None
-
-    def to_wire(self) -> Event:
-        out: Event = {
-            "EventType": self.event_type,
-            "EventId": self.event_id,
-            "EventTimestamp": self.timestamp,
-            f"{self.event_type}Details": _thaw(self.details),
-        }
-        if self.op_id is not None:
-            out["Id"] = self.op_id
-        if self.name is not None:
-            out["Name"] = self.name
-        if self.parent_id is not None:
-            out["ParentId"] = self.parent_id
-        if self.sub_type is not None:
-            out["SubType"] = self.sub_type
-        return out
-
-    @classmethod
-    def from_wire(cls, event: Mapping[str, Any]) -> HistoryEvent:
-        """The event that ``to_wire`` rendered as ``event``."""
-        event_type = event["EventType"]
-        details = event.get(f"{event_type}Details")
-        return cls(
-            event_type,
-            event["EventId"],
-            event["EventTimestamp"],
-            details if details else NO_DETAILS,
-            event.get("Id"),
-            event.get("Name"),
-            event.get("ParentId"),
-            event.get("SubType"),
-        )
+HistoryEvent = tuple[str, int, float, str | None, str | None, str | None, str | None, str | None]
+"""One event as kept: (``EventType``, ``EventId``, ``EventTimestamp``, the details
+as JSON text or None when empty, ``Id``, ``Name``, ``ParentId``, ``SubType``).
+Immutable, so the engine and a store can share it; read it with the functions
+below."""
 
 
-def _thaw(value: Any) -> Any:
-    """A deep copy of a details value with every mapping as a plain dict."""
+def new_event(
+    event_type: str,
+    event_id: int,
+    timestamp: float,
+    details: Details,
+    op_id: str | None = None,
+    name: str | None = None,
+    parent_id: str | None = None,
+    sub_type: str | None = None,
+) -> HistoryEvent:
+    """An event; ``TypeError`` when ``details`` is not JSON-ready."""
+    return (
+        event_type,
+        event_id,
+        timestamp,
+        _details_text(details),
+        op_id,
+        name,
+        parent_id,
+        sub_type,
+    )
+
+
+def event_type(ev: HistoryEvent) -> str:
+    return ev[0]
+
+
+def event_id(ev: HistoryEvent) -> int:
+    return ev[1]
+
+
+def to_wire(ev: HistoryEvent) -> Event:
+    """``ev`` rendered (a fresh dict each time, so a caller cannot change what is kept)."""
+    kind, number, timestamp, details, op_id, name, parent_id, sub_type = ev
+    out: Event = {
+        "EventType": kind,
+        "EventId": number,
+        "EventTimestamp": timestamp,
+        f"{kind}Details": {} if details is None else orjson.loads(details),
+    }
+    if op_id is not None:
+        out["Id"] = op_id
+    if name is not None:
+        out["Name"] = name
+    if parent_id is not None:
+        out["ParentId"] = parent_id
+    if sub_type is not None:
+        out["SubType"] = sub_type
+    return out
+
+
+def from_wire(event: Mapping[str, Any]) -> HistoryEvent:
+    """The event that ``to_wire`` rendered as ``event``."""
+    kind = event["EventType"]
+    return new_event(
+        kind,
+        event["EventId"],
+        event["EventTimestamp"],
+        event.get(f"{kind}Details") or NO_DETAILS,
+        event.get("Id"),
+        event.get("Name"),
+        event.get("ParentId"),
+        event.get("SubType"),
+    )
+
+
+def _details_text(details: Details) -> str | None:
+    if not details:
+        return None
+    try:
+        return orjson.dumps(details, default=_plain).decode()
+    except orjson.JSONEncodeError as exc:
+        raise TypeError(f"event details are not JSON-ready: {exc}") from None
+
+
+def _plain(value: Any) -> dict[str, Any]:
+    """orjson's fallback: a read-only mapping (``retry_details``) as a dict."""
     if isinstance(value, Mapping):
-        return {key: _thaw(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_thaw(item) for item in value]
-    return value
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-ready")
 
 
 def event(event_type: str, event_id: int, timestamp: float, details: Details) -> HistoryEvent:
     """An event that belongs to no operation (execution and invocation events)."""
-    return HistoryEvent(event_type, event_id, timestamp, details or NO_DETAILS)
+    return new_event(event_type, event_id, timestamp, details)
 
 
 def operation_event(
     event_type: str, event_id: int, timestamp: float, op: Operation, details: Details
 ) -> HistoryEvent:
     """An event about ``op``: names it with Id, Name, ParentId and SubType."""
-    return HistoryEvent(
+    return (
         event_type,
         event_id,
         timestamp,
-        details or NO_DETAILS,
+        _details_text(details),
         op.id,
         op.name,
         op.parent_id,

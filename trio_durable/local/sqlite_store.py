@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from trio_durable.errors import DurableExecutionError, StoreError
-from trio_durable.local.history import HistoryEvent
+from trio_durable.local import history
 from trio_durable.local.store import (
     CheckpointBody,
     CheckpointReceipt,
@@ -136,7 +136,7 @@ class SQLiteStore:
             for record in c.operations
         ]
         events = [
-            (c.execution.arn, event.event_id, orjson.dumps(event.to_wire()))
+            (c.execution.arn, history.event_id(event), orjson.dumps(history.to_wire(event)))
             for c in changes
             for event in c.events
         ]
@@ -186,7 +186,7 @@ class SQLiteStore:
         return StoredExecution(
             execution=_decode_execution(orjson.loads(record)),
             operations=tuple(_decode_operation_record(orjson.loads(r)) for (r,) in operations),
-            events=tuple(HistoryEvent.from_wire(orjson.loads(e)) for (e,) in events),
+            events=tuple(history.from_wire(orjson.loads(e)) for (e,) in events),
         )
 
     def delete(self, arn: str) -> None:

@@ -25,7 +25,7 @@ from typing import Protocol
 
 import orjson
 
-from trio_durable.local.history import HistoryEvent
+from trio_durable.local.history import HistoryEvent, event_id
 from trio_durable.records import quick_init
 from trio_durable.wire import (
     CheckpointResult,
@@ -301,9 +301,9 @@ def check_change(change: ExecutionChange, count: int) -> int:
     record miscounts them (a bug upstream)."""
     for event in change.events:
         count += 1
-        if event.event_id != count:
+        if event_id(event) != count:
             raise ValueError(
-                f"event {event.event_id!r} of {change.execution.arn} does not"
+                f"event {event_id(event)!r} of {change.execution.arn} does not"
                 f" continue the history at EventId {count}"
             )
     if change.execution.event_count != count:

@@ -18,7 +18,7 @@ from local_service_harness import lambda_client, poll
 from trio_durable.cli.render import describe_event
 from trio_durable.cli.timeline import Timeline
 from trio_durable.local import history
-from trio_durable.local.history import NO_DETAILS, HistoryEvent
+from trio_durable.local.history import NO_DETAILS, new_event
 from trio_durable.local.store import ExecutionChange, ExecutionRecord, PauseState
 from trio_durable.wire import ExecutionStatus
 
@@ -136,13 +136,13 @@ def test_the_timeline_describes_pauses_and_holds_a_virtual_clock_while_paused() 
     )
     timeline.on_write([ExecutionChange(record)])
     paused = replace(record, pause=PauseState(1001.0, "deploy", timeout_paused=True))
-    event = HistoryEvent(
+    event = new_event(
         "ExecutionPaused", 2, 1001.0, history.execution_paused(1001.0, "deploy", True)
     )
     timeline.on_write([ExecutionChange(paused, events=(event,))])
     assert "[00:00:01.000] execution paused: deploy (execution timeout paused)" in out.getvalue()
     ended = replace(paused, invocation_id=None, wake=True)
-    completed = HistoryEvent("InvocationCompleted", 3, 1002.0, NO_DETAILS)
+    completed = new_event("InvocationCompleted", 3, 1002.0, NO_DETAILS)
     timeline.on_write([ExecutionChange(ended, events=(completed,))])
     assert "invocation completed, execution paused" in out.getvalue()
     assert clock.autojump_threshold == math.inf  # only a resume moves a paused execution

@@ -16,7 +16,7 @@ from trio_durable.cli.hosting import ObservedStore
 from trio_durable.cli.render import describe_event
 from trio_durable.cli.timeline import Timeline
 from trio_durable.cli.tree import EventTree
-from trio_durable.local.history import HistoryEvent
+from trio_durable.local.history import new_event
 from trio_durable.local.store import ExecutionChange, ExecutionRecord, MemoryStore, StoredExecution
 from trio_durable.runtime.ids import operation_id
 from trio_durable.wire import ExecutionStatus
@@ -32,10 +32,10 @@ RECORD = ExecutionRecord(
     timeout_seconds=60,
     event_count=0,
 )
-CALLBACK_STARTED = HistoryEvent(
+CALLBACK_STARTED = new_event(
     "CallbackStarted", 2, 1001.5, {"CallbackId": "CB123"}, op_id="cb-op", name="approval"
 )
-CALLBACK_DONE = HistoryEvent(
+CALLBACK_DONE = new_event(
     "CallbackSucceeded",
     4,
     1090.0,

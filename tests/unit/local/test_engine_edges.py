@@ -22,7 +22,7 @@ from local_engine_helpers import (
 
 from trio_durable.errors import ServiceError
 from trio_durable.local.engine import Engine
-from trio_durable.local.history import NO_DETAILS, HistoryEvent
+from trio_durable.local.history import NO_DETAILS, event_type, new_event
 from trio_durable.local.store import ExecutionChange, MemoryStore
 from trio_durable.local.xray import invocation_header
 from trio_durable.wire import ExecutionStatus, OperationStatus, OperationUpdate
@@ -300,7 +300,7 @@ def test_memory_store_refuses_a_history_that_does_not_continue() -> None:
     arn, _, _ = start(engine)
     record = engine.record(arn)
     gap = ExecutionChange(
-        replace(record, event_count=3), events=(HistoryEvent("X", 3, 1.0, NO_DETAILS),)
+        replace(record, event_count=3), events=(new_event("X", 3, 1.0, NO_DETAILS),)
     )
     with pytest.raises(ValueError, match="does not continue"):
         store.write([gap])
@@ -317,13 +317,13 @@ def test_memory_store_takes_two_changes_of_one_execution_in_one_write() -> None:
     count = record.event_count
     first = ExecutionChange(
         replace(record, event_count=count + 1),
-        events=(HistoryEvent("X", count + 1, 1.0, NO_DETAILS),),
+        events=(new_event("X", count + 1, 1.0, NO_DETAILS),),
     )
     second = ExecutionChange(
         replace(record, event_count=count + 2),
-        events=(HistoryEvent("Y", count + 2, 1.0, NO_DETAILS),),
+        events=(new_event("Y", count + 2, 1.0, NO_DETAILS),),
     )
     store.write([first, second])
-    assert [e.event_type for e in store.load()[0].events][-2:] == ["X", "Y"]
+    assert [event_type(e) for e in store.load()[0].events][-2:] == ["X", "Y"]
     with pytest.raises(ValueError, match="does not continue"):
         store.write([second])

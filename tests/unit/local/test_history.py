@@ -1,11 +1,14 @@
-"""History events: the compact record, its botocore rendering, and its safety."""
+"""History events: the kept tuple, its botocore rendering, and its safety."""
 
 from __future__ import annotations
 
+import gc
+
+import pytest
 from local_engine_helpers import make_engine, start, step_start, step_succeed
 
 from trio_durable.local import history
-from trio_durable.local.history import NO_DETAILS, HistoryEvent
+from trio_durable.local.history import NO_DETAILS
 from trio_durable.wire import ErrorObject, Operation, OperationStatus, OperationType
 
 STEP = Operation(
@@ -22,7 +25,7 @@ STEP = Operation(
 def test_an_operation_event_renders_in_the_botocore_shape() -> None:
     details = {"Result": history.payload('"ok"'), "RetryDetails": history.retry_details(2)}
     event = history.operation_event("StepSucceeded", 7, 12.5, STEP, details)
-    assert event.to_wire() == {
+    assert history.to_wire(event) == {
         "EventType": "StepSucceeded",
         "EventId": 7,
         "EventTimestamp": 12.5,
@@ -38,7 +41,7 @@ def test_an_operation_event_renders_in_the_botocore_shape() -> None:
 
 
 def test_an_event_without_details_still_has_its_details_key() -> None:
-    rendered = history.event("InvocationCompleted", 3, 1.0, {}).to_wire()
+    rendered = history.to_wire(history.event("InvocationCompleted", 3, 1.0, {}))
     assert rendered["InvocationCompletedDetails"] == {}
     assert "Id" not in rendered and "Name" not in rendered
 
@@ -48,11 +51,11 @@ def test_from_wire_gives_back_the_event_that_was_rendered() -> None:
     events = [
         history.operation_event("StepFailed", 2, 3.0, STEP, {"Error": history.error(error)}),
         history.event("ExecutionResumed", 3, 4.0, history.execution_resumed(4.0, "go")),
-        HistoryEvent("StepStarted", 4, 5.0, NO_DETAILS, op_id="op-2"),
+        history.new_event("StepStarted", 4, 5.0, NO_DETAILS, op_id="op-2"),
     ]
     for event in events:
-        assert HistoryEvent.from_wire(event.to_wire()) == event
-        assert HistoryEvent.from_wire(event.to_wire()).to_wire() == event.to_wire()
+        assert history.from_wire(history.to_wire(event)) == event
+        assert history.to_wire(history.from_wire(history.to_wire(event))) == history.to_wire(event)
 
 
 def test_changing_a_rendered_event_does_not_change_the_history() -> None:
@@ -81,3 +84,19 @@ def test_retry_details_are_shared_between_events() -> None:
         "CurrentAttempt": 2,
         "NextAttemptDelaySeconds": 30,
     }
+
+
+def test_a_kept_event_is_not_tracked_by_the_garbage_collector() -> None:
+    engine, _, store = make_engine()
+    arn, token, _ = start(engine)
+    token = engine.checkpoint(arn, token, [step_start()]).checkpoint_token
+    engine.checkpoint(arn, token, [step_succeed()])
+    stored = store.load_execution(arn)
+    assert stored is not None and len(stored.events) == 3
+    gc.collect()
+    assert not any(gc.is_tracked(event) for event in stored.events)
+
+
+def test_details_that_are_not_json_ready_are_refused_when_the_event_is_made() -> None:
+    with pytest.raises(TypeError, match="not JSON-ready"):
+        history.event("ExecutionStarted", 1, 1.0, {"Bad": {1, 2}})

@@ -13,7 +13,7 @@ import orjson
 from local_engine_helpers import FUNCTION, START_TIME, ManualClock, start, upd
 
 from trio_durable.local.engine import Engine
-from trio_durable.local.history import NO_DETAILS, HistoryEvent
+from trio_durable.local.history import NO_DETAILS, new_event
 from trio_durable.local.sqlite_store import SQLiteStore
 from trio_durable.local.store import (
     ControlReceipt,
@@ -39,7 +39,7 @@ RECORD = ExecutionRecord(
     pause=PauseState(1_700_000_010.5, "night", timeout_paused=True),
     last_control=ControlReceipt("pause", "tok", "night", timeout_paused=True),
 )
-STARTED = HistoryEvent("ExecutionStarted", 1, 1.0, NO_DETAILS)
+STARTED = new_event("ExecutionStarted", 1, 1.0, NO_DETAILS)
 
 
 def test_pause_fields_are_loaded_back_equal(tmp_path: Path) -> None:

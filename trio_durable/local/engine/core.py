@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trio_durable.errors import ServiceError, invalid_parameter, not_found
-from trio_durable.local import arns
+from trio_durable.local import arns, history
 from trio_durable.local.engine import (
     callback,
     checkpoints,
@@ -340,7 +340,7 @@ class Engine:
 
     def events(self, arn: str) -> Sequence[Event]:
         """The full history, rendered (for tests and tools)."""
-        return tuple(ev.to_wire() for ev in self._tables.full(arn).events)
+        return tuple(history.to_wire(ev) for ev in self._tables.full(arn).events)
 
     # --- checkpoints ----------------------------------------------------------------
 

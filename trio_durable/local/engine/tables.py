@@ -5,6 +5,7 @@ CallbackId), the timer heap, the invocation queues, and the one write path
 from __future__ import annotations
 
 from trio_durable.errors import not_found
+from trio_durable.local import history
 from trio_durable.local.engine import timers
 from trio_durable.local.engine.staging import Action, Execution, Stage, TimerKind
 from trio_durable.local.store import ExecutionChange, OperationRecord, Store
@@ -181,7 +182,7 @@ class Tables:
         if rec.closed:
             ex.waiters.clear()
             self.ready.pop(rec.arn, None)
-            if any(ev.event_type in CLOSING_EVENTS for ev in st.events):
+            if any(history.event_type(ev) in CLOSING_EVENTS for ev in st.events):
                 self.closed.append(rec.arn)
                 self.retire(ex)
         elif rec.status is not ExecutionStatus.RUNNING:

@@ -69,7 +69,7 @@ def history_page(
         chosen = events[max(0, stop - limit) : stop][::-1]
     else:
         chosen = events[start : start + limit]
-    page = [ev.to_wire() for ev in chosen]
+    page = [history.to_wire(ev) for ev in chosen]
     if not with_data:
         page = [history.strip_payloads(ev) for ev in page]
     out: dict[str, Any] = {"Events": page}
