@@ -131,15 +131,8 @@ def operation_event(
     event_type: str, event_id: int, timestamp: float, op: Operation, details: Details
 ) -> HistoryEvent:
     """An event about ``op``: names it with Id, Name, ParentId and SubType."""
-    return (
-        event_type,
-        event_id,
-        timestamp,
-        _details_text(details),
-        op.id,
-        op.name,
-        op.parent_id,
-        op.sub_type,
+    return new_event(
+        event_type, event_id, timestamp, details, op.id, op.name, op.parent_id, op.sub_type
     )
 
 
