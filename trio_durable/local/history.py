@@ -17,7 +17,6 @@ here, so ``Truncated`` is always false.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -110,16 +109,9 @@ def _details_text(details: Details) -> str | None:
     if not details:
         return None
     try:
-        return orjson.dumps(details, default=_plain).decode()
+        return orjson.dumps(details).decode()
     except orjson.JSONEncodeError as exc:
         raise TypeError(f"event details are not JSON-ready: {exc}") from None
-
-
-def _plain(value: Any) -> dict[str, Any]:
-    """orjson's fallback: a read-only mapping (``retry_details``) as a dict."""
-    if isinstance(value, Mapping):
-        return dict(value)
-    raise TypeError(f"{type(value).__name__} is not JSON-ready")
 
 
 def event(event_type: str, event_id: int, timestamp: float, details: Details) -> HistoryEvent:
@@ -152,13 +144,12 @@ def error(value: ErrorObject | None) -> Details:
     return out
 
 
-@lru_cache(maxsize=256)
 def retry_details(attempt: int, next_delay: int | None = None) -> Details:
-    """``RetryDetails``; shared between events (most steps end at attempt 1)."""
-    out = {"CurrentAttempt": attempt}
+    """``RetryDetails``."""
+    out: dict[str, Any] = {"CurrentAttempt": attempt}
     if next_delay is not None:
         out["NextAttemptDelaySeconds"] = next_delay
-    return MappingProxyType(out)
+    return out
 
 
 def execution_started(

@@ -78,9 +78,9 @@ def test_changing_a_rendered_event_does_not_change_the_history() -> None:
     assert page[-1]["StepSucceededDetails"]["RetryDetails"] == {"CurrentAttempt": 1}
 
 
-def test_retry_details_are_shared_between_events() -> None:
-    assert history.retry_details(1) is history.retry_details(1)
-    assert dict(history.retry_details(2, 30)) == {
+def test_retry_details_name_the_attempt_and_the_delay_when_there_is_one() -> None:
+    assert history.retry_details(1) == {"CurrentAttempt": 1}
+    assert history.retry_details(2, 30) == {
         "CurrentAttempt": 2,
         "NextAttemptDelaySeconds": 30,
     }
