@@ -49,15 +49,12 @@ EXACT_TYPES = frozenset({int, str, bool, float})
 def return_type(fn: Callable[..., Any]) -> Any:
     """The return annotation of ``fn`` (an awaitable's result type for ``async def``),
     or ``Any`` when it has none or it cannot be resolved. Cached per code object,
-    so closures made anew on every call cost one lookup."""
-    global _last_return_type
+    so closures made anew on every call cost one lookup (a replay also keeps the
+    last answer: ``operations.step.replayed_step``)."""
     target: Any
     code: types.CodeType | None
     if type(fn) is types.FunctionType:  # the common case, without the lookups below
         target, code = fn, fn.__code__
-        last = _last_return_type  # one read: another thread may replace it
-        if last[0] is code:
-            return last[1]
     else:
         target = getattr(fn, "__func__", fn)
         code = getattr(target, "__code__", None)
@@ -71,17 +68,12 @@ def return_type(fn: Callable[..., Any]) -> Any:
             found = Any
         if len(_RETURN_TYPES) < _MAX_CACHED:
             _RETURN_TYPES[code] = found
-    _last_return_type = (code, found)
     return found
 
 
 _UNSEEN = object()
 _MAX_CACHED = 10_000
 _RETURN_TYPES: dict[types.CodeType, Any] = {}
-# The last code object asked about and its answer: a loop of steps asks about
-# one function again and again, and hashing a code object (its name, bytecode
-# and constants) is most of a cached lookup.
-_last_return_type: tuple[types.CodeType | None, Any] = (None, Any)
 
 
 def annotated_type(fn: Callable[..., Any], serializer: Serializer) -> Any:

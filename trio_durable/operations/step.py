@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from types import FunctionType
+from types import CodeType, FunctionType
 from typing import TYPE_CHECKING, Any
 
 from trio_durable.config import RetryPresets, StepConfig, StepSemantics
@@ -156,14 +156,31 @@ def replayed_step(
         return NOT_REPLAYED
     value = serializer.deserialize(recorded)
     if result_type is ANNOTATED:
-        result_type = (
-            return_type(fn)
-            if type(serializer) is JsonSerializer
-            else annotated_type(fn, serializer)
-        )
+        if type(serializer) is not JsonSerializer:
+            result_type = annotated_type(fn, serializer)
+        else:
+            last = _last_annotation  # one read: another thread may replace it
+            if not plain or last[0] is not fn.__code__:
+                last = _annotation(fn, plain)
+            result_type = last[1]
     if result_type is Any or (type(value) is result_type and result_type in EXACT_TYPES):
         return value
     return as_type(value, result_type, what=f"step {name or ctx.numbered_id()!r}")
+
+
+def _annotation(fn: Callable[..., Any], plain: bool) -> tuple[CodeType | None, Any]:
+    """``fn``'s code object and return type, which ``replayed_step`` keeps for a
+    plain function: a loop of steps replays one function again and again, and
+    asking ``return_type`` each time (a call, and a hash of the code object:
+    its name, bytecode and constants) was a fiftieth of a replayed step."""
+    global _last_annotation
+    found = (fn.__code__ if plain else None, return_type(fn))
+    if plain:
+        _last_annotation = found
+    return found
+
+
+_last_annotation: tuple[CodeType | None, Any] = (None, Any)
 
 
 async def run_step(

@@ -75,6 +75,33 @@ async def test_a_completed_step_is_not_run_again_on_replay() -> None:
     assert service.calls[-1].updates[-1].wait_seconds == 3 and wait.sub_type == "Wait"
 
 
+async def test_replayed_steps_of_alternating_functions_each_keep_their_return_type() -> None:
+    """A replay remembers the last step function's return type
+    (``replayed_step``): another function's result must not be read as it."""
+
+    def pair(i: int) -> tuple[int, int]:
+        return (i, i)
+
+    def single(i: int) -> list[int]:
+        return [i]
+
+    seen: list[list[type]] = []
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> Any:
+        results = []
+        for i in range(3):
+            results += [await ctx.step(pair, i), await ctx.step(single, i)]
+        seen.append([type(r) for r in results])
+        await ctx.wait(3)
+        return None
+
+    service = FakeService()
+    service.start("{}")
+    await drive(handler, service)
+    assert seen == [[tuple, list] * 3] * 2  # run, then replayed
+
+
 async def test_sync_steps_run_in_a_worker_thread_and_async_steps_in_the_loop() -> None:
     loop_thread = threading.get_ident()
     seen: dict[str, int] = {}
