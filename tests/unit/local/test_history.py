@@ -8,7 +8,9 @@ import pytest
 from local_engine_helpers import make_engine, start, step_start, step_succeed
 
 from trio_durable.local import history
+from trio_durable.local.engine import Engine
 from trio_durable.local.history import NO_DETAILS
+from trio_durable.local.store import MemoryStore
 from trio_durable.wire import ErrorObject, Operation, OperationStatus, OperationType
 
 STEP = Operation(
@@ -58,11 +60,17 @@ def test_from_wire_gives_back_the_event_that_was_rendered() -> None:
         assert history.to_wire(history.from_wire(history.to_wire(event))) == history.to_wire(event)
 
 
-def test_changing_a_rendered_event_does_not_change_the_history() -> None:
-    engine, _, _ = make_engine()
+def _one_step_recorded() -> tuple[Engine, MemoryStore, str]:
+    """An execution whose one step started and succeeded: (engine, store, arn)."""
+    engine, _, store = make_engine()
     arn, token, _ = start(engine)
     token = engine.checkpoint(arn, token, [step_start()]).checkpoint_token
     engine.checkpoint(arn, token, [step_succeed()])
+    return engine, store, arn
+
+
+def test_changing_a_rendered_event_does_not_change_the_history() -> None:
+    engine, _, arn = _one_step_recorded()
     before = engine.events(arn)
     succeeded = before[-1]
     succeeded["StepSucceededDetails"]["RetryDetails"]["CurrentAttempt"] = 99
@@ -87,10 +95,7 @@ def test_retry_details_name_the_attempt_and_the_delay_when_there_is_one() -> Non
 
 
 def test_a_kept_event_is_not_tracked_by_the_garbage_collector() -> None:
-    engine, _, store = make_engine()
-    arn, token, _ = start(engine)
-    token = engine.checkpoint(arn, token, [step_start()]).checkpoint_token
-    engine.checkpoint(arn, token, [step_succeed()])
+    _, store, arn = _one_step_recorded()
     stored = store.load_execution(arn)
     assert stored is not None and len(stored.events) == 3
     gc.collect()
