@@ -135,7 +135,7 @@ WORKLOADS: tuple[Workload, ...] = (
     ),
     Workload(
         "concurrent-executions-300", "us/step", 300, 6,
-        our_side.concurrent_executions, aws_side.concurrent_executions, reps=3,
+        our_side.concurrent_executions, aws_side.concurrent_executions, reps=5,
         note="300 executions x 100 steps at once on one service (as concurrent-executions-10)",
     ),
     Workload(
