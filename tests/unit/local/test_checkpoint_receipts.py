@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from local_engine_helpers import (
 )
 
 from trio_durable.errors import ServiceError
+from trio_durable.local import store as store_module
 from trio_durable.local.engine import Engine
 from trio_durable.local.sqlite_store import SQLiteStore
 from trio_durable.local.store import (
@@ -199,6 +200,44 @@ def test_the_updates_are_let_go_once_the_execution_ends() -> None:
     engine.finish_invocation(arn, request_id, {"Status": "SUCCEEDED", "Result": '"done"'})
     assert engine.is_closed(arn)
     assert sys.getrefcount(ended) == held - 1
+
+
+def test_the_end_lets_the_updates_go_without_digesting_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The digest costs about 2 us per update, and an ended execution answers no
+    # checkpoint: its last call's body is dropped, not digested.
+    digests: list[str] = []
+
+    def counted(checkpoint_token: str, updates: Sequence[OperationUpdate]) -> str:
+        digests.append(checkpoint_token)
+        return body_digest(checkpoint_token, updates)
+
+    monkeypatch.setattr(store_module, "body_digest", counted)
+    engine = _engine(MemoryStore(), ManualClock())
+    arn, token, request_id = start(engine)
+    engine.checkpoint(arn, token, [step_start(), step_succeed()], client_token="call-1")
+    engine.finish_invocation(arn, request_id, {"Status": "SUCCEEDED", "Result": '"done"'})
+    assert engine.is_closed(arn)
+    assert digests == []
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["running", "restarted"])
+def test_an_ended_execution_refuses_a_retry_of_its_last_call(state: _State, restart: bool) -> None:
+    clock = ManualClock()
+    engine = _engine(state.open(), clock)
+    arn, token, request_id = start(engine)
+    body = [step_start(), step_succeed()]
+    engine.checkpoint(arn, token, body, client_token="call-1")
+    engine.finish_invocation(arn, request_id, {"Status": "SUCCEEDED", "Result": '"done"'})
+    if restart:
+        engine = _engine(state.open(), clock)
+    history = event_types(engine, arn)
+    with pytest.raises(ServiceError) as refused:
+        engine.checkpoint(arn, token, body, client_token="call-1")
+    assert refused.value.code == "InvalidParameterValueException"
+    assert event_types(engine, arn) == history
+    assert history[-1] == "ExecutionSucceeded"
 
 
 def test_a_store_that_writes_the_receipt_digests_it_at_once(tmp_path: Path) -> None:

@@ -97,8 +97,6 @@ class Tables:
         after the retention period."""
         rec = ex.record
         ex.unload()
-        if rec.last_checkpoint is not None:
-            rec.last_checkpoint.digest()  # lets the last call's updates go
         self.ready.pop(rec.arn, None)
         end = rec.end_timestamp if rec.end_timestamp is not None else rec.start_timestamp
         days = self.retention_days.get(rec.function_name)
