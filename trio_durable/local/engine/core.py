@@ -355,17 +355,17 @@ class Engine:
         """Validate and apply ``updates`` in order, all or none; rotate the token.
 
         The answer's ``new_state`` holds every operation changed since the handler
-        last saw the state (paged by ``NextMarker`` when large). While the
-        execution runs, a retry with the ``client_token``, ``checkpoint_token`` and
-        updates of the last call gets its answer; its ``client_token`` with anything
-        else is refused. An ended execution refuses every call, a retry included.
+        last saw the state (paged by ``NextMarker`` when large). A retry with the
+        ``client_token``, ``checkpoint_token`` and updates of the last call gets its
+        answer; its ``client_token`` with anything else is refused. An ended
+        execution keeps no receipt (``lifecycle.close``), so it refuses a retry too.
         """
         ex = self._checked_execution(arn)
         rec = ex.record
         if client_token is not None:
             check_client_token(client_token)
             last = rec.last_checkpoint
-            if last is not None and last.client_token == client_token and not rec.closed:
+            if last is not None and last.client_token == client_token:
                 if last.answers(checkpoint_token, updates):
                     return last.result
                 raise invalid_parameter(
