@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from types import CodeType, FunctionType
+from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
 from trio_durable.config import RetryPresets, StepConfig, StepSemantics
@@ -137,50 +137,44 @@ def replayed_step(
     The common replay, as a plain call: ``run_step``'s coroutine and its checks
     of arguments that replay reads none of cost as much as the rest.
     """
-    plain = type(fn) is FunctionType
-    if not plain and not callable(fn):
-        return NOT_REPLAYED  # run_step_fully names the problem
+    traits = _last_traits  # one read: another thread may replace it
+    if fn is not traits[0]:
+        if type(fn) is not FunctionType and not callable(fn):
+            return NOT_REPLAYED  # run_step_fully names the problem
+        traits = _traits(fn)
     serializer = ctx.invocation.serializer
     if config is not None:
         if not isinstance(config, StepConfig):
             return NOT_REPLAYED
         serializer = config.serializer or serializer
-    # callable_name and annotated_type written out for a plain function and the
-    # default serializer: their calls were a tenth of this path.
-    if name is None:
-        name = fn.__name__ if plain else callable_name(fn)
-        if name == "<lambda>":
-            name = None
-    recorded = ctx.replayed_success(_STEP, SUB_TYPE, name)
+    recorded = ctx.replayed_success(_STEP, SUB_TYPE, traits[1] if name is None else name)
     if recorded is NOT_SUCCEEDED:
         return NOT_REPLAYED
     value = serializer.deserialize(recorded)
     if result_type is ANNOTATED:
-        if type(serializer) is not JsonSerializer:
-            result_type = annotated_type(fn, serializer)
+        if type(serializer) is JsonSerializer:
+            result_type = traits[2]
         else:
-            last = _last_annotation  # one read: another thread may replace it
-            if not plain or last[0] is not fn.__code__:
-                last = _annotation(fn, plain)
-            result_type = last[1]
+            result_type = annotated_type(fn, serializer)
     if result_type is Any or (type(value) is result_type and result_type in EXACT_TYPES):
         return value
     return as_type(value, result_type, what=f"step {name or ctx.numbered_id()!r}")
 
 
-def _annotation(fn: Callable[..., Any], plain: bool) -> tuple[CodeType | None, Any]:
-    """``fn``'s code object and return type, which ``replayed_step`` keeps for a
-    plain function: a loop of steps replays one function again and again, and
-    asking ``return_type`` each time (a call, and a hash of the code object:
-    its name, bytecode and constants) was a fiftieth of a replayed step."""
-    global _last_annotation
-    found = (fn.__code__ if plain else None, return_type(fn))
-    if plain:
-        _last_annotation = found
-    return found
+def _traits(fn: Callable[..., Any]) -> tuple[object, str | None, Any]:
+    """``fn``, its default step name and its return type, which ``replayed_step``
+    keeps for the last plain function it saw: a loop of steps replays one
+    function again and again, and reading its name, code object and return type
+    each time (``callable_name``, ``return_type``) was a twentieth of a replayed
+    step. So a function is read once per run of steps, as it is then."""
+    global _last_traits
+    traits = (fn, callable_name(fn), return_type(fn))
+    if type(fn) is FunctionType:
+        _last_traits = traits
+    return traits
 
 
-_last_annotation: tuple[CodeType | None, Any] = (None, Any)
+_last_traits: tuple[object, str | None, Any] = (object(), None, Any)  # no step's function
 
 
 async def run_step(

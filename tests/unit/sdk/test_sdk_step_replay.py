@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -100,6 +101,37 @@ async def test_replayed_steps_of_alternating_functions_each_keep_their_return_ty
     service.start("{}")
     await drive(handler, service)
     assert seen == [[tuple, list] * 3] * 2  # run, then replayed
+
+
+async def test_replayed_closures_of_one_function_each_keep_their_name() -> None:
+    """A replay remembers the last step function's name (``replayed_step``):
+    closures of one ``def`` named apart must each replay under their own name."""
+
+    def named(name: str) -> Callable[[int], int]:
+        def body(i: int) -> int:
+            return i
+
+        body.__name__ = name
+        return body
+
+    first, second = named("first"), named("second")
+    seen: list[list[int]] = []
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> Any:
+        seen.append([await ctx.step(first, 1), await ctx.step(second, 2), await ctx.step(first, 3)])
+        await ctx.wait(3)
+        return None
+
+    service = FakeService()
+    service.start("{}")
+    await drive(handler, service)
+    assert seen == [[1, 2, 3]] * 2  # run, then replayed
+    assert [u[2] for u in sent(service) if u[:2] == ("STEP", "SUCCEED")] == [
+        "first",
+        "second",
+        "first",
+    ]
 
 
 async def test_sync_steps_run_in_a_worker_thread_and_async_steps_in_the_loop() -> None:
