@@ -167,8 +167,10 @@ class ExecutionState:
                 and op.get("SubType") == sub_type
                 and op.get("ParentId") == parent_id
             ):
-                details = op.get(DETAILS_KEYS[op_type])
-                return None if details is None else details.get("Result")
+                try:  # wire.recorded_operations vouched that details are a dict, if any
+                    return op[DETAILS_KEYS[op_type]]["Result"]
+                except KeyError:  # no details, or no result: nothing recorded
+                    return None
             return NOT_SUCCEEDED
         if (
             type(op) is Operation

@@ -67,6 +67,17 @@ def test_succeeded_reads_unparsed_and_parsed_records_alike() -> None:
         assert state.succeeded("none", *_key("n")) is NOT_SUCCEEDED
 
 
+def test_a_success_that_recorded_nothing_answers_none() -> None:
+    # No details, or details without a result: a success with no payload.
+    empty = Operation("s", OperationType.STEP, S.SUCCEEDED, 2.0, name="n", sub_type="Step")
+    bare = {k: v for k, v in operation_to_wire(empty).items() if k != "StepDetails"}
+    attempted = {**bare, "Id": "a", "StepDetails": {"Attempt": 1}}
+    page = recorded_operations([operation_to_wire(EXECUTION), bare, attempted])
+    state = ExecutionState([], Activity(), page=page)
+    assert state.succeeded("s", *_key("n")) is None
+    assert state.succeeded("a", *_key("n")) is None
+
+
 def test_parsed_records_answer_succeeded_without_a_page() -> None:
     state = ExecutionState([EXECUTION, *STEPS, FAILED], Activity())
     assert state.succeeded("s2", *_key("n")) == "2"
