@@ -152,29 +152,35 @@ def replayed_step(
         return NOT_REPLAYED
     value = serializer.deserialize(recorded)
     if result_type is ANNOTATED:
-        if type(serializer) is JsonSerializer:
-            result_type = traits[2]
-        else:
+        if type(serializer) is not JsonSerializer:
             result_type = annotated_type(fn, serializer)
+        elif type(value) is traits[3]:
+            return value  # read as the int, str, bool or float annotated: nothing to convert
+        else:
+            result_type = traits[2]
     if result_type is Any or (type(value) is result_type and result_type in EXACT_TYPES):
         return value
     return as_type(value, result_type, what=f"step {name or ctx.numbered_id()!r}")
 
 
-def _traits(fn: Callable[..., Any]) -> tuple[object, str | None, Any]:
-    """``fn``, its default step name and its return type, which ``replayed_step``
-    keeps for the last plain function it saw: a loop of steps replays one
-    function again and again, and reading its name, code object and return type
-    each time (``callable_name``, ``return_type``) was a twentieth of a replayed
-    step. So a function is read once per run of steps, as it is then."""
+def _traits(fn: Callable[..., Any]) -> tuple[object, str | None, Any, type | None]:
+    """``fn``, its default step name, its return type and that type again if a
+    value of exactly it needs no conversion (``EXACT_TYPES``), which
+    ``replayed_step`` keeps for the last plain function it saw: a loop of steps
+    replays one function again and again, and reading its name, code object and
+    return type each time (``callable_name``, ``return_type``) was a twentieth of
+    a replayed step. So a function is read once per run of steps, as it is then."""
     global _last_traits
-    traits = (fn, callable_name(fn), return_type(fn))
+    returns = return_type(fn)
+    exact = returns if isinstance(returns, type) and returns in EXACT_TYPES else None
+    traits = (fn, callable_name(fn), returns, exact)
     if type(fn) is FunctionType:
         _last_traits = traits
     return traits
 
 
-_last_traits: tuple[object, str | None, Any] = (object(), None, Any)  # no step's function
+_last_traits: tuple[object, str | None, Any, type | None] = (object(), None, Any, None)
+"""What ``_traits`` last kept (at first, of no function: ``fn is`` never matches it)."""
 
 
 async def run_step(

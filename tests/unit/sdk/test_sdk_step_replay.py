@@ -103,6 +103,31 @@ async def test_replayed_steps_of_alternating_functions_each_keep_their_return_ty
     assert seen == [[tuple, list] * 3] * 2  # run, then replayed
 
 
+async def test_a_replayed_value_not_exactly_of_the_annotated_type_is_converted() -> None:
+    """``replayed_step`` returns a value of exactly the annotated ``float`` as it
+    is; an ``int`` recorded for it still comes back a ``float``, as on the first run."""
+
+    def whole(i: int) -> float:
+        return i  # an int where a float is annotated: recorded as "3"
+
+    def half(i: int) -> float:
+        return i / 2
+
+    seen: list[list[object]] = []
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> Any:
+        seen.append([await ctx.step(whole, 3), await ctx.step(half, 3)])
+        await ctx.wait(3)
+        return None
+
+    service = FakeService()
+    service.start("{}")
+    await drive(handler, service)
+    assert seen == [[3.0, 1.5]] * 2  # run, then replayed
+    assert [type(v) for values in seen for v in values] == [float] * 4
+
+
 async def test_replayed_closures_of_one_function_each_keep_their_name() -> None:
     """A replay remembers the last step function's name (``replayed_step``):
     closures of one ``def`` named apart must each replay under their own name."""
