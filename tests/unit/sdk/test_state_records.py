@@ -78,6 +78,23 @@ def test_a_success_that_recorded_nothing_answers_none() -> None:
     assert state.succeeded("a", *_key("n")) is None
 
 
+def test_optional_fields_are_compared_where_asked_for_and_absent_elsewhere() -> None:
+    # A field recorded as null is left to the full path (NOT_SUCCEEDED here),
+    # whose parse reads it as absent.
+    child = replace(STEPS[0], id="c", parent_id="p")
+    unnamed = replace(STEPS[1], id="u", name=None)
+    records = [operation_to_wire(op) for op in (EXECUTION, child, unnamed)]
+    nulled = {**records[2], "Id": "z", "Name": None}
+    state = ExecutionState([], Activity(), page=recorded_operations([*records, nulled]))
+    assert state.succeeded("c", *_key("n", "p")) == "0"
+    assert state.succeeded("c", *_key("n")) is NOT_SUCCEEDED
+    assert state.succeeded("u", OperationType.STEP, "Step", None, None) == "1"
+    assert state.succeeded("u", *_key("n")) is NOT_SUCCEEDED
+    assert state.succeeded("u", OperationType.STEP, None, None, None) is NOT_SUCCEEDED
+    assert state.succeeded("z", OperationType.STEP, "Step", None, None) is NOT_SUCCEEDED
+    assert state.get("z") == replace(unnamed, id="z")
+
+
 def test_parsed_records_answer_succeeded_without_a_page() -> None:
     state = ExecutionState([EXECUTION, *STEPS, FAILED], Activity())
     assert state.succeeded("s2", *_key("n")) == "2"
