@@ -141,6 +141,7 @@ class ContextScope:
         "_owner",
         "_plain",
         "_replaying",
+        "_state",
         "context",
         "invocation",
         "logger",
@@ -162,6 +163,7 @@ class ContextScope:
         fields = {} if parent_id is None else {"context_id": parent_id}
         self.logger: DurableLogger = invocation.logger.bind(fields, self.is_replaying)
         self._owner = invocation.current_task()
+        self._state = invocation.state
         self._counter = 0
         self._next_id: str | None = None  # the id of operation _counter + 1, once computed
         # Ids are numbered under the parent, except in a virtual (FLAT batch
@@ -222,15 +224,16 @@ class ContextScope:
         """
         if not (self._replaying and self._plain):
             return NOT_SUCCEEDED
-        op_id = self._next_id = self._next_id or operation_id(self._id_prefix, self._counter + 1)
-        invocation = self.invocation
-        state = invocation.state
+        op_id = self._next_id
+        if op_id is None:
+            op_id = self._next_id = operation_id(self._id_prefix, self._counter + 1)
+        state = self._state
         result = state.succeeded(op_id, type, sub_type, name, self.parent_id)
         if result is NOT_SUCCEEDED:
             return result
         # The numbering (``_number`` and ``_look_ahead``) written out: once per
         # replayed operation, their calls were a tenth of a replay.
-        if invocation.current_task() is not self._owner:
+        if self.invocation.current_task() is not self._owner:
             raise _other_task_error()
         counter = self._counter = self._counter + 1
         known = self._known_ids  # the id of operation counter + 1 without a call, when known
