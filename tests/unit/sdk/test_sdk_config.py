@@ -19,7 +19,7 @@ from trio_durable import (
     ValidationError,
     WaitForCallbackConfig,
 )
-from trio_durable.runtime.ids import MAX_KNOWN_ROOT_IDS, known_ids, operation_id
+from trio_durable.runtime.ids import MAX_KNOWN_ROOT_IDS, cached_id, known_ids, operation_id
 
 
 @pytest.mark.parametrize(
@@ -125,14 +125,27 @@ def test_the_root_ids_asked_for_are_known_by_index_every_one_before_them_too() -
     known = known_ids(None)
     assert len(known) >= start + 45
     assert list(known[: start + 45]) == [scheme(k) for k in range(1, start + 46)]
-    operation_id.cache_clear()
-    assert operation_id(None, start + 44) == known[start + 43]  # the same, cache cleared or not
+    cached_id.cache_clear()
+    assert operation_id(None, start + 44) == known[start + 43]  # from the list, not the cache
     # Bounded: beyond MAX_KNOWN_ROOT_IDS the cache answers, the list stays.
     far = MAX_KNOWN_ROOT_IDS + 5
     assert operation_id(None, far) == scheme(far)
     assert len(known_ids(None)) < far
     assert known_ids(operation_id(None, 1)) == ()  # other contexts: hashed, cached
     assert operation_id(None, 1) != operation_id(None, 2)
+
+
+def test_the_root_ids_are_kept_in_the_list_alone() -> None:
+    # Not in the cache too: a first replay hashes each id once and keeps it once.
+    before = cached_id.cache_info()
+    assert operation_id(None, len(known_ids(None)) + 3) == known_ids(None)[-1]
+    assert operation_id(None, 1) == known_ids(None)[0]
+    after = cached_id.cache_info()
+    assert (after.hits, after.misses, after.currsize) == (
+        before.hits,
+        before.misses,
+        before.currsize,
+    )
 
 
 def test_the_root_ids_stay_in_order_when_threads_ask_for_them_at_once() -> None:
