@@ -168,8 +168,8 @@ def _traits(fn: Callable[..., Any]) -> tuple[object, str | None, Any, type | Non
     value of exactly it needs no conversion (``EXACT_TYPES``), which
     ``replayed_step`` keeps for the last plain function it saw: a loop of steps
     replays one function again and again, and reading its name, code object and
-    return type each time (``callable_name``, ``return_type``) was a twentieth of
-    a replayed step. So a function is read once per run of steps, as it is then."""
+    return type each time (``callable_name``, ``return_type``) was a thirtieth
+    of a replayed step. So a function is read once per run of steps, as it is then."""
     global _last_traits
     returns = return_type(fn)
     exact = returns if isinstance(returns, type) and returns in EXACT_TYPES else None

@@ -11,8 +11,8 @@ every id on every invocation). Bounded: about 2.3 MB when full.
 
 The root context's ids, every execution's, are kept in a list instead
 (``known_ids(None)``): a replayed operation reads the next id by index, a
-fraction of a call to the cache, and a first replay computes each id for half
-the instructions it took through the cache (whose entry it never read again).
+fraction of a call to the cache. Not in the cache as well: a first replay
+never reads an id's entry again, and making it was a sixth of the id's cost.
 """
 
 from __future__ import annotations

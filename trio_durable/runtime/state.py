@@ -162,8 +162,8 @@ class ExecutionState:
         if type(op) is dict:
             # An optional field is compared by subscript where the operation has
             # one and must be absent where it has none: a fifth cheaper than
-            # three dict.get calls. A field recorded as null answers NOT_SUCCEEDED, and the
-            # full path then parses the record and replays it as before.
+            # three dict.get calls. A field recorded as null answers
+            # NOT_SUCCEEDED, and the full path parses the record and replays it.
             try:
                 if not (
                     op["Status"] == "SUCCEEDED"
