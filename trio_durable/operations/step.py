@@ -40,7 +40,7 @@ from trio_durable.runtime.failures import rebuild
 from trio_durable.runtime.logger import DurableLogger, never_replaying
 from trio_durable.runtime.state import NOT_SUCCEEDED
 from trio_durable.runtime.step_context import StepContext, callable_traits
-from trio_durable.serialization import DEFAULT_SERIALIZER
+from trio_durable.serialization import JsonSerializer
 from trio_durable.wire import (
     MAX_OPERATION_PAYLOAD_BYTES,
     ErrorObject,
@@ -152,7 +152,7 @@ def replayed_step(
         return NOT_REPLAYED
     value = serializer.deserialize(recorded)
     if result_type is ANNOTATED:
-        if serializer is not DEFAULT_SERIALIZER:
+        if type(serializer) is not JsonSerializer:
             result_type = annotated_type(fn, serializer)
         elif type(value) is traits[3]:
             return value  # read as the int, str, bool or float annotated: nothing to convert
