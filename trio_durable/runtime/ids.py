@@ -31,7 +31,7 @@ _root_ids_lock = threading.Lock()  # invocations on several threads compute ids 
 
 def operation_id(parent_id: str | None, counter: int) -> str:
     """The id of the ``counter``-th (1-based) operation of the context ``parent_id``."""
-    if parent_id is None and counter <= MAX_KNOWN_ROOT_IDS:
+    if parent_id is None and 0 < counter <= MAX_KNOWN_ROOT_IDS:
         if len(_root_ids) < counter:
             with _root_ids_lock:  # the list stays every root id up to the highest asked for
                 while len(_root_ids) < counter:

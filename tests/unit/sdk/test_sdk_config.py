@@ -133,6 +133,7 @@ def test_the_root_ids_asked_for_are_known_by_index_every_one_before_them_too() -
     assert len(known_ids(None)) < far
     assert known_ids(operation_id(None, 1)) == ()  # other contexts: hashed, cached
     assert operation_id(None, 1) != operation_id(None, 2)
+    assert operation_id(None, 0) == scheme(0)  # not in the list: a batch's branches count from 0
 
 
 def test_the_root_ids_are_kept_in_the_list_alone() -> None:
