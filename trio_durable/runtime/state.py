@@ -179,9 +179,9 @@ class ExecutionState:
                     return NOT_SUCCEEDED
             except KeyError:  # a field asked for is not there
                 return NOT_SUCCEEDED
-            try:  # wire.recorded_operations vouched that details are a dict, if any
+            try:  # wire.recorded_operations vouched that details are a dict or null
                 return op[DETAILS_KEYS[op_type]]["Result"]
-            except KeyError:  # no details, or no result: nothing recorded
+            except (KeyError, TypeError):  # no details (or null), no result: nothing recorded
                 return None
         if (
             type(op) is Operation

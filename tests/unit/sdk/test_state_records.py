@@ -68,14 +68,16 @@ def test_succeeded_reads_unparsed_and_parsed_records_alike() -> None:
 
 
 def test_a_success_that_recorded_nothing_answers_none() -> None:
-    # No details, or details without a result: a success with no payload.
+    # No details (or null ones), or details without a result: no payload.
     empty = Operation("s", OperationType.STEP, S.SUCCEEDED, 2.0, name="n", sub_type="Step")
     bare = {k: v for k, v in operation_to_wire(empty).items() if k != "StepDetails"}
     attempted = {**bare, "Id": "a", "StepDetails": {"Attempt": 1}}
-    page = recorded_operations([operation_to_wire(EXECUTION), bare, attempted])
+    nulled = {**bare, "Id": "z", "StepDetails": None}
+    page = recorded_operations([operation_to_wire(EXECUTION), bare, attempted, nulled])
     state = ExecutionState([], Activity(), page=page)
     assert state.succeeded("s", *_key("n")) is None
     assert state.succeeded("a", *_key("n")) is None
+    assert state.succeeded("z", *_key("n")) is None
 
 
 def test_optional_fields_are_compared_where_asked_for_and_absent_elsewhere() -> None:
