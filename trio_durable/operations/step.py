@@ -147,7 +147,9 @@ def replayed_step(
         if not isinstance(config, StepConfig):
             return NOT_REPLAYED
         serializer = config.serializer or serializer
-    recorded = ctx.replayed_success(_STEP, SUB_TYPE, traits[1] if name is None else name)
+    if name is None:
+        name = traits[1]  # (also the name a conversion error below gives)
+    recorded = ctx.replayed_success(_STEP, SUB_TYPE, name)
     if recorded is NOT_SUCCEEDED:
         return NOT_REPLAYED
     value = serializer.deserialize(recorded)

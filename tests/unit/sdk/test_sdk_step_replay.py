@@ -128,6 +128,37 @@ async def test_a_replayed_value_not_exactly_of_the_annotated_type_is_converted()
     assert [type(v) for values in seen for v in values] == [float] * 4
 
 
+async def test_a_replayed_value_that_does_not_fit_names_its_step() -> None:
+    """A recorded value the step function's annotation (changed since) cannot
+    take fails the replay with an error naming the step by its function."""
+
+    def count() -> int:
+        return 5
+
+    def count_as_text() -> str:
+        return "5"
+
+    count_as_text.__name__ = "count"
+    errors: list[str] = []
+    invocations: list[int] = []
+
+    @durable_execution
+    async def handler(event: Any, ctx: DurableContext) -> Any:
+        invocations.append(1)
+        try:
+            await ctx.step(count if len(invocations) == 1 else count_as_text)
+        except SerializationError as exc:
+            errors.append(str(exc))
+        await ctx.wait(3)
+        return None
+
+    service = FakeService()
+    service.start("{}")
+    await drive(handler, service)
+    assert len(invocations) == 2
+    assert errors == ["step 'count': expected str, got int 5"]
+
+
 async def test_replayed_closures_of_one_function_each_keep_their_name() -> None:
     """A replay remembers the last step function's name (``replayed_step``):
     closures of one ``def`` named apart must each replay under their own name."""
