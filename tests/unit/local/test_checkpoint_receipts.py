@@ -10,6 +10,7 @@ import sqlite3
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -31,6 +32,7 @@ from trio_durable.local.sqlite_store import SQLiteStore
 from trio_durable.local.store import (
     CheckpointBody,
     CheckpointReceipt,
+    ExecutionChange,
     MemoryStore,
     Store,
     body_digest,
@@ -238,6 +240,27 @@ def test_an_ended_execution_refuses_a_retry_of_its_last_call(state: _State, rest
     assert refused.value.code == "InvalidParameterValueException"
     assert event_types(engine, arn) == history
     assert history[-1] == "ExecutionSucceeded"
+
+
+def test_a_receipt_an_earlier_version_kept_with_an_ended_execution_still_answers(
+    state: _State,
+) -> None:
+    clock = ManualClock()
+    store = state.open()
+    engine = _engine(store, clock)
+    arn, token, request_id = start(engine)
+    body = [step_start(), step_succeed()]
+    first = engine.checkpoint(arn, token, body, client_token="call-1")
+    stored = store.load_execution(arn)
+    assert stored is not None and stored.execution.last_checkpoint is not None
+    receipt = stored.execution.last_checkpoint
+    engine.finish_invocation(arn, request_id, {"Status": "SUCCEEDED", "Result": '"done"'})
+    # Earlier versions kept the receipt when the execution ended: store it so.
+    ended = store.load_execution(arn)
+    assert ended is not None and ended.execution.last_checkpoint is None
+    store.write([ExecutionChange(replace(ended.execution, last_checkpoint=receipt))])
+    engine = _engine(state.open(), clock)
+    assert engine.checkpoint(arn, token, body, client_token="call-1") == first
 
 
 def test_a_store_that_writes_the_receipt_digests_it_at_once(tmp_path: Path) -> None:
