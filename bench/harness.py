@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import statistics
 import sys
 import time
@@ -59,6 +60,7 @@ class Workload:
     reps: int = 5
     quick_reps: int = 1
     target: float | None = None  # minimum ratio theirs/ours the issue asks for
+    target_cpus: int | None = None  # ``target`` is judged only on at most this many CPUs
     ours_at_most: float | None = None  # the most our median may be, in ``unit``
     note: str = ""
     warm_up: bool = True  # one untimed size-1 run per side first (imports, thread pools)
@@ -109,16 +111,28 @@ class Row:
             return None
         return theirs / ours
 
-    def verdict(self) -> tuple[str, bool | None]:
+    def verdict(self, cpus: int | None = None) -> tuple[str, bool | None]:
         """The row's targets as text, and whether they were met (``None``: no
-        target, or nothing to judge)."""
+        target, or nothing to judge). ``cpus``: how many CPUs the run may use
+        (default: this process's affinity); a target set for fewer is shown,
+        not judged."""
         wl, ratio, ours = self.workload, self.ratio, self.ours.median
         parts: list[str] = []
         met: list[bool] = []
         if wl.target is not None:
-            parts.append(f">={wl.target:g}x")
-            if ratio is not None:
-                met.append(ratio >= wl.target)
+            if wl.target_cpus is None:
+                parts.append(f">={wl.target:g}x")
+                if ratio is not None:
+                    met.append(ratio >= wl.target)
+            else:
+                cpus = len(os.sched_getaffinity(0)) if cpus is None else cpus
+                on = "one CPU" if wl.target_cpus == 1 else f"{wl.target_cpus} CPUs"
+                if cpus <= wl.target_cpus:
+                    parts.append(f">={wl.target:g}x on {on}")
+                    if ratio is not None:
+                        met.append(ratio >= wl.target)
+                else:
+                    parts.append(f">={wl.target:g}x on {on} (this run: {cpus})")
         if wl.ours_at_most is not None:
             parts.append(f"ours <={wl.ours_at_most:g} {wl.unit}")
             if ours is not None:

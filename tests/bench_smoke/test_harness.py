@@ -215,3 +215,16 @@ def test_a_failing_run_voids_its_sample_even_after_good_runs() -> None:
     wl = Workload("w", "s", 1, 1, flaky, not_rerun("elsewhere"), reps=1, warm_up=False)
     [row] = run_workloads([wl], quick=False, out=io.StringIO(), min_sample_seconds=60.0)
     assert row.ours.samples == [] and row.ours.error == "wrong result on the third run"
+
+
+def test_a_target_set_for_one_cpu_is_judged_only_on_one() -> None:
+    wl = _workload([4.0], [40.0], [], reps=1, warm_up=False, target=20, target_cpus=1)
+    [row] = run_workloads([wl], quick=False, out=io.StringIO())
+    assert row.verdict(cpus=1) == (">=20x on one CPU", False)
+    assert row.verdict(cpus=2) == (">=20x on one CPU (this run: 2)", None)
+    both = _workload(
+        [1.0], [40.0], [], reps=1, warm_up=False, target=20, target_cpus=1, ours_at_most=3
+    )
+    [row] = run_workloads([both], quick=False, out=io.StringIO())
+    assert row.verdict(cpus=1) == (">=20x on one CPU ours <=3 s", True)
+    assert row.verdict(cpus=4) == (">=20x on one CPU (this run: 4) ours <=3 s", True)
