@@ -363,13 +363,14 @@ def _cell(side: Side) -> str:
     return "FAILED" if side.error is not None else _num(side.median)
 
 
-def format_table(rows: Sequence[Row]) -> str:
-    """The closing table: workload, ours, theirs, ratio (theirs/ours), target."""
+def format_table(rows: Sequence[Row], cpus: int | None = None) -> str:
+    """The closing table: workload, ours, theirs, ratio (theirs/ours), target
+    (``cpus`` as in ``Row.verdict``)."""
     header = ("workload", "unit", "ours", "theirs", "ratio", "target")
     lines = [header]
     for row in rows:
         ratio = row.ratio
-        target, met = row.verdict()
+        target, met = row.verdict(cpus)
         verdict = f"{target}: {judged(met)}" if target else ""
         lines.append(
             (

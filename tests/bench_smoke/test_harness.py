@@ -222,6 +222,12 @@ def test_a_target_set_for_one_cpu_is_judged_only_on_one() -> None:
     [row] = run_workloads([wl], quick=False, out=io.StringIO())
     assert row.verdict(cpus=1) == (">=20x on one CPU", False)
     assert row.verdict(cpus=2) == (">=20x on one CPU (this run: 2)", None)
+    assert (
+        format_table([row], cpus=2)
+        .splitlines()[-1]
+        .endswith(">=20x on one CPU (this run: 2): not judged")
+    )
+    assert format_table([row], cpus=1).splitlines()[-1].endswith(f">=20x on one CPU: {MISSED}")
     both = _workload(
         [1.0], [40.0], [], reps=1, warm_up=False, target=20, target_cpus=1, ours_at_most=3
     )
