@@ -120,19 +120,16 @@ class Row:
         parts: list[str] = []
         met: list[bool] = []
         if wl.target is not None:
-            if wl.target_cpus is None:
-                parts.append(f">={wl.target:g}x")
-                if ratio is not None:
-                    met.append(ratio >= wl.target)
-            else:
+            text, judge = f">={wl.target:g}x", True
+            if wl.target_cpus is not None:
                 cpus = len(os.sched_getaffinity(0)) if cpus is None else cpus
-                on = "one CPU" if wl.target_cpus == 1 else f"{wl.target_cpus} CPUs"
-                if cpus <= wl.target_cpus:
-                    parts.append(f">={wl.target:g}x on {on}")
-                    if ratio is not None:
-                        met.append(ratio >= wl.target)
-                else:
-                    parts.append(f">={wl.target:g}x on {on} (this run: {cpus})")
+                text += " on one CPU" if wl.target_cpus == 1 else f" on {wl.target_cpus} CPUs"
+                judge = cpus <= wl.target_cpus
+                if not judge:
+                    text += f" (this run: {cpus})"
+            parts.append(text)
+            if judge and ratio is not None:
+                met.append(ratio >= wl.target)
         if wl.ours_at_most is not None:
             parts.append(f"ours <={wl.ours_at_most:g} {wl.unit}")
             if ours is not None:
