@@ -71,7 +71,9 @@ def test_waiting_for_a_worker_does_not_count_against_the_lambda_timeout(
 
 def test_serve_starts_workers_when_needed_and_stops_idle_ones() -> None:
     args = ["serve", "--port", "0", "--store", "memory", "--invoker", "subprocess"]
-    args += ["--worker-idle-timeout", "1"]
+    # The idle worker is counted between the invoke's answer and its idle timeout
+    # running out: 5 s, not 1 s, so that a loaded machine's pause cannot pass it.
+    args += ["--worker-idle-timeout", "5"]
     for i in range(5):
         args += ["--function", f"fn{i}={HANDLERS}:sleeps"]
     with background(args) as server:
